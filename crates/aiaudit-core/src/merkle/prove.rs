@@ -1,0 +1,135 @@
+//! Proof generation (RFC 9162 §2.1.3.1 and §2.1.4.1) over stored perfect subtrees.
+
+use super::split_point;
+use crate::error::{Error, ProofError};
+use crate::hash::{Hash, empty_root, node_hash};
+
+/// Stored perfect subtrees. A store keeps the leaf hashes (level 0) and the perfect subtrees at
+/// every level that is a multiple of [`NodeSource::STRIDE`]; other levels are recomputed from the
+/// stored level below them, so any node costs one range read of at most `2^(STRIDE-1)` hashes.
+pub trait NodeSource {
+    /// Levels kept: multiples of this (4 keeps 1/16 + 1/256 + … ≈ 6.7% as many nodes as leaves).
+    const STRIDE: u32 = 4;
+
+    /// The perfect subtrees `(level, start)`, `(level, start+1)`, … `(level, start+count-1)`.
+    /// `level` is always a multiple of `STRIDE`. Missing nodes are an error, never a guess.
+    fn stored_nodes(&self, level: u32, start: u64, count: u64) -> Result<Vec<Hash>, Error>;
+}
+
+/// Whether a store must keep perfect subtrees of `level` for [`NodeSource`] to find them.
+pub fn is_stored_level<S: NodeSource + ?Sized>(level: u32) -> bool {
+    level % S::STRIDE == 0
+}
+
+/// The hash of the perfect subtree `(level, index)`.
+pub(crate) fn perfect_subtree<S: NodeSource + ?Sized>(
+    source: &S,
+    level: u32,
+    index: u64,
+) -> Result<Hash, Error> {
+    let base = level - level % S::STRIDE;
+    let span = level - base;
+    let mut hashes = source.stored_nodes(base, index << span, 1u64 << span)?;
+    if hashes.len() != 1usize << span {
+        return Err(Error::MissingNodes {
+            level: base,
+            index: index << span,
+        });
+    }
+    while hashes.len() > 1 {
+        hashes = hashes
+            .chunks_exact(2)
+            .map(|pair| node_hash(&pair[0], &pair[1]))
+            .collect();
+    }
+    Ok(hashes[0])
+}
+
+/// The hash of the RFC 9162 subtree over leaves `[start, end)`, `start` aligned as the tree
+/// aligns it.
+fn subtree<S: NodeSource + ?Sized>(source: &S, start: u64, end: u64) -> Result<Hash, Error> {
+    let n = end - start;
+    if n.is_power_of_two() && start % n == 0 {
+        return perfect_subtree(source, n.trailing_zeros(), start / n);
+    }
+    let k = split_point(n);
+    let left = subtree(source, start, start + k)?;
+    let right = subtree(source, start + k, end)?;
+    Ok(node_hash(&left, &right))
+}
+
+/// The root of the first `size` leaves.
+pub fn root_at<S: NodeSource + ?Sized>(source: &S, size: u64) -> Result<Hash, Error> {
+    if size == 0 {
+        return Ok(empty_root());
+    }
+    subtree(source, 0, size)
+}
+
+/// The inclusion proof of leaf `index` in the tree of `size` leaves, bottom-up.
+pub fn inclusion_proof<S: NodeSource + ?Sized>(
+    source: &S,
+    index: u64,
+    size: u64,
+) -> Result<Vec<Hash>, Error> {
+    if index >= size {
+        return Err(ProofError::IndexOutOfRange { index, size }.into());
+    }
+    // Walk down from the root, remembering each sibling's range; the proof lists them bottom-up.
+    let mut ranges = Vec::new();
+    let (mut lo, mut hi) = (0u64, size);
+    while hi - lo > 1 {
+        let k = split_point(hi - lo);
+        if index < lo + k {
+            ranges.push((lo + k, hi));
+            hi = lo + k;
+        } else {
+            ranges.push((lo, lo + k));
+            lo += k;
+        }
+    }
+    ranges
+        .iter()
+        .rev()
+        .map(|&(a, b)| subtree(source, a, b))
+        .collect()
+}
+
+/// The consistency proof from the tree of `size1` leaves to the tree of `size2` leaves.
+pub fn consistency_proof<S: NodeSource + ?Sized>(
+    source: &S,
+    size1: u64,
+    size2: u64,
+) -> Result<Vec<Hash>, Error> {
+    if size1 > size2 {
+        return Err(ProofError::Shrinks { size1, size2 }.into());
+    }
+    if size1 == 0 {
+        return Err(ProofError::FromEmptyTree.into());
+    }
+    let mut ranges = Vec::new();
+    let (mut lo, mut hi) = (0u64, size2);
+    let mut m = size1;
+    let mut complete = true;
+    while m != hi - lo {
+        let n = hi - lo;
+        let k = split_point(n);
+        if m <= k {
+            ranges.push((lo + k, hi));
+            hi = lo + k;
+        } else {
+            ranges.push((lo, lo + k));
+            m -= k;
+            lo += k;
+            complete = false;
+        }
+    }
+    if !complete {
+        ranges.push((lo, hi));
+    }
+    ranges
+        .iter()
+        .rev()
+        .map(|&(a, b)| subtree(source, a, b))
+        .collect()
+}

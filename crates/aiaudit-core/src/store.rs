@@ -1,0 +1,121 @@
+//! The `Store` trait: what a backend (SQLite, PostgreSQL) must provide. Backends hold storage
+//! only; sequencing, hashing, sealing and signing happen above them.
+
+use crate::error::Result;
+use crate::hash::Hash;
+use crate::merkle::{CompletedNode, NodeSource};
+
+/// One sealed entry as stored: its leaf data plus the columns the queries index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEntry {
+    /// Leaf index.
+    pub seq: u64,
+    /// Event id (UUIDv7 text).
+    pub id: String,
+    /// Event time, Unix nanoseconds.
+    pub time_ns: i64,
+    /// Event type.
+    pub kind: String,
+    /// Status.
+    pub status: String,
+    /// Model name, if any.
+    pub model: Option<String>,
+    /// Acting user, if any.
+    pub user: Option<String>,
+    /// Operation id or name, if any.
+    pub operation: Option<String>,
+    /// Data subject, if any.
+    pub subject: Option<String>,
+    /// `SHA-256(0x00 ‖ data)` as computed when sealed.
+    pub leaf_hash: Hash,
+    /// The leaf data: the record's RFC 8785 JSON.
+    pub data: Vec<u8>,
+}
+
+/// A signed checkpoint as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCheckpoint {
+    /// Tree size.
+    pub size: u64,
+    /// Root at that size.
+    pub root: Hash,
+    /// The signed note.
+    pub note: String,
+    /// When it was signed, Unix nanoseconds.
+    pub time_ns: i64,
+}
+
+/// One writer batch, appended atomically: entries, the perfect subtrees they complete at stored
+/// levels, and the checkpoint signed over the new size.
+#[derive(Debug, Clone, Copy)]
+pub struct AppendBatch<'a> {
+    /// Entries with consecutive seqs starting at the store's size.
+    pub entries: &'a [StoredEntry],
+    /// Completed perfect subtrees at levels `NodeSource::STRIDE` divides (level 0 excluded: leaf
+    /// hashes live in the entries).
+    pub nodes: &'a [CompletedNode],
+    /// The checkpoint over the size after this batch.
+    pub checkpoint: &'a StoredCheckpoint,
+}
+
+/// Filters for [`Store::query`]; every filter given must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Query {
+    /// Event type.
+    pub kind: Option<String>,
+    /// Status.
+    pub status: Option<String>,
+    /// Model name.
+    pub model: Option<String>,
+    /// Acting user.
+    pub user: Option<String>,
+    /// Operation id or name.
+    pub operation: Option<String>,
+    /// Data subject.
+    pub subject: Option<String>,
+    /// Earliest time, inclusive, Unix ns.
+    pub since_ns: Option<i64>,
+    /// Latest time, inclusive, Unix ns.
+    pub until_ns: Option<i64>,
+    /// Only entries after this seq (a cursor; with `descending`, before it).
+    pub after_seq: Option<u64>,
+    /// Newest first.
+    pub descending: bool,
+    /// At most this many entries (0 = no limit).
+    pub limit: usize,
+}
+
+/// Log metadata fixed when the log is created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogInfo {
+    /// The origin line of every checkpoint (also the key name).
+    pub origin: String,
+    /// The verifier key that signs the checkpoints.
+    pub verifier_key: String,
+    /// Creation time, Unix ns.
+    pub created_ns: i64,
+}
+
+/// A storage backend. Implementations must make [`Store::append`] atomic and durable before it
+/// returns, and must never update or delete what was appended.
+pub trait Store: NodeSource + Send {
+    /// The log's metadata.
+    fn info(&self) -> Result<LogInfo>;
+    /// Number of entries.
+    fn size(&self) -> Result<u64>;
+    /// Appends a batch atomically and durably.
+    fn append(&mut self, batch: AppendBatch<'_>) -> Result<()>;
+    /// The entry at `seq`.
+    fn entry(&self, seq: u64) -> Result<Option<StoredEntry>>;
+    /// The entry with event id `id`.
+    fn entry_by_id(&self, id: &str) -> Result<Option<StoredEntry>>;
+    /// Entries matching `query`, in seq order (or reverse).
+    fn query(&self, query: &Query) -> Result<Vec<StoredEntry>>;
+    /// Calls `f` with every entry with seq ≥ `from` in seq order, including rows a tamperer
+    /// inserted out of place; `f` returns false to stop.
+    fn scan(&self, from: u64, f: &mut dyn FnMut(StoredEntry) -> Result<bool>) -> Result<()>;
+    /// The newest checkpoint.
+    fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>>;
+    /// Every checkpoint, by size.
+    fn checkpoints(&self, f: &mut dyn FnMut(StoredCheckpoint) -> Result<bool>) -> Result<()>;
+}

@@ -1,0 +1,144 @@
+//! Times: Unix nanoseconds inside, RFC 3339 UTC with nine fractional digits outside.
+
+use crate::error::{Error, Result};
+use time::format_description::well_known::Rfc3339;
+use time::{Date, OffsetDateTime, UtcOffset};
+
+/// Nanoseconds since the Unix epoch, now.
+pub fn now_ns() -> i64 {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
+}
+
+/// Formats Unix nanoseconds as RFC 3339 UTC with exactly nine fractional digits
+/// (`2026-11-24T06:31:31.123456789Z`), so that the text sorts as the time does.
+pub fn format_rfc3339(ns: i64) -> String {
+    let dt = OffsetDateTime::from_unix_timestamp_nanos(i128::from(ns))
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let (y, mo, d) = (dt.year(), u8::from(dt.month()), dt.day());
+    format!(
+        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.{:09}Z",
+        dt.hour(),
+        dt.minute(),
+        dt.second(),
+        dt.nanosecond()
+    )
+}
+
+/// Parses an RFC 3339 time (any offset) into Unix nanoseconds.
+pub fn parse_rfc3339(s: &str) -> Result<i64> {
+    let dt = OffsetDateTime::parse(s, &Rfc3339).map_err(|e| Error::Time {
+        input: s.to_owned(),
+        why: e.to_string(),
+    })?;
+    i64::try_from(dt.unix_timestamp_nanos()).map_err(|_| Error::Time {
+        input: s.to_owned(),
+        why: "out of range".into(),
+    })
+}
+
+/// Which end of a day a date-only bound means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DayEdge {
+    /// 00:00:00 UTC of that day (for a lower bound).
+    Start,
+    /// The last nanosecond of that day, UTC (for an upper bound).
+    End,
+}
+
+/// Parses a time bound as a person writes it: RFC 3339 (`2026-11-24T06:00:00Z`), a date
+/// (`2026-11-24`, UTC; `edge` says which end of the day), or an age before `now_ns`
+/// (`90s`, `15m`, `12h`, `7d`, `2w`).
+pub fn parse_bound(s: &str, edge: DayEdge, now_ns: i64) -> Result<i64> {
+    let s = s.trim();
+    let bad = |why: &str| Error::Time {
+        input: s.to_owned(),
+        why: why.to_owned(),
+    };
+    if let Some(unit) = s.chars().last().filter(|c| c.is_ascii_alphabetic()) {
+        let digits = &s[..s.len() - 1];
+        if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+            let n: i64 = digits.parse().map_err(|_| bad("number too large"))?;
+            let secs = match unit {
+                's' => 1,
+                'm' => 60,
+                'h' => 3600,
+                'd' => 86_400,
+                'w' => 604_800,
+                _ => return Err(bad("unknown unit: use s, m, h, d or w")),
+            };
+            let ago = n
+                .checked_mul(secs)
+                .and_then(|v| v.checked_mul(1_000_000_000))
+                .ok_or_else(|| bad("too far back"))?;
+            return Ok(now_ns.saturating_sub(ago));
+        }
+    }
+    if s.len() == 10 && s.as_bytes().get(4) == Some(&b'-') {
+        let date = parse_date(s).ok_or_else(|| bad("not a valid date (YYYY-MM-DD)"))?;
+        let start = date.midnight().assume_offset(UtcOffset::UTC);
+        let ns = i64::try_from(start.unix_timestamp_nanos()).map_err(|_| bad("out of range"))?;
+        return Ok(match edge {
+            DayEdge::Start => ns,
+            DayEdge::End => ns + 86_400_000_000_000 - 1,
+        });
+    }
+    parse_rfc3339(s).map_err(|_| {
+        bad("expected RFC 3339 (2026-11-24T06:00:00Z), a date (2026-11-24) or an age (7d, 12h, 30m)")
+    })
+}
+
+fn parse_date(s: &str) -> Option<Date> {
+    let mut parts = s.split('-');
+    let y: i32 = parts.next()?.parse().ok()?;
+    let m: u8 = parts.next()?.parse().ok()?;
+    let d: u8 = parts.next()?.parse().ok()?;
+    let month = time::Month::try_from(m).ok()?;
+    Date::from_calendar_date(y, month, d).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_nine_digits_utc() {
+        assert_eq!(format_rfc3339(0), "1970-01-01T00:00:00.000000000Z");
+        assert_eq!(
+            format_rfc3339(1_795_000_000_123_456_789),
+            "2026-11-18T11:06:40.123456789Z"
+        );
+        let s = format_rfc3339(1_795_000_000_123_456_789);
+        assert_eq!(
+            parse_rfc3339(&s).expect("parses"),
+            1_795_000_000_123_456_789
+        );
+    }
+
+    #[test]
+    fn parses_bounds() {
+        let now = 1_795_000_000_000_000_000;
+        assert_eq!(
+            parse_bound("7d", DayEdge::Start, now).expect("ok"),
+            now - 7 * 86_400_000_000_000
+        );
+        assert_eq!(
+            parse_bound("30m", DayEdge::Start, now).expect("ok"),
+            now - 1_800_000_000_000
+        );
+        let day = parse_bound("2026-11-18", DayEdge::Start, now).expect("ok");
+        assert_eq!(format_rfc3339(day), "2026-11-18T00:00:00.000000000Z");
+        let end = parse_bound("2026-11-18", DayEdge::End, now).expect("ok");
+        assert_eq!(format_rfc3339(end), "2026-11-18T23:59:59.999999999Z");
+        assert_eq!(
+            parse_bound("2026-11-18T10:00:00+01:00", DayEdge::Start, now).expect("ok"),
+            parse_rfc3339("2026-11-18T09:00:00Z").expect("ok")
+        );
+        for bad in ["yesterday", "7y", "2026-13-01", ""] {
+            let err = parse_bound(bad, DayEdge::Start, now).expect_err(bad);
+            assert!(err.to_string().contains("bad time"), "{err}");
+        }
+    }
+}

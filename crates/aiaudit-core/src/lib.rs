@@ -47,8 +47,8 @@ pub use error::{Error, ProofError, Result};
 pub use event::{Actor, Event, ModelRef, Operation, Record, Source, Status};
 pub use hash::{HASH_LEN, Hash, empty_root, leaf_hash, node_hash, sha256};
 pub use merkle::{
-    CompactRange, CompletedNode, MemoryTree, NodeSource, consistency_proof, inclusion_proof,
-    root_at, verify_consistency, verify_inclusion,
+    CompactRange, CompletedNode, MemoryTree, NODE_STRIDE, NodeSource, consistency_proof,
+    inclusion_proof, root_at, verify_consistency, verify_inclusion,
 };
 pub use note::{Checkpoint, NoteSigner, NoteVerifier};
 pub use seal::seal;

@@ -22,8 +22,10 @@ pub struct StoredEntry {
     pub model: Option<String>,
     /// Acting user, if any.
     pub user: Option<String>,
-    /// Operation id or name, if any.
-    pub operation: Option<String>,
+    /// Operation (run) id, if any.
+    pub op_id: Option<String>,
+    /// Operation name, if any.
+    pub op_name: Option<String>,
     /// Data subject, if any.
     pub subject: Option<String>,
     /// `SHA-256(0x00 ‖ data)` as computed when sealed.
@@ -51,7 +53,7 @@ pub struct StoredCheckpoint {
 pub struct AppendBatch<'a> {
     /// Entries with consecutive seqs starting at the store's size.
     pub entries: &'a [StoredEntry],
-    /// Completed perfect subtrees at levels `NodeSource::STRIDE` divides (level 0 excluded: leaf
+    /// Completed perfect subtrees at levels [`crate::NODE_STRIDE`] divides (level 0 excluded: leaf
     /// hashes live in the entries).
     pub nodes: &'a [CompletedNode],
     /// The checkpoint over the size after this batch.
@@ -69,7 +71,7 @@ pub struct Query {
     pub model: Option<String>,
     /// Acting user.
     pub user: Option<String>,
-    /// Operation id or name.
+    /// Operation: matches its id or its name.
     pub operation: Option<String>,
     /// Data subject.
     pub subject: Option<String>,
@@ -114,6 +116,8 @@ pub trait Store: NodeSource + Send {
     /// Calls `f` with every entry with seq ≥ `from` in seq order, including rows a tamperer
     /// inserted out of place; `f` returns false to stop.
     fn scan(&self, from: u64, f: &mut dyn FnMut(StoredEntry) -> Result<bool>) -> Result<()>;
+    /// The checkpoint signed over exactly `size` entries, if one was.
+    fn checkpoint(&self, size: u64) -> Result<Option<StoredCheckpoint>>;
     /// The newest checkpoint.
     fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>>;
     /// Every checkpoint, by size.

@@ -1,1 +1,322 @@
-//! placeholder
+//! # aiaudit-sqlite
+//!
+//! The embedded store of aiaudit: one SQLite file (WAL, `synchronous=FULL`), append-only enforced
+//! by triggers, with the Merkle tree's stored levels beside the entries so that a proof for any
+//! entry costs `O(log n)` reads. It implements [`aiaudit_core::Store`] and knows nothing of
+//! policy: sequencing, sealing and signing happen in the writer above it.
+//!
+//! ```
+//! use aiaudit_core::{LogInfo, Store};
+//! use aiaudit_sqlite::SqliteStore;
+//!
+//! let dir = tempfile::tempdir()?;
+//! let path = dir.path().join("audit.db");
+//! let info = LogInfo { origin: "example.org/log".into(), verifier_key: "k".into(), created_ns: 0 };
+//! let store = SqliteStore::create(&path, &info)?;
+//! assert_eq!(store.size()?, 0);
+//! assert_eq!(SqliteStore::open(&path)?.info()?.origin, "example.org/log");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod error;
+mod read;
+mod schema;
+
+pub use error::Error;
+pub use schema::{APPLICATION_ID, FORMAT_VERSION};
+
+use aiaudit_core::{AppendBatch, Hash, LogInfo, NodeSource, Store, StoredCheckpoint, StoredEntry};
+use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, params};
+use std::path::{Path, PathBuf};
+
+/// Page cache per connection, in KiB: large enough that index inserts stay in memory.
+const CACHE_KIB: i64 = 128 * 1024;
+
+/// A SQLite-backed audit log store.
+#[derive(Debug)]
+pub struct SqliteStore {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl SqliteStore {
+    /// Creates a new log at `path`. Fails if a log (or any non-empty file) is already there.
+    pub fn create(path: &Path, info: &LogInfo) -> Result<Self, Error> {
+        if path.exists() && std::fs::metadata(path).map(|m| m.len() > 0).unwrap_or(true) {
+            // Let `open` produce the precise complaint about what is there.
+            Self::open(path)?;
+            return Err(Error::Inconsistent {
+                path: path.to_owned(),
+                what: "an audit log already exists here".into(),
+            });
+        }
+        let conn = Connection::open(path).map_err(|e| classify(path, e))?;
+        let mut store = SqliteStore {
+            conn,
+            path: path.to_owned(),
+        };
+        store.configure()?;
+        let tx = store.conn.transaction().map_err(|e| classify(path, e))?;
+        tx.execute_batch(schema::SCHEMA)
+            .map_err(|e| classify(path, e))?;
+        for (k, v) in [
+            ("origin", info.origin.as_str()),
+            ("verifier_key", info.verifier_key.as_str()),
+            ("created_ns", &info.created_ns.to_string()),
+        ] {
+            tx.execute(
+                "INSERT INTO meta(key, value) VALUES (?1, ?2)",
+                params![k, v],
+            )
+            .map_err(|e| classify(path, e))?;
+        }
+        tx.pragma_update(None, "application_id", APPLICATION_ID)
+            .map_err(|e| classify(path, e))?;
+        tx.pragma_update(None, "user_version", FORMAT_VERSION)
+            .map_err(|e| classify(path, e))?;
+        tx.commit().map_err(|e| classify(path, e))?;
+        Ok(store)
+    }
+
+    /// Opens an existing log, checking that the file is an aiaudit log this code can read.
+    pub fn open(path: &Path) -> Result<Self, Error> {
+        if !path.exists() {
+            return Err(Error::Missing {
+                path: path.to_owned(),
+            });
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| classify(path, e))?;
+        let mut store = SqliteStore {
+            conn,
+            path: path.to_owned(),
+        };
+        let app_id: i32 = store
+            .conn
+            .pragma_query_value(None, "application_id", |r| r.get(0))
+            .map_err(|e| classify(path, e))?;
+        if app_id != APPLICATION_ID {
+            return Err(Error::NotAnAuditLog {
+                path: path.to_owned(),
+            });
+        }
+        let version: i32 = store
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(|e| classify(path, e))?;
+        if version > FORMAT_VERSION {
+            return Err(Error::NewerFormat {
+                path: path.to_owned(),
+                found: version,
+                supported: FORMAT_VERSION,
+            });
+        }
+        store.configure()?;
+        // Touch every table so that a damaged file fails here, with its path, not mid-command.
+        store
+            .conn
+            .query_row("SELECT count(*) FROM meta", [], |r| r.get::<_, i64>(0))
+            .map_err(|e| store.err(e))?;
+        Ok(store)
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The underlying connection, for tools and tests that inspect the file directly.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    fn configure(&mut self) -> Result<(), Error> {
+        let path = self.path.clone();
+        let c = &self.conn;
+        c.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(|e| classify(&path, e))?;
+        c.pragma_update(None, "journal_mode", "WAL")
+            .map_err(|e| classify(&path, e))?;
+        // FULL: in WAL mode every commit is fsynced, so a returned append survives power loss.
+        c.pragma_update(None, "synchronous", "FULL")
+            .map_err(|e| classify(&path, e))?;
+        c.pragma_update(None, "cache_size", -CACHE_KIB)
+            .map_err(|e| classify(&path, e))?;
+        c.pragma_update(None, "temp_store", "MEMORY")
+            .map_err(|e| classify(&path, e))?;
+        // Fewer, larger WAL checkpoints keep ingest steady.
+        c.pragma_update(None, "wal_autocheckpoint", 16_384)
+            .map_err(|e| classify(&path, e))?;
+        Ok(())
+    }
+
+    pub(crate) fn err(&self, e: rusqlite::Error) -> Error {
+        classify(&self.path, e)
+    }
+
+    pub(crate) fn inconsistent(&self, what: impl Into<String>) -> Error {
+        Error::Inconsistent {
+            path: self.path.clone(),
+            what: what.into(),
+        }
+    }
+
+    fn append_inner(&mut self, batch: AppendBatch<'_>) -> Result<(), rusqlite::Error> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut ins = tx.prepare_cached(
+                "INSERT INTO entries(seq, id, time_ns, type, status, model, user, op_id, op_name, subject, leaf_hash, data)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            )?;
+            for e in batch.entries {
+                ins.execute(params![
+                    e.seq as i64,
+                    e.id,
+                    e.time_ns,
+                    e.kind,
+                    e.status,
+                    e.model,
+                    e.user,
+                    e.op_id,
+                    e.op_name,
+                    e.subject,
+                    &e.leaf_hash[..],
+                    e.data,
+                ])?;
+            }
+            let mut node = tx.prepare_cached("INSERT INTO nodes(id, hash) VALUES (?1, ?2)")?;
+            for n in batch.nodes {
+                node.execute(params![schema::node_id(n.level, n.index), &n.hash[..]])?;
+            }
+            let cp = batch.checkpoint;
+            tx.prepare_cached(
+                "INSERT INTO checkpoints(size, root, note, time_ns) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![cp.size as i64, &cp.root[..], cp.note, cp.time_ns])?;
+        }
+        tx.commit()
+    }
+}
+
+/// Maps SQLite's errors onto ours, naming the file.
+fn classify(path: &Path, e: rusqlite::Error) -> Error {
+    let path = path.to_owned();
+    match e.sqlite_error_code() {
+        Some(ErrorCode::NotADatabase) => Error::NotADatabase { path },
+        Some(ErrorCode::DatabaseCorrupt) => Error::Corrupt { path, source: e },
+        _ => Error::Sqlite { path, source: e },
+    }
+}
+
+impl NodeSource for SqliteStore {
+    fn stored_nodes(&self, level: u32, start: u64, count: u64) -> aiaudit_core::Result<Vec<Hash>> {
+        let hashes = if level == 0 {
+            self.read_hashes(
+                "SELECT seq, leaf_hash FROM entries WHERE seq >= ?1 AND seq < ?2 ORDER BY seq",
+                start as i64,
+                (start + count) as i64,
+            )
+        } else {
+            self.read_hashes(
+                "SELECT id, hash FROM nodes WHERE id >= ?1 AND id < ?2 ORDER BY id",
+                schema::node_id(level, start),
+                schema::node_id(level, start + count),
+            )
+        }?;
+        if hashes.len() as u64 != count {
+            return Err(aiaudit_core::Error::MissingNodes {
+                level,
+                index: start + hashes.len() as u64,
+            });
+        }
+        Ok(hashes)
+    }
+}
+
+impl SqliteStore {
+    /// Reads `(key, hash)` rows, requiring consecutive keys from `lo`.
+    fn read_hashes(&self, sql: &str, lo: i64, hi: i64) -> Result<Vec<Hash>, Error> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(|e| self.err(e))?;
+        let mut rows = stmt.query(params![lo, hi]).map_err(|e| self.err(e))?;
+        let mut out = Vec::with_capacity((hi - lo).clamp(0, 1 << 16) as usize);
+        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+            let key: i64 = row.get(0).map_err(|e| self.err(e))?;
+            if key != lo + out.len() as i64 {
+                break;
+            }
+            let blob: Vec<u8> = row.get(1).map_err(|e| self.err(e))?;
+            let hash: Hash = blob
+                .try_into()
+                .map_err(|_| self.inconsistent(format!("hash at key {key} is not 32 bytes")))?;
+            out.push(hash);
+        }
+        Ok(out)
+    }
+}
+
+impl Store for SqliteStore {
+    fn info(&self) -> aiaudit_core::Result<LogInfo> {
+        let get = |k: &str| -> Result<String, Error> {
+            self.conn
+                .query_row("SELECT value FROM meta WHERE key = ?1", [k], |r| r.get(0))
+                .optional()
+                .map_err(|e| self.err(e))?
+                .ok_or_else(|| self.inconsistent(format!("metadata `{k}` is missing")))
+        };
+        Ok(LogInfo {
+            origin: get("origin")?,
+            verifier_key: get("verifier_key")?,
+            created_ns: get("created_ns")?.parse().unwrap_or(0),
+        })
+    }
+
+    fn size(&self) -> aiaudit_core::Result<u64> {
+        let max: Option<i64> = self
+            .conn
+            .query_row("SELECT max(seq) FROM entries", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        Ok(max.map_or(0, |m| m as u64 + 1))
+    }
+
+    fn append(&mut self, batch: AppendBatch<'_>) -> aiaudit_core::Result<()> {
+        self.append_inner(batch).map_err(|e| self.err(e).into())
+    }
+
+    fn entry(&self, seq: u64) -> aiaudit_core::Result<Option<StoredEntry>> {
+        Ok(read::one(self, "seq = ?1", &[&(seq as i64)])?)
+    }
+
+    fn entry_by_id(&self, id: &str) -> aiaudit_core::Result<Option<StoredEntry>> {
+        Ok(read::one(self, "id = ?1", &[&id])?)
+    }
+
+    fn query(&self, query: &aiaudit_core::Query) -> aiaudit_core::Result<Vec<StoredEntry>> {
+        Ok(read::query(self, query)?)
+    }
+
+    fn scan(
+        &self,
+        from: u64,
+        f: &mut dyn FnMut(StoredEntry) -> aiaudit_core::Result<bool>,
+    ) -> aiaudit_core::Result<()> {
+        read::scan(self, from, f)
+    }
+
+    fn checkpoint(&self, size: u64) -> aiaudit_core::Result<Option<StoredCheckpoint>> {
+        Ok(read::checkpoint_at(self, size)?)
+    }
+
+    fn latest_checkpoint(&self) -> aiaudit_core::Result<Option<StoredCheckpoint>> {
+        Ok(read::latest_checkpoint(self)?)
+    }
+
+    fn checkpoints(
+        &self,
+        f: &mut dyn FnMut(StoredCheckpoint) -> aiaudit_core::Result<bool>,
+    ) -> aiaudit_core::Result<()> {
+        read::checkpoints(self, f)
+    }
+}

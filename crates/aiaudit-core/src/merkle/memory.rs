@@ -1,6 +1,6 @@
 //! An in-memory tree: a [`NodeSource`] for tests, tools and small logs.
 
-use super::{CompactRange, NodeSource};
+use super::{CompactRange, NODE_STRIDE, NodeSource};
 use crate::error::{Error, Result};
 use crate::hash::Hash;
 
@@ -22,8 +22,8 @@ impl MemoryTree {
     pub fn push(&mut self, leaf: Hash) {
         let levels = &mut self.levels;
         self.range.append(leaf, |n| {
-            if n.level % Self::STRIDE == 0 {
-                let slot = (n.level / Self::STRIDE) as usize;
+            if n.level % NODE_STRIDE == 0 {
+                let slot = (n.level / NODE_STRIDE) as usize;
                 if levels.len() <= slot {
                     levels.resize(slot + 1, Vec::new());
                 }
@@ -51,7 +51,7 @@ impl NodeSource for MemoryTree {
         };
         let nodes = self
             .levels
-            .get((level / Self::STRIDE) as usize)
+            .get((level / NODE_STRIDE) as usize)
             .ok_or_else(missing)?;
         let (start, end) = (start as usize, (start + count) as usize);
         nodes

@@ -13,7 +13,9 @@ mod verify;
 
 pub use builder::{CompactRange, CompletedNode};
 pub use memory::MemoryTree;
-pub use prove::{NodeSource, consistency_proof, inclusion_proof, is_stored_level, root_at};
+pub use prove::{
+    NODE_STRIDE, NodeSource, consistency_proof, inclusion_proof, is_stored_level, root_at,
+};
 pub use verify::{root_from_inclusion_proof, verify_consistency, verify_inclusion};
 
 /// The largest power of two strictly smaller than `n` (`n ≥ 2`): the RFC 9162 split point.

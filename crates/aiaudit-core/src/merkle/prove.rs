@@ -4,21 +4,22 @@ use super::split_point;
 use crate::error::{Error, ProofError};
 use crate::hash::{Hash, empty_root, node_hash};
 
-/// Stored perfect subtrees. A store keeps the leaf hashes (level 0) and the perfect subtrees at
-/// every level that is a multiple of [`NodeSource::STRIDE`]; other levels are recomputed from the
-/// stored level below them, so any node costs one range read of at most `2^(STRIDE-1)` hashes.
-pub trait NodeSource {
-    /// Levels kept: multiples of this (4 keeps 1/16 + 1/256 + … ≈ 6.7% as many nodes as leaves).
-    const STRIDE: u32 = 4;
+/// Levels of perfect subtrees a store keeps: the multiples of this. With 4, a store keeps
+/// 1/16 + 1/256 + … ≈ 6.7% as many nodes as leaves, and any node costs one range read of at most
+/// 2^3 = 8 stored hashes.
+pub const NODE_STRIDE: u32 = 4;
 
+/// Stored perfect subtrees: the leaf hashes (level 0) and the perfect subtrees at every level
+/// that is a multiple of [`NODE_STRIDE`]; other levels are recomputed from the stored level below.
+pub trait NodeSource {
     /// The perfect subtrees `(level, start)`, `(level, start+1)`, … `(level, start+count-1)`.
-    /// `level` is always a multiple of `STRIDE`. Missing nodes are an error, never a guess.
+    /// `level` is always a multiple of [`NODE_STRIDE`]. Missing nodes are an error, never a guess.
     fn stored_nodes(&self, level: u32, start: u64, count: u64) -> Result<Vec<Hash>, Error>;
 }
 
 /// Whether a store must keep perfect subtrees of `level` for [`NodeSource`] to find them.
-pub fn is_stored_level<S: NodeSource + ?Sized>(level: u32) -> bool {
-    level % S::STRIDE == 0
+pub fn is_stored_level(level: u32) -> bool {
+    level % NODE_STRIDE == 0
 }
 
 /// The hash of the perfect subtree `(level, index)`.
@@ -27,7 +28,7 @@ pub(crate) fn perfect_subtree<S: NodeSource + ?Sized>(
     level: u32,
     index: u64,
 ) -> Result<Hash, Error> {
-    let base = level - level % S::STRIDE;
+    let base = level - level % NODE_STRIDE;
     let span = level - base;
     let mut hashes = source.stored_nodes(base, index << span, 1u64 << span)?;
     if hashes.len() != 1usize << span {

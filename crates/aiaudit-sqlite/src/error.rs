@@ -1,0 +1,67 @@
+//! The error type of `aiaudit-sqlite`.
+
+use std::path::PathBuf;
+
+/// What can go wrong opening or using a SQLite log.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// No log at the path.
+    #[error("no audit log at {path} (create one with `aiaudit init`, or by logging an event)")]
+    Missing {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The file is not SQLite at all.
+    #[error("{path} is not an aiaudit database (not a SQLite file)")]
+    NotADatabase {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The file is SQLite, but some other application's.
+    #[error("{path} is a SQLite database but not an aiaudit log")]
+    NotAnAuditLog {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The file was written by a newer aiaudit.
+    #[error("{path} has format version {found}; this aiaudit reads version {supported}")]
+    NewerFormat {
+        /// The path.
+        path: PathBuf,
+        /// The version in the file.
+        found: i32,
+        /// The version this code supports.
+        supported: i32,
+    },
+    /// SQLite reports the file as damaged.
+    #[error("{path} is corrupt: {source}")]
+    Corrupt {
+        /// The path.
+        path: PathBuf,
+        /// SQLite's report.
+        source: rusqlite::Error,
+    },
+    /// The stored data breaks an invariant of the layout.
+    #[error("{path}: {what}")]
+    Inconsistent {
+        /// The path.
+        path: PathBuf,
+        /// What is wrong.
+        what: String,
+    },
+    /// Any other SQLite failure.
+    #[error("{path}: {source}")]
+    Sqlite {
+        /// The path.
+        path: PathBuf,
+        /// SQLite's error.
+        source: rusqlite::Error,
+    },
+}
+
+impl From<Error> for aiaudit_core::Error {
+    fn from(e: Error) -> Self {
+        aiaudit_core::Error::store(e)
+    }
+}

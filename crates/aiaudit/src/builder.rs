@@ -1,0 +1,310 @@
+//! Opening a log: the builder, key handling and the writer's start.
+
+use aiaudit_core::{CompactRange, LogInfo, NoteSigner, Source, Store, timefmt};
+use aiaudit_sqlite::SqliteStore;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize};
+use std::sync::mpsc::sync_channel;
+use std::sync::{Arc, Mutex};
+
+use crate::error::{Error, Result};
+use crate::keyfile;
+use crate::logger::AuditLogger;
+use crate::writer::{Shared, Writer};
+
+/// When `log_event` returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// Once the event is committed and fsynced (concurrent callers share commits).
+    Sync,
+    /// Once the event is queued; [`AuditLogger::flush`] and [`AuditLogger::close`] wait for
+    /// commit. The queue is bounded and blocks when full: events are never dropped.
+    #[default]
+    Async,
+}
+
+/// Configures and opens an [`AuditLogger`].
+#[derive(Debug)]
+pub struct AuditLoggerBuilder {
+    path: PathBuf,
+    durability: Durability,
+    queue_size: usize,
+    batch_size: usize,
+    key_path: Option<PathBuf>,
+    signer: Option<NoteSigner>,
+    origin: Option<String>,
+    custom_statuses: Vec<Arc<str>>,
+    service: Option<String>,
+}
+
+impl AuditLoggerBuilder {
+    pub(crate) fn new(path: impl Into<PathBuf>) -> Self {
+        AuditLoggerBuilder {
+            path: path.into(),
+            durability: Durability::default(),
+            queue_size: 65_536,
+            batch_size: 8_192,
+            key_path: None,
+            signer: None,
+            origin: None,
+            custom_statuses: Vec::new(),
+            service: None,
+        }
+    }
+
+    /// When calls return (default [`Durability::Async`]).
+    pub fn durability(mut self, d: Durability) -> Self {
+        self.durability = d;
+        self
+    }
+
+    /// Events the queue holds before callers block (default 65,536).
+    pub fn queue_size(mut self, n: usize) -> Self {
+        self.queue_size = n.max(1);
+        self
+    }
+
+    /// Most events per commit (default 8,192).
+    pub fn batch_size(mut self, n: usize) -> Self {
+        self.batch_size = n.max(1);
+        self
+    }
+
+    /// Where the signing key file is (default: the database path with extension `key`).
+    pub fn signing_key_path(mut self, p: impl Into<PathBuf>) -> Self {
+        self.key_path = Some(p.into());
+        self
+    }
+
+    /// Signs with this key instead of a key file.
+    pub fn signing_key(mut self, signer: NoteSigner) -> Self {
+        self.signer = Some(signer);
+        self
+    }
+
+    /// The origin (log name) of a new log's checkpoints, e.g. `acme.example/audit/prod`.
+    pub fn origin(mut self, origin: impl Into<String>) -> Self {
+        self.origin = Some(origin.into());
+        self
+    }
+
+    /// Registers a custom status in addition to the seven standard ones.
+    pub fn custom_status(mut self, status: impl Into<String>) -> Self {
+        let s: String = status.into();
+        self.custom_statuses.push(Arc::from(s.to_ascii_uppercase()));
+        self
+    }
+
+    /// The service identity recorded as `actor.service` on events without one.
+    pub fn service(mut self, name: impl Into<String>) -> Self {
+        self.service = Some(name.into());
+        self
+    }
+
+    /// Opens the log, creating the database and the signing key if the log does not exist.
+    pub fn open(mut self) -> Result<AuditLogger> {
+        let key_path = self
+            .key_path
+            .clone()
+            .unwrap_or_else(|| keyfile::default_key_path(&self.path));
+        let (store, signer) = if self.path.exists() {
+            let store = SqliteStore::open(&self.path)?;
+            let info = store.info()?;
+            let signer = match self.signer.take() {
+                Some(s) => s,
+                None => keyfile::load(&key_path).map_err(|e| match e {
+                    Error::Key { path, why } => Error::Key {
+                        path,
+                        why: format!(
+                            "{why}; the log {} is signed by {} — restore its key or name it with --key",
+                            self.path.display(),
+                            info.verifier_key
+                        ),
+                    },
+                    other => other,
+                })?,
+            };
+            if signer.verifier().to_string() != info.verifier_key {
+                return Err(Error::Key {
+                    path: key_path,
+                    why: format!(
+                        "this key ({}) is not the key of the log {} ({})",
+                        signer.verifier(),
+                        self.path.display(),
+                        info.verifier_key
+                    ),
+                });
+            }
+            (store, signer)
+        } else {
+            let signer = create_key(
+                &self.path,
+                &key_path,
+                self.signer.take(),
+                self.origin.as_deref(),
+            )?;
+            let info = LogInfo {
+                origin: signer.name().to_owned(),
+                verifier_key: signer.verifier().to_string(),
+                created_ns: timefmt::now_ns(),
+            };
+            (SqliteStore::create(&self.path, &info)?, signer)
+        };
+        self.start(Box::new(store), signer)
+    }
+
+    /// Opens the logger over any [`Store`] (another backend, or a test's failing store).
+    pub fn open_with_store(self, store: Box<dyn Store>, signer: NoteSigner) -> Result<AuditLogger> {
+        let info = store.info()?;
+        if signer.verifier().to_string() != info.verifier_key {
+            return Err(Error::Key {
+                path: self.path.clone(),
+                why: format!(
+                    "the key {} is not the log's key {}",
+                    signer.verifier(),
+                    info.verifier_key
+                ),
+            });
+        }
+        self.start(store, signer)
+    }
+
+    fn start(self, store: Box<dyn Store>, signer: NoteSigner) -> Result<AuditLogger> {
+        let size = store.size()?;
+        let range = CompactRange::from_source(size, store.as_ref())?;
+        check_head(&self.path, store.as_ref(), &range)?;
+        let info = store.info()?;
+        let shared = Arc::new(Shared::default());
+        shared
+            .committed
+            .store(size, std::sync::atomic::Ordering::SeqCst);
+        let (tx, rx) = sync_channel(self.queue_size);
+        let writer = Writer::new(
+            store,
+            signer,
+            range,
+            rx,
+            Arc::clone(&shared),
+            self.batch_size,
+        );
+        let thread = std::thread::Builder::new()
+            .name("aiaudit-writer".into())
+            .spawn(move || writer.run())
+            .map_err(|e| Error::Io {
+                path: self.path.clone(),
+                source: e,
+            })?;
+        Ok(AuditLogger {
+            tx,
+            shared,
+            durability: self.durability,
+            custom_statuses: self.custom_statuses.into(),
+            source: process_source(),
+            service: self.service,
+            closed: AtomicBool::new(false),
+            inflight: AtomicUsize::new(0),
+            thread: Mutex::new(Some(thread)),
+            path: self.path,
+            info,
+        })
+    }
+}
+
+/// Loads or makes the signing key of a new log.
+fn create_key(
+    db: &Path,
+    key_path: &Path,
+    given: Option<NoteSigner>,
+    origin: Option<&str>,
+) -> Result<NoteSigner> {
+    let signer = match given {
+        Some(s) => s,
+        None if key_path.exists() => keyfile::load(key_path)?,
+        None => {
+            let origin = match origin {
+                Some(o) => o.to_owned(),
+                None => default_origin(),
+            };
+            let signer = NoteSigner::generate(&origin)?;
+            keyfile::create(key_path, &signer)?;
+            signer
+        }
+    };
+    if let Some(o) = origin {
+        if o != signer.name() {
+            return Err(Error::Key {
+                path: key_path.to_owned(),
+                why: format!(
+                    "the key is named {:?} but the log {} was asked to be {o:?}",
+                    signer.name(),
+                    db.display()
+                ),
+            });
+        }
+    }
+    Ok(signer)
+}
+
+/// `aiaudit.local/<host>/<8 random hex digits>`: unique per log, readable in a checkpoint.
+fn default_origin() -> String {
+    let mut r = [0u8; 4];
+    let _ = getrandom::fill(&mut r);
+    let host: String = hostname()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
+        .collect();
+    let host = if host.is_empty() { "host".into() } else { host };
+    format!(
+        "aiaudit.local/{host}/{:02x}{:02x}{:02x}{:02x}",
+        r[0], r[1], r[2], r[3]
+    )
+}
+
+/// The log must end exactly where its latest checkpoint says, or the writer would sign a
+/// checkpoint inconsistent with one it signed before.
+fn check_head(path: &Path, store: &dyn Store, range: &CompactRange) -> Result<()> {
+    let latest = store.latest_checkpoint()?;
+    let inconsistent = |why: String| Error::Inconsistent {
+        path: path.to_owned(),
+        why,
+    };
+    match latest {
+        None if range.size() == 0 => Ok(()),
+        None => Err(inconsistent(format!(
+            "{} entries but no checkpoint",
+            range.size()
+        ))),
+        Some(cp) if cp.size != range.size() => Err(inconsistent(format!(
+            "{} entries but the checkpoint signs {}",
+            range.size(),
+            cp.size
+        ))),
+        Some(cp) if cp.root != range.root() => Err(inconsistent(
+            "the stored tree's root differs from the signed root".into(),
+        )),
+        Some(_) => Ok(()),
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_default()
+}
+
+fn process_source() -> Source {
+    let process = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_name().map(|f| f.to_string_lossy().into_owned()));
+    let host = hostname();
+    Source {
+        host: (!host.is_empty()).then(|| Arc::from(host)),
+        pid: Some(std::process::id()),
+        process: process.map(Arc::from),
+        file: None,
+        line: None,
+        function: None,
+    }
+}

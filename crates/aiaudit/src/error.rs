@@ -1,0 +1,53 @@
+//! The error type of `aiaudit`.
+
+use std::path::PathBuf;
+
+/// Everything the logger and the readers report.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Bad input, a bad proof or a store failure, from the core.
+    #[error(transparent)]
+    Core(#[from] aiaudit_core::Error),
+    /// Opening or using the SQLite file failed.
+    #[error(transparent)]
+    Sqlite(#[from] aiaudit_sqlite::Error),
+    /// The signing key file is missing, unreadable or does not belong to the log.
+    #[error("signing key {path}: {why}")]
+    Key {
+        /// The key file.
+        path: PathBuf,
+        /// What is wrong.
+        why: String,
+    },
+    /// A write failed earlier; the logger accepts nothing more so that no gap goes unnoticed.
+    #[error("the audit logger stopped after a failed write and accepts no more events: {0}")]
+    Poisoned(String),
+    /// The logger was closed.
+    #[error("the audit logger is closed")]
+    Closed,
+    /// The stored log disagrees with its own latest checkpoint.
+    #[error(
+        "the log at {path} does not match its latest signed checkpoint ({why}); run `aiaudit verify`"
+    )]
+    Inconsistent {
+        /// The log.
+        path: PathBuf,
+        /// What disagrees.
+        why: String,
+    },
+    /// Something asked of the log that it does not hold.
+    #[error("{0}")]
+    NotFound(String),
+    /// An I/O failure outside the store.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The failure.
+        source: std::io::Error,
+    },
+}
+
+/// Result with this crate's error.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

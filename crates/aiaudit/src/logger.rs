@@ -1,0 +1,242 @@
+//! `AuditLogger`: the handle pipelines log through.
+
+use aiaudit_core::{Actor, Event, LogInfo, Source, Status, event::details_object};
+use serde_json::{Map, Value};
+use std::panic::Location;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::SyncSender;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use crate::builder::{AuditLoggerBuilder, Durability};
+use crate::error::{Error, Result};
+use crate::reader::LogReader;
+use crate::writer::{Ack, Msg, Responder, Shared};
+
+/// A tamper-evident audit log open for writing. Cheap to share between threads (`Arc`).
+///
+/// Every event is validated on the caller's thread (so bad input fails at the call), then sealed
+/// and committed by the log's writer thread.
+pub struct AuditLogger {
+    pub(crate) tx: SyncSender<Msg>,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) durability: Durability,
+    pub(crate) custom_statuses: Arc<[Arc<str>]>,
+    pub(crate) source: Source,
+    pub(crate) service: Option<String>,
+    pub(crate) closed: AtomicBool,
+    /// Callers between their `closed` check and their send; `close` waits for them so that
+    /// nothing accepted is left behind in the queue.
+    pub(crate) inflight: AtomicUsize,
+    pub(crate) thread: Mutex<Option<JoinHandle<()>>>,
+    pub(crate) path: PathBuf,
+    pub(crate) info: LogInfo,
+}
+
+impl std::fmt::Debug for AuditLogger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditLogger")
+            .field("path", &self.path)
+            .field("origin", &self.info.origin)
+            .field("durability", &self.durability)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuditLogger {
+    /// Configures a log at `path` (an SQLite file).
+    pub fn builder(path: impl Into<PathBuf>) -> AuditLoggerBuilder {
+        AuditLoggerBuilder::new(path)
+    }
+
+    /// Opens (or creates) the log at `path` with the defaults.
+    pub fn open(path: impl Into<PathBuf>) -> Result<Self> {
+        Self::builder(path).open()
+    }
+
+    /// The database path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The log's origin and verifier key.
+    pub fn info(&self) -> &LogInfo {
+        &self.info
+    }
+
+    /// Entries committed so far.
+    pub fn committed(&self) -> u64 {
+        self.shared.committed.load(Ordering::SeqCst)
+    }
+
+    /// Logs an event named `name` with `details` (a JSON object or null) and a status
+    /// (`"INFO"`, `"WARNING"`, `"FAILURE"`, … or a registered custom status), as seed 000's
+    /// `log_event` does. Returns the seq in [`Durability::Sync`] mode, `None` in `Async`.
+    #[track_caller]
+    pub fn log_event(&self, name: &str, details: Value, status: &str) -> Result<Option<u64>> {
+        let status = Status::parse(status, &self.custom_statuses)?;
+        let mut event = Event::new(aiaudit_core::event::types::EVENT, name).status(status);
+        event.details = details_object(details)?;
+        self.submit(event, Location::caller())
+    }
+
+    /// Logs a prepared event (see [`crate::events`] for typed constructors).
+    #[track_caller]
+    pub fn log(&self, event: Event) -> Result<Option<u64>> {
+        if let Status::Custom(c) = &event.status {
+            Status::parse(c, &self.custom_statuses)?;
+        }
+        self.submit(event, Location::caller())
+    }
+
+    /// Parses a status name against this logger's statuses.
+    pub fn status(&self, name: &str) -> Result<Status> {
+        Ok(Status::parse(name, &self.custom_statuses)?)
+    }
+
+    fn submit(&self, mut event: Event, at: &'static Location<'static>) -> Result<Option<u64>> {
+        event.validate()?;
+        validate_details(&event.details, 0)?;
+        self.fill_source(&mut event, at);
+        if self.shared.poisoned.load(Ordering::Relaxed) {
+            return Err(Error::Poisoned(self.shared.poison_message()));
+        }
+        match self.durability {
+            Durability::Async => {
+                self.send(Msg::Event(Box::new(event), None))?;
+                Ok(None)
+            }
+            Durability::Sync => {
+                let ack = Ack::new();
+                self.send(Msg::Event(Box::new(event), Some(Responder::new(&ack))))?;
+                ack.wait().map(Some).map_err(Error::Poisoned)
+            }
+        }
+    }
+
+    fn fill_source(&self, event: &mut Event, at: &'static Location<'static>) {
+        let s = &mut event.source;
+        if s.file.is_none() {
+            s.file = Some(at.file().into());
+            s.line = Some(at.line());
+        }
+        if s.host.is_none() {
+            s.host.clone_from(&self.source.host);
+        }
+        if s.pid.is_none() {
+            s.pid = self.source.pid;
+        }
+        if s.process.is_none() {
+            s.process.clone_from(&self.source.process);
+        }
+        if let Some(service) = &self.service {
+            let actor = event.actor.get_or_insert_with(Actor::default);
+            if actor.service.is_none() {
+                actor.service = Some(service.clone());
+            }
+        }
+    }
+
+    fn send(&self, msg: Msg) -> Result<()> {
+        self.inflight.fetch_add(1, Ordering::SeqCst);
+        let result = if self.closed.load(Ordering::SeqCst) {
+            Err(Error::Closed)
+        } else {
+            self.tx.send(msg).map_err(|_| Error::Closed)
+        };
+        self.inflight.fetch_sub(1, Ordering::SeqCst);
+        result
+    }
+
+    /// Waits until every event logged before this call is committed; returns the log size.
+    pub fn flush(&self) -> Result<u64> {
+        let ack = Ack::new();
+        self.send(Msg::Flush(Responder::new(&ack)))?;
+        ack.wait().map_err(Error::Poisoned)
+    }
+
+    /// Commits everything queued, stops the writer and returns the final size. Later calls on
+    /// this logger fail with [`Error::Closed`]; closing twice is harmless.
+    pub fn close(&self) -> Result<u64> {
+        if self.closed.swap(true, Ordering::SeqCst) {
+            return Ok(self.committed());
+        }
+        while self.inflight.load(Ordering::SeqCst) != 0 {
+            std::thread::yield_now();
+        }
+        let ack = Ack::new();
+        let result = match self.tx.send(Msg::Close(Responder::new(&ack))) {
+            Ok(()) => ack.wait().map_err(Error::Poisoned),
+            Err(_) => Err(Error::Poisoned("the writer is gone".into())),
+        };
+        let handle = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(h) = handle {
+            let _ = h.join();
+        }
+        result
+    }
+
+    /// A reader over the same log (its own connection).
+    pub fn reader(&self) -> Result<LogReader> {
+        LogReader::open(&self.path)
+    }
+}
+
+impl Drop for AuditLogger {
+    fn drop(&mut self) {
+        if let Err(e) = self.close() {
+            // Drop cannot return the error; callers who need it call `close()` themselves.
+            eprintln!("aiaudit: closing {}: {e}", self.path.display());
+        }
+    }
+}
+
+/// Deepest nesting of details accepted.
+pub const MAX_DEPTH: usize = 64;
+
+/// Checks on the caller's thread what sealing would refuse later, so that a bad event fails at
+/// its call instead of stopping the writer: integers outside ±2^53 and excessive nesting.
+fn validate_details(map: &Map<String, Value>, depth: usize) -> Result<()> {
+    if depth > MAX_DEPTH {
+        return Err(aiaudit_core::Error::InvalidEvent(format!(
+            "details are nested deeper than {MAX_DEPTH} levels"
+        ))
+        .into());
+    }
+    for (k, v) in map {
+        check_value(k, v, depth)?;
+    }
+    Ok(())
+}
+
+fn check_value(key: &str, v: &Value, depth: usize) -> Result<()> {
+    match v {
+        Value::Number(n) => {
+            let fits = n.as_f64().is_some()
+                && (n.is_f64()
+                    || n.as_u64()
+                        .is_some_and(|u| u <= aiaudit_core::canonical::MAX_SAFE_INTEGER)
+                    || n.as_i64().is_some_and(|i| {
+                        i.unsigned_abs() <= aiaudit_core::canonical::MAX_SAFE_INTEGER
+                    }));
+            if !fits {
+                return Err(aiaudit_core::Error::Canonical(format!(
+                    "details.{key}: integer {n} is outside ±2^53 and cannot be kept exactly in JSON; pass it as a string"
+                ))
+                .into());
+            }
+            Ok(())
+        }
+        Value::Array(items) => {
+            if depth + 1 > MAX_DEPTH {
+                return validate_details(&Map::new(), depth + 1);
+            }
+            items
+                .iter()
+                .try_for_each(|i| check_value(key, i, depth + 1))
+        }
+        Value::Object(m) => validate_details(m, depth + 1),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,158 @@
+//! `LogReader`: queries, single entries, checkpoints and proofs over a stored log. Reading needs
+//! no signing key; proofs are checked against the log's verifier key before they are returned.
+
+use aiaudit_core::{
+    ConsistencyBundle, InclusionBundle, LogInfo, NoteVerifier, Query, Store, StoredCheckpoint,
+    StoredEntry, consistency_proof, inclusion_proof, root_at,
+};
+use aiaudit_sqlite::SqliteStore;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::verify::{VerifyOptions, VerifyReport, verify_store};
+
+/// Read access to a log.
+pub struct LogReader {
+    store: Box<dyn Store>,
+    info: LogInfo,
+}
+
+impl std::fmt::Debug for LogReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogReader")
+            .field("origin", &self.info.origin)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LogReader {
+    /// Opens the SQLite log at `path` for reading (it must exist).
+    pub fn open(path: &Path) -> Result<Self> {
+        Self::from_store(Box::new(SqliteStore::open(path)?))
+    }
+
+    /// Reads through any store.
+    pub fn from_store(store: Box<dyn Store>) -> Result<Self> {
+        let info = store.info()?;
+        Ok(LogReader { store, info })
+    }
+
+    /// The log's origin and verifier key.
+    pub fn info(&self) -> &LogInfo {
+        &self.info
+    }
+
+    /// The verifier key the log names (trust it only if you got it from somewhere else too).
+    pub fn verifier(&self) -> Result<NoteVerifier> {
+        Ok(NoteVerifier::parse(&self.info.verifier_key)?)
+    }
+
+    /// The underlying store.
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
+    /// Number of entries.
+    pub fn size(&self) -> Result<u64> {
+        Ok(self.store.size()?)
+    }
+
+    /// Entries matching `q`.
+    pub fn query(&self, q: &Query) -> Result<Vec<StoredEntry>> {
+        Ok(self.store.query(q)?)
+    }
+
+    /// The entry at `seq`.
+    pub fn get(&self, seq: u64) -> Result<StoredEntry> {
+        self.store.entry(seq)?.ok_or_else(|| {
+            Error::NotFound(format!(
+                "no entry with seq {seq} (the log has {})",
+                self.size().unwrap_or(0)
+            ))
+        })
+    }
+
+    /// The entry with event id `id`.
+    pub fn get_by_id(&self, id: &str) -> Result<StoredEntry> {
+        self.store
+            .entry_by_id(id)?
+            .ok_or_else(|| Error::NotFound(format!("no entry with id {id}")))
+    }
+
+    /// The newest signed checkpoint.
+    pub fn checkpoint(&self) -> Result<StoredCheckpoint> {
+        self.store
+            .latest_checkpoint()?
+            .ok_or_else(|| Error::NotFound("the log is empty: no checkpoint yet".into()))
+    }
+
+    fn checkpoint_at(&self, size: Option<u64>) -> Result<StoredCheckpoint> {
+        let latest = self.checkpoint()?;
+        match size {
+            None => Ok(latest),
+            Some(n) if n == latest.size => Ok(latest),
+            Some(n) => self.store.checkpoint(n)?.ok_or_else(|| {
+                Error::NotFound(format!(
+                    "no signed checkpoint at size {n} (checkpoints are signed per committed batch; the latest is {})",
+                    latest.size
+                ))
+            }),
+        }
+    }
+
+    /// An inclusion proof bundle for `seq` against the checkpoint at `size` (default: latest),
+    /// carrying the entry's leaf data so that it stands alone.
+    pub fn prove(&self, seq: u64, size: Option<u64>) -> Result<InclusionBundle> {
+        let cp = self.checkpoint_at(size)?;
+        if seq >= cp.size {
+            return Err(Error::NotFound(format!(
+                "seq {seq} is not in the tree of size {}",
+                cp.size
+            )));
+        }
+        let entry = self.get(seq)?;
+        let bundle = InclusionBundle {
+            leaf_data: Some(entry.data),
+            index: seq,
+            proof: inclusion_proof(self.store.as_ref(), seq, cp.size)?,
+            checkpoint_note: cp.note,
+        };
+        bundle.verify(&self.verifier()?).map_err(damaged)?;
+        Ok(bundle)
+    }
+
+    /// A consistency proof from the tree of `old` entries to the checkpoint at `new`
+    /// (default: latest).
+    pub fn prove_consistency(&self, old: u64, new: Option<u64>) -> Result<ConsistencyBundle> {
+        let cp = self.checkpoint_at(new)?;
+        if old == 0 || old > cp.size {
+            return Err(Error::NotFound(format!(
+                "old size must be between 1 and {}",
+                cp.size
+            )));
+        }
+        let bundle = ConsistencyBundle {
+            old_size: old,
+            old_root: root_at(self.store.as_ref(), old)?,
+            proof: consistency_proof(self.store.as_ref(), old, cp.size)?,
+            checkpoint_note: cp.note,
+        };
+        bundle.verify(&self.verifier()?).map_err(damaged)?;
+        Ok(bundle)
+    }
+
+    /// Verifies the whole log (see [`VerifyReport`]).
+    pub fn verify(
+        &self,
+        opts: &VerifyOptions,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<VerifyReport> {
+        verify_store(self.store.as_ref(), &self.info, opts, progress)
+    }
+}
+
+fn damaged(e: aiaudit_core::Error) -> Error {
+    Error::NotFound(format!(
+        "the stored tree does not produce a valid proof ({e}); run `aiaudit verify`"
+    ))
+}

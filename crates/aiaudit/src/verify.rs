@@ -1,0 +1,378 @@
+//! Verification: recompute every leaf from the stored record, rebuild the tree, check every
+//! signed checkpoint and the stored tree levels, and name the first bad seq.
+//!
+//! What each check catches, when someone edits the database directly:
+//! - leaf data vs. stored leaf hash, and the record's own `seq`/`id`/indexed fields vs. its row:
+//!   a changed payload, a changed hash, swapped rows, a row whose query columns were altered;
+//! - consecutive seqs: deleted rows;
+//! - each checkpoint's signature and its root vs. the rebuilt tree: rewritten history, even when
+//!   payload and hashes were changed consistently, and forged checkpoints;
+//! - the latest checkpoint's size vs. the entries: truncation, and rows appended without a key;
+//! - a checkpoint kept elsewhere (`against`): rollback to an older copy, even a consistent one.
+
+use aiaudit_core::{
+    Checkpoint, CompactRange, CompletedNode, LogInfo, NODE_STRIDE, NoteVerifier, Store, leaf_hash,
+    timefmt::format_rfc3339,
+};
+use serde::Deserialize;
+use std::borrow::Cow;
+
+use crate::error::Result;
+
+/// What to verify against.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyOptions {
+    /// The verifier key you trust; by default the key the log itself names.
+    pub trusted_key: Option<String>,
+    /// A signed checkpoint kept outside the log, which the log must extend.
+    pub against: Option<String>,
+}
+
+/// One problem found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// The first seq the problem concerns, where one can be named.
+    pub seq: Option<u64>,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// The outcome of a verification.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyReport {
+    /// Entries read.
+    pub entries: u64,
+    /// Signed checkpoints whose signature and root were checked.
+    pub checkpoints: u64,
+    /// The newest valid checkpoint.
+    pub latest: Option<Checkpoint>,
+    /// The outside checkpoint, when one was given and its signature verified.
+    pub against: Option<Checkpoint>,
+    /// Everything found wrong, in the order found. Empty means intact.
+    pub findings: Vec<Finding>,
+}
+
+impl VerifyReport {
+    /// True when nothing was found wrong.
+    pub fn is_intact(&self) -> bool {
+        self.findings.is_empty()
+    }
+
+    /// The smallest seq any finding names.
+    pub fn first_bad_seq(&self) -> Option<u64> {
+        self.findings.iter().filter_map(|f| f.seq).min()
+    }
+}
+
+/// The parts of a record that its row repeats in indexed columns.
+#[derive(Deserialize)]
+struct Head<'a> {
+    seq: u64,
+    #[serde(borrow)]
+    id: Cow<'a, str>,
+    #[serde(borrow)]
+    time: Cow<'a, str>,
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    #[serde(borrow)]
+    status: Cow<'a, str>,
+    #[serde(borrow, default)]
+    model: Option<Named<'a>>,
+    #[serde(borrow, default)]
+    actor: Option<HeadActor<'a>>,
+    #[serde(borrow, default)]
+    operation: Option<HeadOp<'a>>,
+    #[serde(borrow, default)]
+    subject: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct Named<'a> {
+    #[serde(borrow)]
+    name: Cow<'a, str>,
+}
+
+#[derive(Deserialize)]
+struct HeadActor<'a> {
+    #[serde(borrow, default)]
+    user: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct HeadOp<'a> {
+    #[serde(borrow, default)]
+    id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    name: Option<Cow<'a, str>>,
+}
+
+/// Stored nodes are compared in runs of this many, with one range read per level.
+const NODE_CHUNK: usize = 4096;
+/// Verification stops collecting after this many findings.
+const MAX_FINDINGS: usize = 100;
+
+struct Verifier<'a> {
+    store: &'a dyn Store,
+    report: VerifyReport,
+    pending: Vec<CompletedNode>,
+    tree_trusted: bool,
+}
+
+impl Verifier<'_> {
+    fn find(&mut self, seq: Option<u64>, message: String) {
+        if self.report.findings.len() < MAX_FINDINGS {
+            self.report.findings.push(Finding { seq, message });
+        }
+    }
+
+    /// Compares recomputed perfect subtrees with the stored ones.
+    fn check_nodes(&mut self) {
+        let pending = std::mem::take(&mut self.pending);
+        let mut i = 0;
+        while i < pending.len() {
+            let level = pending[i].level;
+            let mut j = i + 1;
+            while j < pending.len()
+                && pending[j].level == level
+                && pending[j].index == pending[j - 1].index + 1
+            {
+                j += 1;
+            }
+            let run = &pending[i..j];
+            let stored = self
+                .store
+                .stored_nodes(level, run[0].index, run.len() as u64);
+            match stored {
+                Ok(stored) => {
+                    if let Some((n, _)) = run.iter().zip(&stored).find(|(n, s)| n.hash != **s) {
+                        let first = n.index << n.level;
+                        self.find(
+                            Some(first),
+                            format!(
+                                "stored tree node (level {}, index {}) over seq {}..{} does not match the entries",
+                                n.level,
+                                n.index,
+                                first,
+                                first + (1 << n.level) - 1
+                            ),
+                        );
+                    }
+                }
+                Err(e) => {
+                    let first = run[0].index << level;
+                    self.find(
+                        Some(first),
+                        format!("stored tree nodes over seq {first}.. are unreadable: {e}"),
+                    );
+                }
+            }
+            i = j;
+        }
+    }
+}
+
+/// Verifies `store` (see the module documentation).
+pub fn verify_store(
+    store: &dyn Store,
+    info: &LogInfo,
+    opts: &VerifyOptions,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<VerifyReport> {
+    let mut v = Verifier {
+        store,
+        report: VerifyReport::default(),
+        pending: Vec::new(),
+        tree_trusted: true,
+    };
+    let key = opts.trusted_key.as_deref().unwrap_or(&info.verifier_key);
+    let verifier = NoteVerifier::parse(key)?;
+    if key != info.verifier_key {
+        v.find(
+            None,
+            format!(
+                "the log names the verifier key {} but you trust {key}",
+                info.verifier_key
+            ),
+        );
+    }
+
+    // Signed checkpoints: (size, root) of those whose signature and stored root agree.
+    let mut signed: Vec<(u64, [u8; 32])> = Vec::new();
+    let mut bad_checkpoints = Vec::new();
+    store.checkpoints(&mut |cp| {
+        match Checkpoint::open(&cp.note, &verifier) {
+            Ok(c) if c.size == cp.size && c.root == cp.root => signed.push((c.size, c.root)),
+            Ok(c) => bad_checkpoints.push((
+                cp.size,
+                format!(
+                    "checkpoint row for size {} holds a note signed for size {} with another root",
+                    cp.size, c.size
+                ),
+            )),
+            Err(e) => bad_checkpoints.push((
+                cp.size,
+                format!("checkpoint for size {} is forged or damaged: {e}", cp.size),
+            )),
+        }
+        Ok(true)
+    })?;
+    for (size, msg) in bad_checkpoints {
+        v.find(Some(size.saturating_sub(1)), msg);
+    }
+    v.report.checkpoints = signed.len() as u64;
+    let against = match &opts.against {
+        Some(note) => {
+            let cp = Checkpoint::open(note, &verifier)?;
+            v.report.against = Some(cp.clone());
+            Some(cp)
+        }
+        None => None,
+    };
+
+    let total = store.size()?;
+    let mut tree = CompactRange::new();
+    let mut next_cp = 0usize;
+    let mut last_good_size = 0u64;
+    let mut expected = 0u64;
+    let mut uncovered_reported = false;
+    let latest_signed = signed.last().map_or(0, |s| s.0);
+
+    let check_roots = |v: &mut Verifier<'_>,
+                       tree: &CompactRange,
+                       next_cp: &mut usize,
+                       last_good: &mut u64| {
+        while *next_cp < signed.len() && signed[*next_cp].0 <= tree.size() {
+            let (size, root) = signed[*next_cp];
+            if size == tree.size() {
+                if v.tree_trusted && root != tree.root() {
+                    v.find(
+                        Some(*last_good),
+                        format!(
+                            "the signed checkpoint for size {size} does not match the entries: an entry in seq {}..{} was rewritten",
+                            *last_good,
+                            size - 1
+                        ),
+                    );
+                    v.tree_trusted = false;
+                } else {
+                    *last_good = size;
+                }
+            }
+            *next_cp += 1;
+        }
+        if let Some(a) = &against {
+            if a.size == tree.size() && v.tree_trusted && a.root != tree.root() && a.size > 0 {
+                v.find(
+                    Some(0),
+                    format!(
+                        "the log does not extend your checkpoint of size {}: its history before seq {} was rewritten",
+                        a.size, a.size
+                    ),
+                );
+            }
+        }
+    };
+    check_roots(&mut v, &tree, &mut next_cp, &mut last_good_size);
+
+    store.scan(0, &mut |e| {
+        if e.seq != expected {
+            if e.seq > expected {
+                v.find(Some(expected), format!("seq {expected} is missing (deleted)"));
+            } else {
+                v.find(Some(e.seq), format!("seq {} appears twice", e.seq));
+            }
+            v.tree_trusted = false;
+            expected = e.seq;
+        }
+        expected += 1;
+        let leaf = leaf_hash(&e.data);
+        if leaf != e.leaf_hash {
+            v.find(Some(e.seq), format!("seq {}: the record does not match its stored leaf hash (payload or hash changed)", e.seq));
+        }
+        match serde_json::from_slice::<Head<'_>>(&e.data) {
+            Ok(h) => {
+                let mut wrong = Vec::new();
+                if h.seq != e.seq {
+                    wrong.push(format!("its record says seq {}", h.seq));
+                }
+                if h.id != e.id {
+                    wrong.push("id".to_owned());
+                }
+                if h.kind != e.kind {
+                    wrong.push("type".to_owned());
+                }
+                if h.status != e.status {
+                    wrong.push("status".to_owned());
+                }
+                if h.model.as_ref().map(|m| &*m.name) != e.model.as_deref() {
+                    wrong.push("model".to_owned());
+                }
+                if h.actor.as_ref().and_then(|a| a.user.as_deref()) != e.user.as_deref() {
+                    wrong.push("user".to_owned());
+                }
+                let (op_id, op_name) = h.operation.as_ref().map_or((None, None), |o| (o.id.as_deref(), o.name.as_deref()));
+                if op_id != e.op_id.as_deref() || op_name != e.op_name.as_deref() {
+                    wrong.push("operation".to_owned());
+                }
+                if h.subject.as_deref() != e.subject.as_deref() {
+                    wrong.push("subject".to_owned());
+                }
+                if h.time != format_rfc3339(e.time_ns) {
+                    wrong.push("time".to_owned());
+                }
+                if !wrong.is_empty() {
+                    v.find(Some(e.seq), format!("seq {}: the row's columns disagree with its sealed record ({})", e.seq, wrong.join(", ")));
+                }
+            }
+            Err(err) => v.find(Some(e.seq), format!("seq {}: the leaf data is not a valid record: {err}", e.seq)),
+        }
+        if v.tree_trusted {
+            let pending = &mut v.pending;
+            tree.append(leaf, |n| {
+                if n.level > 0 && n.level % NODE_STRIDE == 0 {
+                    pending.push(n);
+                }
+            });
+            if v.pending.len() >= NODE_CHUNK {
+                v.check_nodes();
+            }
+            check_roots(&mut v, &tree, &mut next_cp, &mut last_good_size);
+        }
+        if e.seq >= latest_signed && !uncovered_reported {
+            uncovered_reported = true;
+            v.find(Some(e.seq), format!("seq {} and after are not covered by any signed checkpoint (appended without the key)", e.seq));
+        }
+        v.report.entries += 1;
+        if v.report.entries % 65_536 == 0 {
+            progress(v.report.entries, total);
+        }
+        Ok(true)
+    })?;
+    v.check_nodes();
+    progress(v.report.entries, total);
+
+    if latest_signed > expected {
+        v.find(
+            Some(expected),
+            format!("the log ends before seq {expected} but a signed checkpoint covers {latest_signed} entries: seq {expected}..{} were removed (truncated)", latest_signed - 1),
+        );
+    }
+    if let Some(a) = &against {
+        if a.size > expected {
+            v.find(
+                Some(expected),
+                format!(
+                    "the log has {expected} entries but your checkpoint signs {}: seq {expected}..{} are missing (truncated or rolled back)",
+                    a.size,
+                    a.size - 1
+                ),
+            );
+        }
+    }
+    v.report.latest = signed.last().map(|&(size, root)| Checkpoint {
+        origin: verifier.name().to_owned(),
+        size,
+        root,
+    });
+    Ok(v.report)
+}

@@ -1,0 +1,257 @@
+//! `aiaudit bench`: the five figures, measured side by side in one run.
+
+use aiaudit::{AuditLogger, Durability, LogReader, VerifyOptions};
+use aiaudit_core::{inclusion_proof, seal};
+use anyhow::{Context, Result};
+use serde_json::Value;
+use std::io::Write;
+use std::path::Path;
+use std::time::Instant;
+
+use crate::demo::{Rng, prediction};
+
+struct Figures {
+    ingest: f64,
+    raw: f64,
+    hot_ns: f64,
+    hot_details_ns: f64,
+    sync_single: f64,
+    verify: f64,
+    proof_us: f64,
+    proof_p99_us: f64,
+    prove_bundle_us: f64,
+}
+
+pub fn run(events: u64, dir: Option<&Path>) -> Result<()> {
+    let tmp;
+    let dir = match dir {
+        Some(d) => {
+            std::fs::create_dir_all(d)?;
+            d.to_owned()
+        }
+        None => {
+            tmp = tempdir()?;
+            tmp.clone()
+        }
+    };
+    println!(
+        "aiaudit bench: {events} events, {} cores, files in {}",
+        cores(),
+        dir.display()
+    );
+
+    let mut rng = Rng::new(42);
+    let make = |rng: &mut Rng, n: u64| -> Vec<aiaudit::Event> {
+        (0..n).map(|i| prediction(rng, i, "bench")).collect()
+    };
+
+    // (a) durable ingest through AuditLogger: Merkle tree, 9 indexes, a signed checkpoint per batch.
+    let db = dir.join("bench.db");
+    remove_log(&db);
+    let batch = make(&mut rng, events);
+    let log = AuditLogger::builder(&db)
+        .durability(Durability::Async)
+        .open()?;
+    let t = Instant::now();
+    for e in batch {
+        log.log(e)?;
+    }
+    log.close()?;
+    let ingest = events as f64 / t.elapsed().as_secs_f64();
+    println!(
+        "(a) durable ingest via AuditLogger      {:>12.0} events/s",
+        ingest
+    );
+
+    // (b) the same sealed JSON lines appended raw, one fdatasync per 1,000 lines.
+    let lines = {
+        let evs = make(&mut rng, events);
+        let mut out = Vec::with_capacity(evs.len());
+        for (i, e) in evs.iter().enumerate() {
+            let mut b = Vec::with_capacity(512);
+            seal(e, i as u64, "01936a2e-7f3c-7000-8000-000000000000", &mut b)?;
+            b.push(b'\n');
+            out.push(b);
+        }
+        out
+    };
+    let raw_path = dir.join("bench.jsonl");
+    let _ = std::fs::remove_file(&raw_path);
+    let file = std::fs::File::create(&raw_path)?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+    let t = Instant::now();
+    for (i, l) in lines.iter().enumerate() {
+        w.write_all(l)?;
+        if (i + 1) % 1000 == 0 {
+            w.flush()?;
+            w.get_ref().sync_data()?;
+        }
+    }
+    w.flush()?;
+    w.get_ref().sync_data()?;
+    let raw = events as f64 / t.elapsed().as_secs_f64();
+    drop(lines);
+    println!(
+        "(b) raw JSON lines + fdatasync/1000     {:>12.0} events/s   ratio a/b = {:.2}",
+        raw,
+        ingest / raw
+    );
+
+    // (c) the log_event hot path in Async mode, with a queue large enough never to block.
+    let hot_db = dir.join("hot.db");
+    remove_log(&hot_db);
+    let calls = 200_000u64;
+    let hot = AuditLogger::builder(&hot_db)
+        .durability(Durability::Async)
+        .queue_size(2 * calls as usize + 10)
+        .open()?;
+    let t = Instant::now();
+    for _ in 0..calls {
+        hot.log_event("Prediction served", Value::Null, "INFO")?;
+    }
+    let hot_ns = t.elapsed().as_nanos() as f64 / calls as f64;
+    let t = Instant::now();
+    for i in 0..calls {
+        hot.log_event(
+            "Prediction served",
+            serde_json::json!({"request": i, "latency_ms": 12.5, "approved": true}),
+            "INFO",
+        )?;
+    }
+    let hot_details_ns = t.elapsed().as_nanos() as f64 / calls as f64;
+    hot.close()?;
+    println!(
+        "(c) log_event hot path, Async           {:>12.0} ns/call (no details)",
+        hot_ns
+    );
+    println!(
+        "    with a 3-field details object built {:>12.0} ns/call",
+        hot_details_ns
+    );
+
+    // Sync mode, one caller: every call waits for its own commit and fsync.
+    let sync_db = dir.join("sync.db");
+    remove_log(&sync_db);
+    let sync = AuditLogger::builder(&sync_db)
+        .durability(Durability::Sync)
+        .open()?;
+    let n_sync = 300u64;
+    let t = Instant::now();
+    for _ in 0..n_sync {
+        sync.log_event("Prediction served", Value::Null, "INFO")?;
+    }
+    let sync_single = n_sync as f64 / t.elapsed().as_secs_f64();
+    sync.close()?;
+    println!(
+        "    Sync, one caller (a commit each)    {:>12.0} events/s",
+        sync_single
+    );
+
+    // (d) verify the ingested log.
+    let reader = LogReader::open(&db)?;
+    let t = Instant::now();
+    let report = reader.verify(&VerifyOptions::default(), &mut |_, _| {})?;
+    let verify = report.entries as f64 / t.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        report.is_intact(),
+        "the benchmark log does not verify: {:?}",
+        report.findings
+    );
+    println!(
+        "(d) verify                              {:>12.0} events/s",
+        verify
+    );
+
+    // (e) inclusion proofs on that log.
+    let size = reader.size()?;
+    let samples = 2_000;
+    let mut times = Vec::with_capacity(samples);
+    let mut prng = Rng::new(7);
+    for _ in 0..samples {
+        let seq = prng.next_u64() % size;
+        let t = Instant::now();
+        let p = inclusion_proof(reader.store(), seq, size)?;
+        times.push(t.elapsed().as_secs_f64() * 1e6);
+        anyhow::ensure!(!p.is_empty() || size == 1);
+    }
+    times.sort_by(f64::total_cmp);
+    let proof_us = times.iter().sum::<f64>() / times.len() as f64;
+    let proof_p99_us = times[times.len() * 99 / 100];
+    let t = Instant::now();
+    let bundles = 200;
+    for _ in 0..bundles {
+        let seq = prng.next_u64() % size;
+        reader.prove(seq, None)?;
+    }
+    let prove_bundle_us = t.elapsed().as_secs_f64() * 1e6 / bundles as f64;
+    println!(
+        "(e) inclusion proof, log of {size:>9} {:>9.1} µs mean, {:.1} µs p99",
+        proof_us, proof_p99_us
+    );
+    println!(
+        "    signed bundle with self-check       {:>12.1} µs",
+        prove_bundle_us
+    );
+
+    let f = Figures {
+        ingest,
+        raw,
+        hot_ns,
+        hot_details_ns,
+        sync_single,
+        verify,
+        proof_us,
+        proof_p99_us,
+        prove_bundle_us,
+    };
+    summary(&f);
+    remove_log(&db);
+    remove_log(&hot_db);
+    remove_log(&sync_db);
+    let _ = std::fs::remove_file(&raw_path);
+    Ok(())
+}
+
+fn summary(f: &Figures) {
+    let mark = |ok: bool| if ok { "met" } else { "MISSED" };
+    println!();
+    println!("target                         measured            status");
+    println!(
+        "ratio a/b >= 0.40              {:<19.2} {}",
+        f.ingest / f.raw,
+        mark(f.ingest / f.raw >= 0.4)
+    );
+    println!(
+        "hot path <= 300 ns             {:<19.0} {}",
+        f.hot_ns,
+        mark(f.hot_ns <= 300.0)
+    );
+    println!(
+        "verify >= 500k events/s        {:<19.0} {}",
+        f.verify,
+        mark(f.verify >= 500_000.0)
+    );
+    println!(
+        "proof <= 1 ms                  {:<19.1} {}",
+        f.proof_us / 1000.0,
+        mark(f.proof_p99_us <= 1000.0)
+    );
+    let _ = (f.hot_details_ns, f.sync_single, f.prove_bundle_us);
+}
+
+fn remove_log(db: &Path) {
+    for ext in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{ext}", db.display()));
+    }
+    let _ = std::fs::remove_file(aiaudit::keyfile::default_key_path(db));
+}
+
+fn tempdir() -> Result<std::path::PathBuf> {
+    let base = std::env::temp_dir().join(format!("aiaudit-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&base).with_context(|| format!("creating {}", base.display()))?;
+    Ok(base)
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}

@@ -1,0 +1,184 @@
+//! Command-line definitions.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// aiaudit: a tamper-evident audit log for AI pipelines.
+#[derive(Debug, Parser)]
+#[command(name = "aiaudit", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// The audit log (an SQLite file).
+    #[arg(long, global = true, env = "AIAUDIT_DB", default_value = "aiaudit.db")]
+    pub db: PathBuf,
+    /// The signing key file (default: the database path with extension .key).
+    #[arg(long = "signing-key", global = true, env = "AIAUDIT_SIGNING_KEY")]
+    pub signing_key: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the log and its signing key; print the verifier key.
+    Init {
+        /// The log's name in its checkpoints, e.g. acme.example/audit/prod.
+        #[arg(long)]
+        origin: Option<String>,
+    },
+    /// Print the verifier key (name+keyid+base64 key), for checking proofs elsewhere.
+    VerifierKey,
+    /// Record one event (committed before the command returns).
+    Log(LogArgs),
+    /// List events matching filters.
+    Query(QueryArgs),
+    /// Show one event by seq or id.
+    Show {
+        /// A seq number or an event id.
+        target: String,
+        /// pretty: indented with its seq and leaf hash; json: the sealed record exactly as hashed.
+        #[arg(long, value_enum, default_value = "pretty")]
+        format: ShowFormat,
+    },
+    /// Print the last events, and with -f keep printing new ones.
+    Tail {
+        /// Keep waiting for new events.
+        #[arg(short, long)]
+        follow: bool,
+        /// How many recent events to print first.
+        #[arg(short = 'n', long, default_value_t = 10)]
+        lines: usize,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Verify the whole log: every leaf, the tree, every signed checkpoint.
+    Verify {
+        /// A signed checkpoint kept elsewhere that the log must extend.
+        #[arg(long, value_name = "CHECKPOINT_FILE")]
+        against: Option<PathBuf>,
+        /// The verifier key you trust (default: the key the log names).
+        #[arg(long)]
+        key: Option<String>,
+    },
+    /// Print the latest signed checkpoint.
+    Checkpoint,
+    /// Print a c2sp.org/tlog-proof@v1 inclusion proof for an entry, carrying its record.
+    Prove {
+        /// The entry's seq.
+        seq: u64,
+        /// Prove against the checkpoint at this size (default: latest).
+        #[arg(long)]
+        size: Option<u64>,
+    },
+    /// Print a consistency proof from an older tree size to a newer checkpoint.
+    ProveConsistency {
+        /// The older size.
+        old_size: u64,
+        /// The newer size (default: latest checkpoint).
+        new_size: Option<u64>,
+    },
+    /// Check a proof file offline, with no database.
+    VerifyProof {
+        /// A file written by `prove` or `prove-consistency`.
+        proof_file: PathBuf,
+        /// The log's verifier key (name+keyid+base64).
+        #[arg(long)]
+        key: String,
+    },
+    /// Log a realistic ML pipeline (ingestion to 10,000 predictions), verify it, summarise.
+    Demo {
+        /// Number of predictions.
+        #[arg(long, default_value_t = 10_000)]
+        predictions: u64,
+    },
+    /// Measure ingest, hot path, verify and proof speed side by side.
+    Bench {
+        /// Events for the ingest, verify and proof measurements.
+        #[arg(long, default_value_t = 1_000_000)]
+        events: u64,
+        /// Directory for the benchmark's files (default: a temporary directory).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// The event's name (the human message).
+    pub name: String,
+    /// Status: DEBUG, INFO, NOTICE, WARNING, ERROR, FAILURE, CRITICAL.
+    #[arg(long, default_value = "INFO")]
+    pub status: String,
+    /// Event type (model_inference, data_access, … or any word).
+    #[arg(long = "type", default_value = "event")]
+    pub kind: String,
+    /// A detail as key=value; the value is read as JSON when it parses, else as text.
+    #[arg(long = "detail", value_name = "KEY=VALUE")]
+    pub details: Vec<String>,
+    /// Details as one JSON object.
+    #[arg(long, value_name = "JSON")]
+    pub details_json: Option<String>,
+    /// The acting user.
+    #[arg(long)]
+    pub user: Option<String>,
+    /// The model as NAME or NAME@VERSION.
+    #[arg(long)]
+    pub model: Option<String>,
+    /// The data subject.
+    #[arg(long)]
+    pub subject: Option<String>,
+    /// The operation (run) id.
+    #[arg(long)]
+    pub operation: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// Event type.
+    #[arg(long = "type")]
+    pub kind: Option<String>,
+    /// Status.
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Model name.
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Acting user.
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Operation id or name.
+    #[arg(long)]
+    pub operation: Option<String>,
+    /// Data subject.
+    #[arg(long)]
+    pub subject: Option<String>,
+    /// From this time: RFC 3339, a date (2026-11-24) or an age (7d, 12h, 30m).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Up to this time (a date means the end of that day).
+    #[arg(long)]
+    pub until: Option<String>,
+    /// At most this many events (0: all).
+    #[arg(long, default_value_t = 100)]
+    pub limit: usize,
+    /// Newest first.
+    #[arg(long)]
+    pub desc: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+    Jsonl,
+    Csv,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ShowFormat {
+    Pretty,
+    Json,
+}

@@ -1,0 +1,126 @@
+//! `verify`, `prove`, `prove-consistency`, `verify-proof`.
+
+use aiaudit::VerifyOptions;
+use aiaudit_core::bundle::{CONSISTENCY_HEADER, TLOG_PROOF_HEADER};
+use aiaudit_core::{ConsistencyBundle, InclusionBundle, NoteVerifier, Record};
+use anyhow::{Context, Result, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::Path;
+use std::process::ExitCode;
+
+use crate::cli::Cli;
+use crate::read::reader;
+
+pub fn verify(cli: &Cli, against: Option<&Path>, key: Option<String>) -> Result<ExitCode> {
+    let r = reader(cli)?;
+    let against = against
+        .map(|p| std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display())))
+        .transpose()?;
+    let total = r.size()?;
+    let bar = if std::io::stderr().is_terminal() {
+        let b = ProgressBar::new(total);
+        if let Ok(style) = ProgressStyle::with_template(
+            "verifying {bar:40} {pos}/{len} entries ({per_sec}, {eta} left)",
+        ) {
+            b.set_style(style);
+        }
+        b
+    } else {
+        ProgressBar::hidden()
+    };
+    let opts = VerifyOptions {
+        trusted_key: key,
+        against,
+    };
+    let started = std::time::Instant::now();
+    let report = r.verify(&opts, &mut |done, _| bar.set_position(done))?;
+    bar.finish_and_clear();
+    let secs = started.elapsed().as_secs_f64();
+    if report.is_intact() {
+        println!(
+            "OK: {} entries, {} signed checkpoints verified in {:.2}s; every leaf, tree node and root matches",
+            report.entries, report.checkpoints, secs
+        );
+        if let Some(cp) = &report.latest {
+            println!("latest checkpoint: size {} root {}", cp.size, b64(&cp.root));
+        }
+        if let Some(a) = &report.against {
+            println!("the log extends your checkpoint of size {}", a.size);
+        }
+        Ok(ExitCode::SUCCESS)
+    } else {
+        match report.first_bad_seq() {
+            Some(seq) => println!("FAILED: the log is not intact; first bad seq {seq}"),
+            None => println!("FAILED: the log is not intact"),
+        }
+        for f in &report.findings {
+            println!("  {}", f.message);
+        }
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+fn b64(b: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(b)
+}
+
+pub fn prove(cli: &Cli, seq: u64, size: Option<u64>) -> Result<()> {
+    print!("{}", reader(cli)?.prove(seq, size)?.to_text());
+    Ok(())
+}
+
+pub fn prove_consistency(cli: &Cli, old: u64, new: Option<u64>) -> Result<()> {
+    print!("{}", reader(cli)?.prove_consistency(old, new)?.to_text());
+    Ok(())
+}
+
+pub fn verify_proof(file: &Path, key: &str) -> Result<ExitCode> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let verifier = NoteVerifier::parse(key).context("--key")?;
+    let header = text.lines().next().unwrap_or_default();
+    if header == TLOG_PROOF_HEADER {
+        let bundle = InclusionBundle::parse(&text)?;
+        let cp = bundle
+            .verify(&verifier)
+            .with_context(|| format!("{}: the proof does not verify", file.display()))?;
+        let data = bundle.leaf_data.as_deref().unwrap_or_default();
+        let rec = Record::from_leaf_data(data)
+            .context("the proven leaf data is not an aiaudit record")?;
+        println!(
+            "OK: entry {} is in the log {} of size {} (signed by {})",
+            bundle.index,
+            cp.origin,
+            cp.size,
+            verifier.name()
+        );
+        println!("record: {}", String::from_utf8_lossy(data));
+        if rec.seq != bundle.index {
+            bail!(
+                "the proven record says seq {} but the proof is for {}",
+                rec.seq,
+                bundle.index
+            );
+        }
+    } else if header == CONSISTENCY_HEADER {
+        let bundle = ConsistencyBundle::parse(&text)?;
+        let cp = bundle
+            .verify(&verifier)
+            .with_context(|| format!("{}: the proof does not verify", file.display()))?;
+        println!(
+            "OK: the log {} of size {} extends the tree of size {} with root {}",
+            cp.origin,
+            cp.size,
+            bundle.old_size,
+            b64(&bundle.old_root)
+        );
+    } else {
+        bail!(
+            "{}: not a proof file (the first line is neither {TLOG_PROOF_HEADER} nor {CONSISTENCY_HEADER})",
+            file.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

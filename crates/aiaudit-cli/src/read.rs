@@ -1,0 +1,131 @@
+//! `query`, `show`, `tail`, `checkpoint`, `verifier-key`.
+
+use aiaudit::{LogReader, Query, Record, StoredEntry};
+use aiaudit_core::timefmt::{DayEdge, now_ns, parse_bound};
+use anyhow::{Result, bail};
+use std::io::Write;
+use std::time::Duration;
+
+use crate::cli::{Cli, Format, QueryArgs, ShowFormat};
+use crate::output;
+
+pub fn reader(cli: &Cli) -> Result<LogReader> {
+    Ok(LogReader::open(&cli.db)?)
+}
+
+pub fn query(cli: &Cli, a: &QueryArgs) -> Result<()> {
+    let now = now_ns();
+    let q = Query {
+        kind: a.kind.clone(),
+        status: a.status.as_ref().map(|s| s.to_ascii_uppercase()),
+        model: a.model.clone(),
+        user: a.user.clone(),
+        operation: a.operation.clone(),
+        subject: a.subject.clone(),
+        since_ns: a
+            .since
+            .as_deref()
+            .map(|s| parse_bound(s, DayEdge::Start, now))
+            .transpose()?,
+        until_ns: a
+            .until
+            .as_deref()
+            .map(|s| parse_bound(s, DayEdge::End, now))
+            .transpose()?,
+        after_seq: None,
+        descending: a.desc,
+        limit: a.limit,
+    };
+    let entries = reader(cli)?.query(&q)?;
+    print_entries(a.format, &entries)
+}
+
+fn print_entries(format: Format, entries: &[StoredEntry]) -> Result<()> {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    output::header(&mut out, format)?;
+    for (i, e) in entries.iter().enumerate() {
+        output::entry(&mut out, format, e, i == 0)?;
+    }
+    output::footer(&mut out, format, entries.len())?;
+    out.flush()?;
+    Ok(())
+}
+
+pub fn show(cli: &Cli, target: &str, format: ShowFormat) -> Result<()> {
+    let r = reader(cli)?;
+    let entry = match target.parse::<u64>() {
+        Ok(seq) => r.get(seq)?,
+        Err(_) if target.len() == 36 => r.get_by_id(target)?,
+        Err(_) => bail!("{target:?} is neither a seq number nor an event id"),
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match format {
+        ShowFormat::Json => {
+            // The exact leaf data: its SHA-256 with a 0x00 prefix is the leaf hash.
+            out.write_all(&entry.data)?;
+            out.write_all(b"\n")?;
+        }
+        ShowFormat::Pretty => {
+            let rec = Record::from_leaf_data(&entry.data)?;
+            writeln!(out, "seq        {}", entry.seq)?;
+            writeln!(out, "leaf hash  {}", hex(&entry.leaf_hash))?;
+            writeln!(out, "{}", serde_json::to_string_pretty(&rec)?)?;
+        }
+    }
+    Ok(())
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+pub fn tail(cli: &Cli, follow: bool, lines: usize, format: Format) -> Result<()> {
+    let r = reader(cli)?;
+    let mut recent = r.query(&Query {
+        descending: true,
+        limit: lines,
+        ..Query::default()
+    })?;
+    recent.reverse();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if format != Format::Json {
+        output::header(&mut out, format)?;
+    }
+    let as_lines = if format == Format::Json {
+        Format::Jsonl
+    } else {
+        format
+    };
+    let mut last = recent.last().map(|e| e.seq);
+    for e in &recent {
+        output::entry(&mut out, as_lines, e, false)?;
+    }
+    out.flush()?;
+    while follow {
+        std::thread::sleep(Duration::from_millis(250));
+        let new = r.query(&Query {
+            after_seq: last,
+            limit: 10_000,
+            ..Query::default()
+        })?;
+        for e in &new {
+            output::entry(&mut out, as_lines, e, false)?;
+            last = Some(e.seq);
+        }
+        out.flush()?;
+    }
+    Ok(())
+}
+
+pub fn checkpoint(cli: &Cli) -> Result<()> {
+    print!("{}", reader(cli)?.checkpoint()?.note);
+    Ok(())
+}
+
+pub fn verifier_key(cli: &Cli) -> Result<()> {
+    println!("{}", reader(cli)?.info().verifier_key);
+    Ok(())
+}

@@ -1,0 +1,108 @@
+//! `init` and `log`.
+
+use aiaudit::{AuditLogger, Durability, Event, keyfile};
+use aiaudit_core::{Actor, ModelRef, Operation};
+use anyhow::{Context, Result, bail};
+use serde_json::{Map, Value};
+
+use crate::cli::{Cli, LogArgs};
+
+/// Opens (creating if needed) the log for writing, with the CLI's key path.
+pub fn open_logger(cli: &Cli, durability: Durability) -> Result<AuditLogger> {
+    let mut b = AuditLogger::builder(&cli.db).durability(durability);
+    if let Some(k) = &cli.signing_key {
+        b = b.signing_key_path(k);
+    }
+    Ok(b.open()?)
+}
+
+pub fn init(cli: &Cli, origin: Option<String>) -> Result<()> {
+    if cli.db.exists() {
+        bail!(
+            "{} already exists; `aiaudit verifier-key` prints its key",
+            cli.db.display()
+        );
+    }
+    let mut b = AuditLogger::builder(&cli.db).durability(Durability::Sync);
+    if let Some(k) = &cli.signing_key {
+        b = b.signing_key_path(k);
+    }
+    if let Some(o) = origin {
+        b = b.origin(o);
+    }
+    let log = b.open()?;
+    let key_path = cli
+        .signing_key
+        .clone()
+        .unwrap_or_else(|| keyfile::default_key_path(&cli.db));
+    println!("created {}", cli.db.display());
+    println!(
+        "signing key: {} (mode 0600; keep it secret and backed up)",
+        key_path.display()
+    );
+    println!("verifier key: {}", log.info().verifier_key);
+    log.close()?;
+    Ok(())
+}
+
+/// Parses `--detail key=value`: the value as JSON where it parses, else as text.
+fn parse_detail(s: &str) -> Result<(String, Value)> {
+    let (k, v) = s
+        .split_once('=')
+        .with_context(|| format!("--detail {s:?}: expected KEY=VALUE"))?;
+    if k.is_empty() {
+        bail!("--detail {s:?}: the key is empty");
+    }
+    let value = serde_json::from_str(v).unwrap_or_else(|_| Value::String(v.to_owned()));
+    Ok((k.to_owned(), value))
+}
+
+pub fn log(cli: &Cli, args: &LogArgs) -> Result<()> {
+    // Everything is checked before the log is opened, so bad input never creates a file.
+    let mut details = match &args.details_json {
+        Some(j) => match serde_json::from_str::<Value>(j)
+            .with_context(|| format!("--details-json is not valid JSON: {j}"))?
+        {
+            Value::Object(m) => m,
+            other => bail!("--details-json must be a JSON object, not {other}"),
+        },
+        None => Map::new(),
+    };
+    for d in &args.details {
+        let (k, v) = parse_detail(d)?;
+        details.insert(k, v);
+    }
+    aiaudit_core::Status::parse(&args.status, &[])?;
+    let mut event = Event::new(args.kind.clone(), args.name.clone());
+    event.details = details;
+    if let Some(u) = &args.user {
+        event.actor = Some(Actor {
+            user: Some(u.clone()),
+            ..Actor::default()
+        });
+    }
+    if let Some(m) = &args.model {
+        let (name, version) = match m.split_once('@') {
+            Some((n, v)) => (n.to_owned(), Some(v.to_owned())),
+            None => (m.clone(), None),
+        };
+        event.model = Some(ModelRef { name, version });
+    }
+    event.subject.clone_from(&args.subject);
+    if let Some(op) = &args.operation {
+        event.operation = Some(Operation {
+            id: Some(op.clone()),
+            name: None,
+        });
+    }
+    event.validate()?;
+    let log = open_logger(cli, Durability::Sync)?;
+    event.status = log.status(&args.status)?;
+    let seq = log.log(event)?;
+    log.close()?;
+    if let Some(seq) = seq {
+        let entry = aiaudit::LogReader::open(&cli.db)?.get(seq)?;
+        println!("logged seq {seq} id {}", entry.id);
+    }
+    Ok(())
+}

@@ -69,7 +69,13 @@ pub fn run(events: u64, dir: Option<&Path>) -> Result<()> {
         let mut out = Vec::with_capacity(evs.len());
         for (i, e) in evs.iter().enumerate() {
             let mut b = Vec::with_capacity(512);
-            seal(e, i as u64, "01936a2e-7f3c-7000-8000-000000000000", &mut b)?;
+            seal(
+                e,
+                i as u64,
+                "01936a2e-7f3c-7000-8000-000000000000",
+                aiaudit_core::timefmt::now_ns(),
+                &mut b,
+            )?;
             b.push(b'\n');
             out.push(b);
         }

@@ -14,6 +14,11 @@ use std::process::ExitCode;
 
 use cli::{Cli, Command};
 
+// The writer frees on its own thread what callers allocated on theirs; glibc's allocator
+// serialises such cross-thread frees on an arena lock, mimalloc does not.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::Init { origin } => write::init(cli, origin.clone())?,

@@ -191,8 +191,10 @@ pub struct Source {
 /// An event before sealing: what a caller hands to the logger.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
-    /// When it happened, Unix nanoseconds (UTC).
-    pub time_ns: i64,
+    /// When it happened, Unix nanoseconds (UTC), if the caller knows better than the log's clock
+    /// (events imported or forwarded late). The sealed `time` is always the writer's clock, so
+    /// that time order is seq order; this claim is kept beside it as `occurred`.
+    pub occurred_ns: Option<i64>,
     /// The event type (`model_inference`, … or any custom string).
     pub kind: Cow<'static, str>,
     /// The human message.
@@ -219,10 +221,10 @@ pub struct Event {
 }
 
 impl Event {
-    /// An INFO event of `kind` named `name`, stamped now, with no details.
+    /// An INFO event of `kind` named `name`, with no details.
     pub fn new(kind: impl Into<Cow<'static, str>>, name: impl Into<String>) -> Self {
         Event {
-            time_ns: crate::timefmt::now_ns(),
+            occurred_ns: None,
             kind: kind.into(),
             name: name.into(),
             status: Status::Info,
@@ -358,6 +360,9 @@ pub struct Record {
     pub kind: String,
     /// Human message.
     pub name: String,
+    /// When it happened, if the caller claimed a time other than the log's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub occurred: Option<String>,
     /// Status.
     pub status: String,
     /// Who caused it.

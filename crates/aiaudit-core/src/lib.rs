@@ -14,7 +14,7 @@
 //! for (seq, name) in ["Data ingestion started", "Training completed"].iter().enumerate() {
 //!     let event = Event::new("event", *name).detail("rows", 1000);
 //!     let mut data = Vec::new();
-//!     seal(&event, seq as u64, "0190a5c4-0000-7000-8000-000000000000", &mut data)?;
+//!     seal(&event, seq as u64, "0190a5c4-0000-7000-8000-000000000000", 1_795_000_000_000_000_000, &mut data)?;
 //!     let leaf = leaf_hash(&data);
 //!     leaves.push(leaf);
 //!     tree.append(leaf, |_| {});

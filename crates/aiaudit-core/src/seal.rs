@@ -53,19 +53,20 @@ impl<'a> Obj<'a> {
     }
 }
 
-/// Appends the leaf data of `event` sealed as entry `seq` with id `id` to `out`.
+/// Appends the leaf data of `event` sealed as entry `seq` with id `id` at `time_ns` (the log's
+/// clock) to `out`.
 ///
 /// On error nothing is appended.
-pub fn seal(event: &Event, seq: u64, id: &str, out: &mut Vec<u8>) -> Result<()> {
+pub fn seal(event: &Event, seq: u64, id: &str, time_ns: i64, out: &mut Vec<u8>) -> Result<()> {
     let start = out.len();
-    let result = seal_into(event, seq, id, out);
+    let result = seal_into(event, seq, id, time_ns, out);
     if result.is_err() {
         out.truncate(start);
     }
     result
 }
 
-fn seal_into(event: &Event, seq: u64, id: &str, out: &mut Vec<u8>) -> Result<()> {
+fn seal_into(event: &Event, seq: u64, id: &str, time_ns: i64, out: &mut Vec<u8>) -> Result<()> {
     let start = out.len();
     let mut rec = Obj::open(out);
     if let Some(a) = &event.actor {
@@ -85,6 +86,9 @@ fn seal_into(event: &Event, seq: u64, id: &str, out: &mut Vec<u8>) -> Result<()>
         o.close();
     }
     rec.str("name", &event.name);
+    if let Some(t) = event.occurred_ns {
+        rec.str("occurred", &format_rfc3339(t));
+    }
     if let Some(op) = &event.operation {
         let mut o = Obj::open(rec.key("operation"));
         o.opt_str("id", op.id.as_deref());
@@ -124,7 +128,7 @@ fn seal_into(event: &Event, seq: u64, id: &str, out: &mut Vec<u8>) -> Result<()>
     }
     rec.str("status", event.status.as_str());
     rec.opt_str("subject", event.subject.as_deref());
-    rec.str("time", &format_rfc3339(event.time_ns));
+    rec.str("time", &format_rfc3339(time_ns));
     rec.str("type", &event.kind);
     rec.uint("v", u64::from(SCHEMA_VERSION));
     rec.close();
@@ -166,6 +170,7 @@ mod tests {
             ip: Some("10.0.0.1".into()),
         });
         e.parent = Some("0190-parent".into());
+        e.occurred_ns = Some(1_700_000_000_000_000_000);
         e.regulations = vec!["GDPR".into(), "EU AI Act".into()];
         e.source.host = Some("h".into());
         e.source.pid = Some(42);
@@ -178,7 +183,14 @@ mod tests {
     fn sealed_bytes_are_canonical() {
         for e in [full_event(), Event::new("event", "")] {
             let mut out = Vec::new();
-            seal(&e, 12, "01234567-89ab-7def-8123-456789abcdef", &mut out).expect("seals");
+            seal(
+                &e,
+                12,
+                "01234567-89ab-7def-8123-456789abcdef",
+                1_795_000_000_000_000_000,
+                &mut out,
+            )
+            .expect("seals");
             assert!(is_canonical(&out), "{}", String::from_utf8_lossy(&out));
         }
     }
@@ -186,7 +198,7 @@ mod tests {
     #[test]
     fn details_never_overwrite_reserved_fields() {
         let mut out = Vec::new();
-        seal(&full_event(), 12, "id-1", &mut out).expect("seals");
+        seal(&full_event(), 12, "id-1", 7, &mut out).expect("seals");
         let r = Record::from_leaf_data(&out).expect("parses");
         assert_eq!(r.seq, 12);
         assert_eq!(r.kind, "model_inference");
@@ -200,7 +212,7 @@ mod tests {
     fn oversized_records_are_refused_without_leaving_bytes() {
         let e = Event::new("event", "x".repeat(10)).detail("blob", "y".repeat(MAX_RECORD_LEN));
         let mut out = b"keep".to_vec();
-        let err = seal(&e, 0, "id", &mut out).expect_err("too big");
+        let err = seal(&e, 0, "id", 0, &mut out).expect_err("too big");
         assert!(err.to_string().contains("limit"), "{err}");
         assert_eq!(out, b"keep");
     }

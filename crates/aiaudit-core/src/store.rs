@@ -122,4 +122,13 @@ pub trait Store: NodeSource + Send {
     fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>>;
     /// Every checkpoint, by size.
     fn checkpoints(&self, f: &mut dyn FnMut(StoredCheckpoint) -> Result<bool>) -> Result<()>;
+
+    /// Checks the store's query index for the batch that starts at `batch` and holds `entries`
+    /// (as committed together): returns what disagrees, if anything. An index that lost an
+    /// entry would hide it from queries, so `verify` asks. Stores without a derived index have
+    /// nothing to check.
+    fn check_index(&self, batch: u64, entries: &[StoredEntry]) -> Result<Option<String>> {
+        let _ = (batch, entries);
+        Ok(None)
+    }
 }

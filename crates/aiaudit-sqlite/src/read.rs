@@ -4,7 +4,7 @@ use aiaudit_core::{Hash, Query, StoredCheckpoint, StoredEntry};
 use rusqlite::types::ToSql;
 use rusqlite::{OptionalExtension, Row, params};
 
-use crate::{Error, SqliteStore};
+use crate::{Error, SqliteStore, postings};
 
 const COLUMNS: &str =
     "seq, id, time_ns, type, status, model, user, op_id, op_name, subject, leaf_hash, data";
@@ -50,58 +50,202 @@ pub(crate) fn one(
         .map_err(|e| store.err(e))
 }
 
-/// Entries matching every filter of `q`.
-pub(crate) fn query(store: &SqliteStore, q: &Query) -> Result<Vec<StoredEntry>, Error> {
-    let mut conds: Vec<&str> = Vec::new();
-    let mut args: Vec<Box<dyn ToSql>> = Vec::new();
-    let mut text = |cond: &'static str, v: &Option<String>, conds: &mut Vec<&str>| {
-        if let Some(v) = v {
-            conds.push(cond);
-            args.push(Box::new(v.clone()));
-        }
-    };
-    text("type = ?", &q.kind, &mut conds);
-    text("status = ?", &q.status, &mut conds);
-    text("model = ?", &q.model, &mut conds);
-    text("user = ?", &q.user, &mut conds);
-    text("subject = ?", &q.subject, &mut conds);
-    if let Some(op) = &q.operation {
-        conds.push("(op_id = ? OR op_name = ?)");
-        args.push(Box::new(op.clone()));
-        args.push(Box::new(op.clone()));
-    }
-    if let Some(t) = q.since_ns {
-        conds.push("time_ns >= ?");
-        args.push(Box::new(t));
-    }
-    if let Some(t) = q.until_ns {
-        conds.push("time_ns <= ?");
-        args.push(Box::new(t));
-    }
-    if let Some(after) = q.after_seq {
-        conds.push(if q.descending { "seq < ?" } else { "seq > ?" });
-        args.push(Box::new(after as i64));
-    }
-    let mut sql = format!("SELECT {COLUMNS} FROM entries");
-    if !conds.is_empty() {
-        sql.push_str(" WHERE ");
-        sql.push_str(&conds.join(" AND "));
-    }
-    sql.push_str(if q.descending {
-        " ORDER BY seq DESC"
-    } else {
-        " ORDER BY seq"
-    });
-    if q.limit > 0 {
-        sql.push_str(&format!(" LIMIT {}", q.limit));
-    }
-    let mut stmt = store.conn.prepare_cached(&sql).map_err(|e| store.err(e))?;
-    let params: Vec<&dyn ToSql> = args.iter().map(|b| b.as_ref()).collect();
-    let rows = stmt
-        .query_map(params.as_slice(), entry)
+/// The first seq whose time is at least `t` (`strict`: greater than `t`), by binary search:
+/// sealed times never decrease with seq.
+fn seq_at_time(store: &SqliteStore, t: i64, strict: bool, size: u64) -> Result<u64, Error> {
+    let mut stmt = store
+        .conn
+        .prepare_cached("SELECT time_ns FROM entries WHERE seq >= ?1 ORDER BY seq LIMIT 1")
         .map_err(|e| store.err(e))?;
-    rows.collect::<Result<Vec<_>, _>>()
-        .map_err(|e| store.err(e))
+    let (mut lo, mut hi) = (0u64, size);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        let time: Option<i64> = stmt
+            .query_row([mid as i64], |r| r.get(0))
+            .optional()
+            .map_err(|e| store.err(e))?;
+        let before = time.is_some_and(|x| if strict { x <= t } else { x < t });
+        if before {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    Ok(lo)
+}
+
+/// Does `e` pass every filter of `q` that names a field?
+fn matches(e: &StoredEntry, q: &Query) -> bool {
+    let eq =
+        |want: &Option<String>, have: Option<&str>| want.as_deref().is_none_or(|w| Some(w) == have);
+    eq(&q.kind, Some(&e.kind))
+        && eq(&q.status, Some(&e.status))
+        && eq(&q.model, e.model.as_deref())
+        && eq(&q.user, e.user.as_deref())
+        && eq(&q.subject, e.subject.as_deref())
+        && q.operation
+            .as_deref()
+            .is_none_or(|o| e.op_id.as_deref() == Some(o) || e.op_name.as_deref() == Some(o))
+}
+
+/// Entries matching every filter of `q`.
+///
+/// Plan: time bounds and the cursor become a seq range; with no field filter the range is read
+/// directly, otherwise the posting list with the fewest entries in range drives, and each entry
+/// it names is read and checked against all filters.
+pub(crate) fn query(store: &SqliteStore, q: &Query) -> Result<Vec<StoredEntry>, Error> {
+    let size = {
+        let max: Option<i64> = store
+            .conn
+            .query_row("SELECT max(seq) FROM entries", [], |r| r.get(0))
+            .map_err(|e| store.err(e))?;
+        max.map_or(0, |m| m as u64 + 1)
+    };
+    let mut lo = match q.since_ns {
+        Some(t) => seq_at_time(store, t, false, size)?,
+        None => 0,
+    };
+    let mut hi = match q.until_ns {
+        Some(t) => seq_at_time(store, t, true, size)?,
+        None => size,
+    };
+    if let Some(after) = q.after_seq {
+        if q.descending {
+            hi = hi.min(after);
+        } else {
+            lo = lo.max(after.saturating_add(1));
+        }
+    }
+    let limit = if q.limit == 0 { usize::MAX } else { q.limit };
+    let mut out = Vec::new();
+    if lo >= hi {
+        return Ok(out);
+    }
+    let filters: Vec<String> = [
+        q.kind.as_deref().map(|v| postings::key("type", v)),
+        q.status.as_deref().map(|v| postings::key("status", v)),
+        q.model.as_deref().map(|v| postings::key("model", v)),
+        q.user.as_deref().map(|v| postings::key("user", v)),
+        q.operation.as_deref().map(|v| postings::key("op", v)),
+        q.subject.as_deref().map(|v| postings::key("subject", v)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+
+    if filters.is_empty() {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM entries WHERE seq >= ?1 AND seq < ?2 ORDER BY seq {} LIMIT ?3",
+            if q.descending { "DESC" } else { "ASC" }
+        );
+        let mut stmt = store.conn.prepare_cached(&sql).map_err(|e| store.err(e))?;
+        let lim = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt
+            .query_map(params![lo as i64, hi as i64, lim], entry)
+            .map_err(|e| store.err(e))?;
+        return rows
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| store.err(e));
+    }
+
+    let mut count = store
+        .conn
+        .prepare_cached("SELECT coalesce(sum(count), 0) FROM postings WHERE key = ?1 AND last >= ?2 AND batch < ?3")
+        .map_err(|e| store.err(e))?;
+    let mut best: Option<(i64, &String)> = None;
+    for k in &filters {
+        let n: i64 = count
+            .query_row(params![k, lo as i64, hi as i64], |r| r.get(0))
+            .map_err(|e| store.err(e))?;
+        if best.is_none_or(|(b, _)| n < b) {
+            best = Some((n, k));
+        }
+    }
+    let Some((n, driver)) = best else {
+        return Ok(out);
+    };
+    if n == 0 {
+        return Ok(out);
+    }
+    let sql = format!(
+        "SELECT batch, seqs FROM postings WHERE key = ?1 AND last >= ?2 AND batch < ?3 ORDER BY batch {}",
+        if q.descending { "DESC" } else { "ASC" }
+    );
+    let mut lists = store.conn.prepare_cached(&sql).map_err(|e| store.err(e))?;
+    let mut one = store
+        .conn
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM entries WHERE seq = ?1"))
+        .map_err(|e| store.err(e))?;
+    let mut rows = lists
+        .query(params![driver, lo as i64, hi as i64])
+        .map_err(|e| store.err(e))?;
+    while let Some(row) = rows.next().map_err(|e| store.err(e))? {
+        let batch: i64 = row.get(0).map_err(|e| store.err(e))?;
+        let blob: Vec<u8> = row.get(1).map_err(|e| store.err(e))?;
+        let mut seqs = postings::decode(batch as u64, &blob).ok_or_else(|| {
+            store.inconsistent(format!(
+                "posting list {driver} of batch {batch} is malformed"
+            ))
+        })?;
+        if q.descending {
+            seqs.reverse();
+        }
+        for seq in seqs.into_iter().filter(|s| (lo..hi).contains(s)) {
+            let e = one
+                .query_row([seq as i64], entry)
+                .optional()
+                .map_err(|e| store.err(e))?;
+            // Rows are re-checked against every filter, so an index that names a wrong seq can
+            // never make a query return a non-matching entry.
+            if let Some(e) = e.filter(|e| matches(e, q)) {
+                out.push(e);
+                if out.len() >= limit {
+                    return Ok(out);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Compares the stored posting lists of the batch starting at `batch` with those `entries`
+/// produce.
+pub(crate) fn check_postings(
+    store: &SqliteStore,
+    batch: u64,
+    entries: &[StoredEntry],
+) -> Result<Option<String>, Error> {
+    let mut want: std::collections::HashMap<String, Vec<u64>> = postings::build(entries)
+        .into_iter()
+        .map(|((f, v), s)| (postings::key(f, v), s))
+        .collect();
+    let mut stmt = store
+        .conn
+        .prepare_cached("SELECT key, seqs FROM postings WHERE batch = ?1")
+        .map_err(|e| store.err(e))?;
+    let mut rows = stmt.query([batch as i64]).map_err(|e| store.err(e))?;
+    while let Some(row) = rows.next().map_err(|e| store.err(e))? {
+        let key: String = row.get(0).map_err(|e| store.err(e))?;
+        let blob: Vec<u8> = row.get(1).map_err(|e| store.err(e))?;
+        let have = postings::decode(batch, &blob);
+        match want.remove(&key) {
+            Some(w) if Some(&w) == have.as_ref() => {}
+            Some(_) => {
+                return Ok(Some(format!(
+                    "the query index for {key} in the batch from seq {batch} lists other entries than the log holds"
+                )));
+            }
+            None => {
+                return Ok(Some(format!(
+                    "the query index has an entry {key} in the batch from seq {batch} that no record has"
+                )));
+            }
+        }
+    }
+    Ok(want
+        .into_keys()
+        .next()
+        .map(|k| format!("the query index lost {k} in the batch from seq {batch}: queries would not find those entries")))
 }
 
 /// Every entry from `from` on, in seq order.

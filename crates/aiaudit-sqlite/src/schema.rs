@@ -7,9 +7,11 @@ pub const FORMAT_VERSION: i32 = 1;
 
 /// Tables, indexes and the append-only triggers, created in one transaction.
 ///
-/// Index choice: every secondary index ends in `seq` or is time-ordered, so an insert lands at
-/// the right edge of its B-tree (or of its key's group) instead of on a random page; the
-/// partial indexes skip events that lack the field.
+/// Query indexes are posting lists, one row per batch and (field, value): a batch of 8,192
+/// predictions by 250 users adds about 260 rows instead of 8 B-tree inserts per event, which is
+/// what keeps durable ingest near raw append speed. Sealed times never decrease with seq, so a
+/// time range is found by binary search over seq and needs no index; ids are UUIDv7 and grow with
+/// seq, so their unique index only grows at its right edge.
 pub const SCHEMA: &str = r#"
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
@@ -31,14 +33,17 @@ CREATE TABLE entries (
     data      BLOB    NOT NULL
 );
 CREATE UNIQUE INDEX entries_by_id ON entries(id);
-CREATE INDEX entries_by_time ON entries(time_ns);
-CREATE INDEX entries_by_type ON entries(type, seq);
-CREATE INDEX entries_by_status ON entries(status, seq);
-CREATE INDEX entries_by_model ON entries(model, seq) WHERE model IS NOT NULL;
-CREATE INDEX entries_by_user ON entries(user, seq) WHERE user IS NOT NULL;
-CREATE INDEX entries_by_op_id ON entries(op_id, seq) WHERE op_id IS NOT NULL;
-CREATE INDEX entries_by_op_name ON entries(op_name, seq) WHERE op_name IS NOT NULL;
-CREATE INDEX entries_by_subject ON entries(subject, seq) WHERE subject IS NOT NULL;
+
+-- key = field ':' value; seqs = LEB128 deltas from batch (the batch's first seq).
+CREATE TABLE postings (
+    key   TEXT    NOT NULL,
+    batch INTEGER NOT NULL,
+    last  INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    seqs  BLOB    NOT NULL,
+    PRIMARY KEY (key, batch)
+) WITHOUT ROWID;
+CREATE INDEX postings_by_batch ON postings(batch);
 
 -- Perfect subtree hashes at stored levels; id = level << 48 | index.
 CREATE TABLE nodes (
@@ -64,6 +69,10 @@ BEGIN SELECT RAISE(ABORT, 'aiaudit: the audit log is append-only'); END;
 CREATE TRIGGER checkpoints_no_update BEFORE UPDATE ON checkpoints
 BEGIN SELECT RAISE(ABORT, 'aiaudit: the audit log is append-only'); END;
 CREATE TRIGGER checkpoints_no_delete BEFORE DELETE ON checkpoints
+BEGIN SELECT RAISE(ABORT, 'aiaudit: the audit log is append-only'); END;
+CREATE TRIGGER postings_no_update BEFORE UPDATE ON postings
+BEGIN SELECT RAISE(ABORT, 'aiaudit: the audit log is append-only'); END;
+CREATE TRIGGER postings_no_delete BEFORE DELETE ON postings
 BEGIN SELECT RAISE(ABORT, 'aiaudit: the audit log is append-only'); END;
 CREATE TRIGGER meta_no_update BEFORE UPDATE ON meta
 BEGIN SELECT RAISE(ABORT, 'aiaudit: the audit log is append-only'); END;

@@ -4,12 +4,12 @@ use aiaudit_core::{CompactRange, LogInfo, NoteSigner, Source, Store, timefmt};
 use aiaudit_sqlite::SqliteStore;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize};
-use std::sync::mpsc::sync_channel;
 use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
 use crate::keyfile;
 use crate::logger::AuditLogger;
+use crate::queue::Queue;
 use crate::writer::{Shared, Writer};
 
 /// When `log_event` returns.
@@ -42,7 +42,7 @@ impl AuditLoggerBuilder {
         AuditLoggerBuilder {
             path: path.into(),
             durability: Durability::default(),
-            queue_size: 65_536,
+            queue_size: 16_384,
             batch_size: 8_192,
             key_path: None,
             signer: None,
@@ -58,7 +58,7 @@ impl AuditLoggerBuilder {
         self
     }
 
-    /// Events the queue holds before callers block (default 65,536).
+    /// Events the queue holds before callers block (default 16,384).
     pub fn queue_size(mut self, n: usize) -> Self {
         self.queue_size = n.max(1);
         self
@@ -178,14 +178,15 @@ impl AuditLoggerBuilder {
         shared
             .committed
             .store(size, std::sync::atomic::Ordering::SeqCst);
-        let (tx, rx) = sync_channel(self.queue_size);
+        let queue = Arc::new(Queue::new(self.queue_size));
         let writer = Writer::new(
             store,
             signer,
             range,
-            rx,
+            Arc::clone(&queue),
             Arc::clone(&shared),
             self.batch_size,
+            process_source(),
         );
         let thread = std::thread::Builder::new()
             .name("aiaudit-writer".into())
@@ -195,11 +196,10 @@ impl AuditLoggerBuilder {
                 source: e,
             })?;
         Ok(AuditLogger {
-            tx,
+            queue,
             shared,
             durability: self.durability,
             custom_statuses: self.custom_statuses.into(),
-            source: process_source(),
             service: self.service,
             closed: AtomicBool::new(false),
             inflight: AtomicUsize::new(0),

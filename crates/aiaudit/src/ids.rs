@@ -1,5 +1,9 @@
-//! Event ids: UUIDv7 (RFC 9562) with sub-millisecond precision in `rand_a` (method 3), so ids
-//! sort by event time to about 250 ns and the id index only ever grows at its right edge.
+//! The writer's clock and event ids.
+//!
+//! Sealed times never go backwards (`time` order is `seq` order, so a time range is a seq range).
+//! Ids are UUIDv7 (RFC 9562) with the sub-millisecond fraction in `rand_a` (method 3), bumped by
+//! one where the clock has not advanced, so ids strictly increase with seq too and the id index
+//! only ever grows at its right edge.
 
 use uuid::Uuid;
 
@@ -7,6 +11,10 @@ use uuid::Uuid;
 pub(crate) struct IdGen {
     pool: [u8; 4096],
     used: usize,
+    /// Last sealed time, Unix ns.
+    last_ns: i64,
+    /// Last id's 60 time bits: milliseconds << 12 | sub-millisecond fraction.
+    last_stamp: u64,
 }
 
 impl IdGen {
@@ -14,6 +22,8 @@ impl IdGen {
         IdGen {
             pool: [0; 4096],
             used: 4096,
+            last_ns: 0,
+            last_stamp: 0,
         }
     }
 
@@ -35,11 +45,22 @@ impl IdGen {
         out
     }
 
-    /// A UUIDv7 for an event at `time_ns`.
+    /// The sealing time for the next event: now, or the last time if the clock stepped back.
+    pub(crate) fn time(&mut self, now_ns: i64) -> i64 {
+        self.last_ns = self.last_ns.max(now_ns);
+        self.last_ns
+    }
+
+    /// A UUIDv7 for an event sealed at `time_ns`, greater than every id before it.
     pub(crate) fn next(&mut self, time_ns: i64) -> Uuid {
         let ns = time_ns.max(0) as u64;
-        let ms = ns / 1_000_000;
-        let sub = ((ns % 1_000_000) * 4096 / 1_000_000) as u16;
+        let mut stamp = (ns / 1_000_000) << 12 | (ns % 1_000_000) * 4096 / 1_000_000;
+        if stamp <= self.last_stamp {
+            stamp = self.last_stamp + 1;
+        }
+        self.last_stamp = stamp;
+        let ms = stamp >> 12;
+        let sub = (stamp & 0xfff) as u16;
         let r = self.random8();
         let mut b = [0u8; 16];
         b[..6].copy_from_slice(&ms.to_be_bytes()[2..]);
@@ -60,11 +81,13 @@ mod tests {
         let mut g = IdGen::new();
         let mut last = Uuid::nil();
         for i in 0..10_000i64 {
-            let id = g.next(1_795_000_000_000_000_000 + i * 300);
+            // The clock advances slower than ids are made, and sometimes steps back.
+            let t = g.time(1_795_000_000_000_000_000 + i * 30 - (i % 7) * 1000);
+            let id = g.next(t);
             assert_eq!(id.get_version_num(), 7);
             assert_eq!(id.get_variant(), uuid::Variant::RFC4122);
-            assert!(id.as_bytes()[..8] >= last.as_bytes()[..8]);
-            assert_ne!(id, last);
+            assert!(id > last, "ids strictly increase");
+            assert!(id.hyphenated().to_string() > last.hyphenated().to_string());
             last = id;
         }
     }

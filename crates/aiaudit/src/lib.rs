@@ -34,6 +34,7 @@ pub mod events;
 mod ids;
 pub mod keyfile;
 mod logger;
+mod queue;
 mod reader;
 mod verify;
 mod writer;

@@ -1,16 +1,16 @@
 //! `AuditLogger`: the handle pipelines log through.
 
-use aiaudit_core::{Actor, Event, LogInfo, Source, Status, event::details_object};
+use aiaudit_core::{Actor, Event, LogInfo, Status, event::details_object};
 use serde_json::{Map, Value};
 use std::panic::Location;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use crate::builder::{AuditLoggerBuilder, Durability};
 use crate::error::{Error, Result};
+use crate::queue::Queue;
 use crate::reader::LogReader;
 use crate::writer::{Ack, Msg, Responder, Shared};
 
@@ -19,11 +19,10 @@ use crate::writer::{Ack, Msg, Responder, Shared};
 /// Every event is validated on the caller's thread (so bad input fails at the call), then sealed
 /// and committed by the log's writer thread.
 pub struct AuditLogger {
-    pub(crate) tx: SyncSender<Msg>,
+    pub(crate) queue: Arc<Queue>,
     pub(crate) shared: Arc<Shared>,
     pub(crate) durability: Durability,
     pub(crate) custom_statuses: Arc<[Arc<str>]>,
-    pub(crate) source: Source,
     pub(crate) service: Option<String>,
     pub(crate) closed: AtomicBool,
     /// Callers between their `closed` check and their send; `close` waits for them so that
@@ -65,6 +64,11 @@ impl AuditLogger {
         &self.info
     }
 
+    /// Events waiting in the queue.
+    pub fn queue_depth(&self) -> usize {
+        self.queue.len()
+    }
+
     /// Entries committed so far.
     pub fn committed(&self) -> u64 {
         self.shared.committed.load(Ordering::SeqCst)
@@ -104,31 +108,24 @@ impl AuditLogger {
         }
         match self.durability {
             Durability::Async => {
-                self.send(Msg::Event(Box::new(event), None))?;
+                self.send(Msg::Event(event, None))?;
                 Ok(None)
             }
             Durability::Sync => {
                 let ack = Ack::new();
-                self.send(Msg::Event(Box::new(event), Some(Responder::new(&ack))))?;
+                self.send(Msg::Event(event, Some(Responder::new(&ack))))?;
                 ack.wait().map(Some).map_err(Error::Poisoned)
             }
         }
     }
 
+    /// Records the call site; host, pid and process are filled in by the writer, so that the
+    /// caller's hot path touches no shared reference counts.
     fn fill_source(&self, event: &mut Event, at: &'static Location<'static>) {
         let s = &mut event.source;
         if s.file.is_none() {
             s.file = Some(at.file().into());
             s.line = Some(at.line());
-        }
-        if s.host.is_none() {
-            s.host.clone_from(&self.source.host);
-        }
-        if s.pid.is_none() {
-            s.pid = self.source.pid;
-        }
-        if s.process.is_none() {
-            s.process.clone_from(&self.source.process);
         }
         if let Some(service) = &self.service {
             let actor = event.actor.get_or_insert_with(Actor::default);
@@ -143,7 +140,8 @@ impl AuditLogger {
         let result = if self.closed.load(Ordering::SeqCst) {
             Err(Error::Closed)
         } else {
-            self.tx.send(msg).map_err(|_| Error::Closed)
+            self.queue.push(msg);
+            Ok(())
         };
         self.inflight.fetch_sub(1, Ordering::SeqCst);
         result
@@ -166,10 +164,8 @@ impl AuditLogger {
             std::thread::yield_now();
         }
         let ack = Ack::new();
-        let result = match self.tx.send(Msg::Close(Responder::new(&ack))) {
-            Ok(()) => ack.wait().map_err(Error::Poisoned),
-            Err(_) => Err(Error::Poisoned("the writer is gone".into())),
-        };
+        self.queue.push(Msg::Close(Responder::new(&ack)));
+        let result = ack.wait().map_err(Error::Poisoned);
         let handle = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(h) = handle {
             let _ = h.join();

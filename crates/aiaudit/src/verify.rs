@@ -11,8 +11,8 @@
 //! - a checkpoint kept elsewhere (`against`): rollback to an older copy, even a consistent one.
 
 use aiaudit_core::{
-    Checkpoint, CompactRange, CompletedNode, LogInfo, NODE_STRIDE, NoteVerifier, Store, leaf_hash,
-    timefmt::format_rfc3339,
+    Checkpoint, CompactRange, CompletedNode, LogInfo, NODE_STRIDE, NoteVerifier, Store,
+    StoredEntry, leaf_hash, timefmt::format_rfc3339,
 };
 use serde::Deserialize;
 use std::borrow::Cow;
@@ -237,13 +237,17 @@ pub fn verify_store(
     let mut uncovered_reported = false;
     let latest_signed = signed.last().map_or(0, |s| s.0);
 
+    // Returns true when a signed checkpoint ends exactly at the tree's size: a batch boundary.
     let check_roots = |v: &mut Verifier<'_>,
                        tree: &CompactRange,
                        next_cp: &mut usize,
-                       last_good: &mut u64| {
+                       last_good: &mut u64|
+     -> bool {
+        let mut boundary = false;
         while *next_cp < signed.len() && signed[*next_cp].0 <= tree.size() {
             let (size, root) = signed[*next_cp];
             if size == tree.size() {
+                boundary = true;
                 if v.tree_trusted && root != tree.root() {
                     v.find(
                         Some(*last_good),
@@ -271,8 +275,11 @@ pub fn verify_store(
                 );
             }
         }
+        boundary
     };
     check_roots(&mut v, &tree, &mut next_cp, &mut last_good_size);
+    let mut batch_start = 0u64;
+    let mut batch: Vec<StoredEntry> = Vec::new();
 
     store.scan(0, &mut |e| {
         if e.seq != expected {
@@ -336,7 +343,14 @@ pub fn verify_store(
             if v.pending.len() >= NODE_CHUNK {
                 v.check_nodes();
             }
-            check_roots(&mut v, &tree, &mut next_cp, &mut last_good_size);
+            batch.push(StoredEntry { data: Vec::new(), ..e.clone() });
+            if check_roots(&mut v, &tree, &mut next_cp, &mut last_good_size) {
+                if let Some(problem) = store.check_index(batch_start, &batch)? {
+                    v.find(Some(batch_start), problem);
+                }
+                batch_start = tree.size();
+                batch.clear();
+            }
         }
         if e.seq >= latest_signed && !uncovered_reported {
             uncovered_reported = true;

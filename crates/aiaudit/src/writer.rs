@@ -6,14 +6,14 @@
 //! answered with the error and nothing more is written — a gap is never silent.
 
 use aiaudit_core::{
-    AppendBatch, Checkpoint, CompactRange, CompletedNode, Event, NODE_STRIDE, NoteSigner, Store,
-    StoredCheckpoint, StoredEntry, leaf_hash, seal, timefmt,
+    AppendBatch, Checkpoint, CompactRange, CompletedNode, Event, NODE_STRIDE, NoteSigner, Source,
+    Store, StoredCheckpoint, StoredEntry, leaf_hash, seal, timefmt,
 };
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Condvar, Mutex};
 
 use crate::ids::IdGen;
+use crate::queue::Queue;
 
 /// A one-shot answer from the writer: the seq (for an event) or the committed size.
 #[derive(Default)]
@@ -73,7 +73,7 @@ impl Drop for Responder {
 /// What flows through the queue.
 pub(crate) enum Msg {
     /// An event; the ack, when present, is answered with its seq after commit.
-    Event(Box<Event>, Option<Responder>),
+    Event(Event, Option<Responder>),
     /// Commit everything before this message, then answer with the committed size.
     Flush(Responder),
     /// Like `Flush`, then drain what is still queued and stop.
@@ -110,9 +110,11 @@ pub(crate) struct Writer {
     pub(crate) store: Box<dyn Store>,
     pub(crate) signer: NoteSigner,
     pub(crate) range: CompactRange,
-    pub(crate) rx: Receiver<Msg>,
+    pub(crate) queue: Arc<Queue>,
     pub(crate) shared: Arc<Shared>,
     pub(crate) batch_size: usize,
+    /// Host, pid and process of this process, for events that do not name their own.
+    source: Source,
     ids: IdGen,
     entries: Vec<StoredEntry>,
     nodes: Vec<CompletedNode>,
@@ -124,17 +126,19 @@ impl Writer {
         store: Box<dyn Store>,
         signer: NoteSigner,
         range: CompactRange,
-        rx: Receiver<Msg>,
+        queue: Arc<Queue>,
         shared: Arc<Shared>,
         batch_size: usize,
+        source: Source,
     ) -> Self {
         Writer {
             store,
             signer,
             range,
-            rx,
+            queue,
             shared,
             batch_size: batch_size.max(1),
+            source,
             ids: IdGen::new(),
             entries: Vec::new(),
             nodes: Vec::new(),
@@ -142,25 +146,23 @@ impl Writer {
         }
     }
 
-    /// The writer thread's body: batch, seal, commit, until closed or every handle is gone.
+    /// The writer thread's body: batch, seal, commit, until closed.
     pub(crate) fn run(mut self) {
-        let mut closing = false;
-        while !closing {
-            let Ok(first) = self.rx.recv() else {
-                self.commit();
-                return;
-            };
-            closing |= self.handle(first);
-            while self.entries.len() < self.batch_size {
-                match self.rx.try_recv() {
-                    Ok(m) => closing |= self.handle(m),
-                    Err(_) => break,
-                }
+        self.queue.register_writer();
+        let mut msgs = Vec::with_capacity(self.batch_size);
+        loop {
+            self.queue.pop_batch(&mut msgs, self.batch_size);
+            let mut closing = false;
+            for m in msgs.drain(..) {
+                closing |= self.handle(m);
             }
             self.commit();
+            if closing {
+                break;
+            }
         }
         // Events a caller sent before `close` marked the logger closed may still be queued.
-        while let Ok(m) = self.rx.try_recv() {
+        while let Some(m) = self.queue.try_pop() {
             self.handle(m);
             if self.entries.len() >= self.batch_size {
                 self.commit();
@@ -179,7 +181,7 @@ impl Writer {
                     }
                     return false;
                 }
-                match self.stage(*event) {
+                match self.stage(event) {
                     Ok(seq) => {
                         if let Some(ack) = ack {
                             self.waiting.push((ack, seq));
@@ -220,9 +222,20 @@ impl Writer {
     /// Seals `event` at the next seq and adds it to the tree; returns the seq.
     fn stage(&mut self, mut event: Event) -> aiaudit_core::Result<u64> {
         let seq = self.range.size();
-        let id = self.ids.next(event.time_ns).hyphenated().to_string();
+        let s = &mut event.source;
+        if s.host.is_none() {
+            s.host.clone_from(&self.source.host);
+        }
+        if s.pid.is_none() {
+            s.pid = self.source.pid;
+        }
+        if s.process.is_none() {
+            s.process.clone_from(&self.source.process);
+        }
+        let time_ns = self.ids.time(timefmt::now_ns());
+        let id = self.ids.next(time_ns).hyphenated().to_string();
         let mut data = Vec::with_capacity(256 + 32 * event.details.len());
-        seal(&event, seq, &id, &mut data)?;
+        seal(&event, seq, &id, time_ns, &mut data)?;
         let leaf = leaf_hash(&data);
         let nodes = &mut self.nodes;
         self.range.append(leaf, |n| {
@@ -237,7 +250,7 @@ impl Writer {
         self.entries.push(StoredEntry {
             seq,
             id,
-            time_ns: event.time_ns,
+            time_ns,
             kind: event.kind.into_owned(),
             status: event.status.as_str().to_owned(),
             model: event.model.take().map(|m| m.name),

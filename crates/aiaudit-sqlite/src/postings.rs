@@ -1,0 +1,97 @@
+//! Posting lists: the query index. For each batch and each (field, value) that occurs in it, the
+//! seqs of the entries having that value, delta-encoded.
+
+use aiaudit_core::StoredEntry;
+use std::collections::HashMap;
+
+/// The indexed fields of an entry as `(field, value)` pairs. An operation is indexed under its
+/// id and its name alike, so one `op:` key finds it by either.
+pub(crate) fn keys(e: &StoredEntry) -> impl Iterator<Item = (&'static str, &str)> {
+    let op_name = e
+        .op_name
+        .as_deref()
+        .filter(|n| Some(*n) != e.op_id.as_deref());
+    [
+        Some(("type", e.kind.as_str())),
+        Some(("status", e.status.as_str())),
+        e.model.as_deref().map(|v| ("model", v)),
+        e.user.as_deref().map(|v| ("user", v)),
+        e.op_id.as_deref().map(|v| ("op", v)),
+        op_name.map(|v| ("op", v)),
+        e.subject.as_deref().map(|v| ("subject", v)),
+    ]
+    .into_iter()
+    .flatten()
+}
+
+/// The stored key of a field and value.
+pub(crate) fn key(field: &str, value: &str) -> String {
+    format!("{field}:{value}")
+}
+
+/// Posting lists of one batch: key → seqs in increasing order.
+pub(crate) fn build(entries: &[StoredEntry]) -> HashMap<(&'static str, &str), Vec<u64>> {
+    let mut lists: HashMap<(&'static str, &str), Vec<u64>> = HashMap::new();
+    for e in entries {
+        for k in keys(e) {
+            lists.entry(k).or_default().push(e.seq);
+        }
+    }
+    lists
+}
+
+/// LEB128 deltas of increasing `seqs`, the first from `base`.
+pub(crate) fn encode(base: u64, seqs: &[u64]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(seqs.len() * 2);
+    let mut prev = base;
+    for &s in seqs {
+        let mut d = s - prev;
+        prev = s;
+        loop {
+            let byte = (d & 0x7f) as u8;
+            d >>= 7;
+            if d == 0 {
+                out.push(byte);
+                break;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+    out
+}
+
+/// Decodes [`encode`]'s output; `None` if it is malformed.
+pub(crate) fn decode(base: u64, bytes: &[u8]) -> Option<Vec<u64>> {
+    let mut out = Vec::new();
+    let mut prev = base;
+    let mut d = 0u64;
+    let mut shift = 0u32;
+    for &b in bytes {
+        if shift > 63 {
+            return None;
+        }
+        d |= u64::from(b & 0x7f) << shift;
+        if b & 0x80 == 0 {
+            prev = prev.checked_add(d)?;
+            out.push(prev);
+            d = 0;
+            shift = 0;
+        } else {
+            shift += 7;
+        }
+    }
+    (shift == 0).then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deltas_round_trip() {
+        let seqs = [100, 100, 101, 300, 70_000, 1 << 40];
+        let enc = encode(100, &seqs[1..]);
+        assert_eq!(decode(100, &enc).expect("valid"), seqs[1..]);
+        assert_eq!(decode(0, &[0x80]), None, "truncated varint");
+    }
+}

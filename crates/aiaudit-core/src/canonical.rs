@@ -5,8 +5,9 @@
 //! - object members sorted by the UTF-16 code units of their names, no insignificant white space;
 //! - strings escaped as ECMAScript's `JSON.stringify` escapes them (`\"`, `\\`, `\b \f \n \r \t`,
 //!   other controls as lowercase `\u00xx`, everything else literal);
-//! - numbers printed as ECMAScript prints an IEEE-754 double. Integers outside ±2^53 cannot be
-//!   represented exactly as doubles, so they are refused rather than silently rounded.
+//! - numbers printed as ECMAScript prints an IEEE-754 double. An integer outside ±2^53 is kept
+//!   only if a double holds it exactly (as every such integer read back from canonical JSON does);
+//!   any other is refused rather than silently rounded.
 
 use serde_json::{Map, Number, Value};
 use std::cmp::Ordering;
@@ -109,24 +110,59 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
 
 /// Appends a canonical JSON number.
 pub fn write_number(out: &mut Vec<u8>, n: &Number) -> Result<()> {
-    if let Some(u) = n.as_u64() {
-        if u > MAX_SAFE_INTEGER {
-            return Err(unsafe_integer(&n.to_string()));
+    let (negative, magnitude) = match (n.as_u64(), n.as_i64()) {
+        (Some(u), _) => (false, u),
+        (None, Some(i)) => (true, i.unsigned_abs()),
+        (None, None) => {
+            let f = n
+                .as_f64()
+                .ok_or_else(|| Error::Canonical(format!("number {n} is not a double")))?;
+            return write_f64(out, f);
         }
-        write_u64(out, u);
-    } else if let Some(i) = n.as_i64() {
-        if i.unsigned_abs() > MAX_SAFE_INTEGER {
-            return Err(unsafe_integer(&n.to_string()));
+    };
+    if magnitude <= MAX_SAFE_INTEGER {
+        if negative {
+            out.push(b'-');
         }
-        out.push(b'-');
-        write_u64(out, i.unsigned_abs());
+        write_u64(out, magnitude);
+    } else if is_exact_double(magnitude) {
+        if negative {
+            out.push(b'-');
+        }
+        write_u64(out, magnitude);
     } else {
-        let f = n
-            .as_f64()
-            .ok_or_else(|| Error::Canonical(format!("number {n} is not a double")))?;
-        write_f64(out, f)?;
+        return Err(unsafe_integer(&n.to_string()));
     }
     Ok(())
+}
+
+/// Whether the text of `v` denotes a double that ECMAScript prints as that same text: then
+/// reading it as a double (as RFC 8785 does) and writing it back changes nothing.
+fn is_exact_double(v: u64) -> bool {
+    let mut buf = ryu_js::Buffer::new();
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut x = v;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (x % 10) as u8;
+        x /= 10;
+        if x == 0 {
+            break;
+        }
+    }
+    buf.format_finite(v as f64).as_bytes() == &digits[i..]
+}
+
+/// Whether `n` survives canonical encoding unchanged (see the module documentation).
+pub fn is_exact_number(n: &Number) -> bool {
+    match (n.as_u64(), n.as_i64()) {
+        (Some(u), _) => u <= MAX_SAFE_INTEGER || is_exact_double(u),
+        (None, Some(i)) => {
+            i.unsigned_abs() <= MAX_SAFE_INTEGER || is_exact_double(i.unsigned_abs())
+        }
+        (None, None) => n.as_f64().is_some_and(f64::is_finite),
+    }
 }
 
 /// Appends a finite double as ECMAScript's `Number.prototype.toString` prints it.
@@ -243,5 +279,15 @@ mod tests {
         assert!(err.to_string().contains("9007199254740993"), "{err}");
         assert!(to_vec(&json!(-9007199254740993i64)).is_err());
         assert_eq!(canon(json!(9007199254740991u64)), "9007199254740991");
+        // Integers a double holds exactly stay, printed as ECMAScript prints the double.
+        assert_eq!(canon(json!(-15089092874483734i64)), "-15089092874483734");
+        assert_eq!(canon(json!(264720015079064350u64)), "264720015079064350");
+        assert_eq!(canon(json!(-2.6472001507906435e17)), "-264720015079064350");
+        assert!(is_exact_number(&serde_json::Number::from(
+            264720015079064350u64
+        )));
+        assert!(!is_exact_number(&serde_json::Number::from(
+            (1u64 << 60) + 1
+        )));
     }
 }

@@ -31,8 +31,12 @@ pub struct VerifyOptions {
 /// One problem found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
-    /// The first seq the problem concerns, where one can be named.
+    /// The seq the problem concerns, where one can be named; for a ranged finding, the first
+    /// seq of the range.
     pub seq: Option<u64>,
+    /// For a problem known only to lie somewhere in `seq..range_end` (a signed root or a tree
+    /// node that no longer matches), the end of that range.
+    pub range_end: Option<u64>,
     /// What is wrong.
     pub message: String,
 }
@@ -58,9 +62,23 @@ impl VerifyReport {
         self.findings.is_empty()
     }
 
-    /// The smallest seq any finding names.
+    /// The first bad seq: the smallest seq named exactly, or the start of a range that no exact
+    /// finding explains (a rewrite that kept payload and hash consistent shows only as a range).
     pub fn first_bad_seq(&self) -> Option<u64> {
-        self.findings.iter().filter_map(|f| f.seq).min()
+        let exact: Vec<u64> = self
+            .findings
+            .iter()
+            .filter(|f| f.range_end.is_none())
+            .filter_map(|f| f.seq)
+            .collect();
+        let unexplained = self
+            .findings
+            .iter()
+            .filter_map(|f| match (f.seq, f.range_end) {
+                (Some(a), Some(b)) if !exact.iter().any(|s| (a..b).contains(s)) => Some(a),
+                _ => None,
+            });
+        exact.iter().copied().chain(unexplained).min()
     }
 }
 
@@ -120,8 +138,24 @@ struct Verifier<'a> {
 
 impl Verifier<'_> {
     fn find(&mut self, seq: Option<u64>, message: String) {
+        self.push(Finding {
+            seq,
+            range_end: None,
+            message,
+        });
+    }
+
+    fn find_range(&mut self, start: u64, end: u64, message: String) {
+        self.push(Finding {
+            seq: Some(start),
+            range_end: Some(end),
+            message,
+        });
+    }
+
+    fn push(&mut self, f: Finding) {
         if self.report.findings.len() < MAX_FINDINGS {
-            self.report.findings.push(Finding { seq, message });
+            self.report.findings.push(f);
         }
     }
 
@@ -146,8 +180,9 @@ impl Verifier<'_> {
                 Ok(stored) => {
                     if let Some((n, _)) = run.iter().zip(&stored).find(|(n, s)| n.hash != **s) {
                         let first = n.index << n.level;
-                        self.find(
-                            Some(first),
+                        self.find_range(
+                            first,
+                            first + (1 << n.level),
                             format!(
                                 "stored tree node (level {}, index {}) over seq {}..{} does not match the entries",
                                 n.level,
@@ -199,25 +234,28 @@ pub fn verify_store(
     // Signed checkpoints: (size, root) of those whose signature and stored root agree.
     let mut signed: Vec<(u64, [u8; 32])> = Vec::new();
     let mut bad_checkpoints = Vec::new();
+    let mut prev_size = 0u64;
     store.checkpoints(&mut |cp| {
+        let covers_from = prev_size;
+        prev_size = cp.size;
         match Checkpoint::open(&cp.note, &verifier) {
             Ok(c) if c.size == cp.size && c.root == cp.root => signed.push((c.size, c.root)),
             Ok(c) => bad_checkpoints.push((
-                cp.size,
+                covers_from,
                 format!(
                     "checkpoint row for size {} holds a note signed for size {} with another root",
                     cp.size, c.size
                 ),
             )),
             Err(e) => bad_checkpoints.push((
-                cp.size,
+                covers_from,
                 format!("checkpoint for size {} is forged or damaged: {e}", cp.size),
             )),
         }
         Ok(true)
     })?;
-    for (size, msg) in bad_checkpoints {
-        v.find(Some(size.saturating_sub(1)), msg);
+    for (from, msg) in bad_checkpoints {
+        v.find(Some(from), msg);
     }
     v.report.checkpoints = signed.len() as u64;
     let against = match &opts.against {
@@ -249,8 +287,9 @@ pub fn verify_store(
             if size == tree.size() {
                 boundary = true;
                 if v.tree_trusted && root != tree.root() {
-                    v.find(
-                        Some(*last_good),
+                    v.find_range(
+                        *last_good,
+                        size,
                         format!(
                             "the signed checkpoint for size {size} does not match the entries: an entry in seq {}..{} was rewritten",
                             *last_good,
@@ -266,8 +305,9 @@ pub fn verify_store(
         }
         if let Some(a) = &against {
             if a.size == tree.size() && v.tree_trusted && a.root != tree.root() && a.size > 0 {
-                v.find(
-                    Some(0),
+                v.find_range(
+                    0,
+                    a.size,
                     format!(
                         "the log does not extend your checkpoint of size {}: its history before seq {} was rewritten",
                         a.size, a.size
@@ -346,7 +386,7 @@ pub fn verify_store(
             batch.push(StoredEntry { data: Vec::new(), ..e.clone() });
             if check_roots(&mut v, &tree, &mut next_cp, &mut last_good_size) {
                 if let Some(problem) = store.check_index(batch_start, &batch)? {
-                    v.find(Some(batch_start), problem);
+                    v.find_range(batch_start, tree.size(), problem);
                 }
                 batch_start = tree.size();
                 batch.clear();

@@ -1,0 +1,88 @@
+//! Helpers shared by the CLI's scenario tests.
+#![allow(dead_code)]
+
+use aiaudit::{AuditLogger, Durability, Event};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The `aiaudit` binary under test.
+pub fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_aiaudit"))
+}
+
+/// Runs `aiaudit --db DB ARGS…`.
+pub fn run(db: &Path, args: &[&str]) -> Output {
+    bin()
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .output()
+        .expect("run aiaudit")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Logs `n` events named `event {i}` (user `user-{i % 5}`) into a new log at `dir/name`,
+/// committed in batches of at most `batch`.
+pub fn make_log(dir: &Path, name: &str, n: u64, batch: usize) -> PathBuf {
+    let path = dir.join(name);
+    append(&path, 0, n, batch);
+    path
+}
+
+/// Appends events `from..to` to the log at `path`.
+pub fn append(path: &Path, from: u64, to: u64, batch: usize) {
+    let log = AuditLogger::builder(path)
+        .durability(Durability::Async)
+        .batch_size(batch)
+        .queue_size(batch)
+        .open()
+        .expect("open log");
+    for i in from..to {
+        log.log(
+            Event::new("model_inference", format!("event {i}"))
+                .user(format!("user-{}", i % 5))
+                .model("credit-risk", "1.0")
+                .detail("i", i),
+        )
+        .expect("log");
+    }
+    log.close().expect("close");
+}
+
+/// Copies a closed log (database and key) to `dst`.
+pub fn copy_log(src: &Path, dst: &Path) {
+    std::fs::copy(src, dst).expect("copy db");
+    for ext in ["-wal", "-shm"] {
+        let s = PathBuf::from(format!("{}{ext}", src.display()));
+        if s.exists() {
+            std::fs::copy(&s, format!("{}{ext}", dst.display())).expect("copy wal");
+        }
+    }
+    std::fs::copy(src.with_extension("key"), dst.with_extension("key")).expect("copy key");
+}
+
+/// Opens the file directly, as an attacker with write access would, and drops the
+/// append-only triggers.
+pub fn open_raw(path: &Path) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(path).expect("open raw");
+    let triggers: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        .expect("prepare")
+        .query_map([], |r| r.get(0))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("names");
+    assert!(!triggers.is_empty(), "the log has append-only triggers");
+    for t in triggers {
+        conn.execute_batch(&format!("DROP TRIGGER {t}"))
+            .expect("drop trigger");
+    }
+    conn
+}

@@ -95,7 +95,7 @@ pub fn log(cli: &Cli, args: &LogArgs) -> Result<()> {
             name: None,
         });
     }
-    event.validate()?;
+    aiaudit::validate(&event)?;
     let log = open_logger(cli, Durability::Sync)?;
     event.status = log.status(&args.status)?;
     let seq = log.log(event)?;

@@ -42,6 +42,6 @@ mod writer;
 pub use aiaudit_core::{Event, Query, Record, Status, StoredEntry};
 pub use builder::{AuditLoggerBuilder, Durability};
 pub use error::{Error, Result};
-pub use logger::{AuditLogger, MAX_DEPTH};
+pub use logger::{AuditLogger, MAX_DEPTH, validate};
 pub use reader::LogReader;
 pub use verify::{Finding, VerifyOptions, VerifyReport, verify_store};

@@ -100,8 +100,7 @@ impl AuditLogger {
     }
 
     fn submit(&self, mut event: Event, at: &'static Location<'static>) -> Result<Option<u64>> {
-        event.validate()?;
-        validate_details(&event.details, 0)?;
+        validate(&event)?;
         self.fill_source(&mut event, at);
         if self.shared.poisoned.load(Ordering::Relaxed) {
             return Err(Error::Poisoned(self.shared.poison_message()));
@@ -191,8 +190,14 @@ impl Drop for AuditLogger {
 /// Deepest nesting of details accepted.
 pub const MAX_DEPTH: usize = 64;
 
-/// Checks on the caller's thread what sealing would refuse later, so that a bad event fails at
-/// its call instead of stopping the writer: integers outside ±2^53 and excessive nesting.
+/// Checks everything about `event` that sealing would refuse later: the schema, numbers that
+/// JSON cannot keep exactly, excessive nesting. The logger runs it on the caller's thread, so a
+/// bad event fails at its call instead of stopping the writer.
+pub fn validate(event: &Event) -> Result<()> {
+    event.validate()?;
+    validate_details(&event.details, 0)
+}
+
 fn validate_details(map: &Map<String, Value>, depth: usize) -> Result<()> {
     if depth > MAX_DEPTH {
         return Err(aiaudit_core::Error::InvalidEvent(format!(

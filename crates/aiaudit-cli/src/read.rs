@@ -104,7 +104,10 @@ pub fn tail(cli: &Cli, follow: bool, lines: usize, format: Format) -> Result<()>
         output::entry(&mut out, as_lines, e, false)?;
     }
     out.flush()?;
-    while follow {
+    if !follow {
+        return Ok(());
+    }
+    loop {
         std::thread::sleep(Duration::from_millis(250));
         let new = r.query(&Query {
             after_seq: last,
@@ -117,7 +120,6 @@ pub fn tail(cli: &Cli, follow: bool, lines: usize, format: Format) -> Result<()>
         }
         out.flush()?;
     }
-    Ok(())
 }
 
 pub fn checkpoint(cli: &Cli) -> Result<()> {

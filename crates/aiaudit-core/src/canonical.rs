@@ -120,19 +120,14 @@ pub fn write_number(out: &mut Vec<u8>, n: &Number) -> Result<()> {
             return write_f64(out, f);
         }
     };
-    if magnitude <= MAX_SAFE_INTEGER {
-        if negative {
-            out.push(b'-');
-        }
-        write_u64(out, magnitude);
-    } else if is_exact_double(magnitude) {
-        if negative {
-            out.push(b'-');
-        }
-        write_u64(out, magnitude);
-    } else {
+    // Beyond 2^53 the digits stand only if they are exactly how the nearest double prints.
+    if magnitude > MAX_SAFE_INTEGER && !is_exact_double(magnitude) {
         return Err(unsafe_integer(&n.to_string()));
     }
+    if negative {
+        out.push(b'-');
+    }
+    write_u64(out, magnitude);
     Ok(())
 }
 

@@ -54,7 +54,7 @@ impl IdGen {
     /// A UUIDv7 for an event sealed at `time_ns`, greater than every id before it.
     pub(crate) fn next(&mut self, time_ns: i64) -> Uuid {
         let ns = time_ns.max(0) as u64;
-        let mut stamp = (ns / 1_000_000) << 12 | (ns % 1_000_000) * 4096 / 1_000_000;
+        let mut stamp = ((ns / 1_000_000) << 12) | ((ns % 1_000_000) * 4096 / 1_000_000);
         if stamp <= self.last_stamp {
             stamp = self.last_stamp + 1;
         }

@@ -70,7 +70,9 @@ impl Drop for Responder {
     }
 }
 
-/// What flows through the queue.
+/// What flows through the queue. Events travel inline: boxing them would add an allocation on
+/// the caller's hot path and a cross-thread free on the writer's.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Msg {
     /// An event; the ack, when present, is answered with its seq after commit.
     Event(Event, Option<Responder>),

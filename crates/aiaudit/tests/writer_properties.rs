@@ -4,7 +4,7 @@
 use aiaudit::{AuditLogger, Durability, LogReader, Query, Record, VerifyOptions};
 use aiaudit_core::{Checkpoint, verify_consistency};
 use proptest::prelude::*;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 #[derive(Debug, Clone)]
 enum Op {

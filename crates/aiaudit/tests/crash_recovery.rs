@@ -41,7 +41,7 @@ fn crash_child(path: &str) {
         .and_then(|r| r.parse().ok())
         .unwrap_or(0);
     let log = Arc::new(
-        AuditLogger::builder(&path)
+        AuditLogger::builder(path)
             .durability(Durability::Sync)
             .open()
             .expect("child opens the log"),

@@ -27,6 +27,43 @@ pub fn format_rfc3339(ns: i64) -> String {
     )
 }
 
+/// Parses the exact form [`format_rfc3339`] writes (`YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`) without
+/// allocating; `None` for anything else. Verification uses it once per entry.
+pub fn parse_sealed_time(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() != 30
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+        || b[19] != b'.'
+        || b[29] != b'Z'
+    {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        b[r].iter().try_fold(0i64, |acc, &c| {
+            c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
+        })
+    };
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, sec, ns) = (num(11..13)?, num(14..16)?, num(17..19)?, num(20..29)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    // Days from the civil date (H. Hinnant's algorithm), proleptic Gregorian.
+    let y = if mo <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + h * 3600 + mi * 60 + sec;
+    secs.checked_mul(1_000_000_000)?.checked_add(ns)
+}
+
 /// Parses an RFC 3339 time (any offset) into Unix nanoseconds.
 pub fn parse_rfc3339(s: &str) -> Result<i64> {
     let dt = OffsetDateTime::parse(s, &Rfc3339).map_err(|e| Error::Time {

@@ -14,11 +14,17 @@ const PRIV: &str = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y
 fn valid_bundle() -> (String, NoteVerifier) {
     let signer = NoteSigner::parse(PRIV).expect("key");
     let mut tree = MemoryTree::new();
-    let leaves: Vec<Vec<u8>> = (0..37u32).map(|i| format!("{{\"i\":{i}}}").into_bytes()).collect();
+    let leaves: Vec<Vec<u8>> = (0..37u32)
+        .map(|i| format!("{{\"i\":{i}}}").into_bytes())
+        .collect();
     for l in &leaves {
         tree.push(leaf_hash(l));
     }
-    let cp = Checkpoint { origin: "PeterNeumann".into(), size: tree.size(), root: tree.root() };
+    let cp = Checkpoint {
+        origin: "PeterNeumann".into(),
+        size: tree.size(),
+        root: tree.root(),
+    };
     let bundle = InclusionBundle {
         leaf_data: Some(leaves[11].clone()),
         index: 11,

@@ -88,19 +88,47 @@ fn matches(e: &StoredEntry, q: &Query) -> bool {
             .is_none_or(|o| e.op_id.as_deref() == Some(o) || e.op_name.as_deref() == Some(o))
 }
 
+/// The entry with event id `id`, by binary search: ids strictly increase with seq.
+pub(crate) fn by_id(store: &SqliteStore, id: &str) -> Result<Option<StoredEntry>, Error> {
+    let size = size(store)?;
+    let mut stmt = store
+        .conn
+        .prepare_cached("SELECT seq, id FROM entries WHERE seq >= ?1 ORDER BY seq LIMIT 1")
+        .map_err(|e| store.err(e))?;
+    let (mut lo, mut hi) = (0u64, size);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        let row: Option<(i64, String)> = stmt
+            .query_row([mid as i64], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
+            .map_err(|e| store.err(e))?;
+        match row {
+            None => hi = mid,
+            Some((seq, found)) => match found.as_str().cmp(id) {
+                std::cmp::Ordering::Equal => return one(store, "seq = ?1", &[&seq]),
+                std::cmp::Ordering::Less => lo = seq as u64 + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+            },
+        }
+    }
+    Ok(None)
+}
+
+fn size(store: &SqliteStore) -> Result<u64, Error> {
+    let max: Option<i64> = store
+        .conn
+        .query_row("SELECT max(seq) FROM entries", [], |r| r.get(0))
+        .map_err(|e| store.err(e))?;
+    Ok(max.map_or(0, |m| m as u64 + 1))
+}
+
 /// Entries matching every filter of `q`.
 ///
 /// Plan: time bounds and the cursor become a seq range; with no field filter the range is read
 /// directly, otherwise the posting list with the fewest entries in range drives, and each entry
 /// it names is read and checked against all filters.
 pub(crate) fn query(store: &SqliteStore, q: &Query) -> Result<Vec<StoredEntry>, Error> {
-    let size = {
-        let max: Option<i64> = store
-            .conn
-            .query_row("SELECT max(seq) FROM entries", [], |r| r.get(0))
-            .map_err(|e| store.err(e))?;
-        max.map_or(0, |m| m as u64 + 1)
-    };
+    let size = size(store)?;
     let mut lo = match q.since_ns {
         Some(t) => seq_at_time(store, t, false, size)?,
         None => 0,

@@ -9,9 +9,9 @@ pub const FORMAT_VERSION: i32 = 1;
 ///
 /// Query indexes are posting lists, one row per batch and (field, value): a batch of 8,192
 /// predictions by 250 users adds about 260 rows instead of 8 B-tree inserts per event, which is
-/// what keeps durable ingest near raw append speed. Sealed times never decrease with seq, so a
-/// time range is found by binary search over seq and needs no index; ids are UUIDv7 and grow with
-/// seq, so their unique index only grows at its right edge.
+/// what keeps durable ingest near raw append speed. Sealed times never decrease with seq and ids
+/// (UUIDv7) strictly increase with it, so a time range or an id is found by binary search over
+/// seq and needs no index of its own.
 pub const SCHEMA: &str = r#"
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
@@ -32,7 +32,6 @@ CREATE TABLE entries (
     leaf_hash BLOB    NOT NULL,
     data      BLOB    NOT NULL
 );
-CREATE UNIQUE INDEX entries_by_id ON entries(id);
 
 -- key = field ':' value; seqs = LEB128 deltas from batch (the batch's first seq).
 CREATE TABLE postings (

@@ -11,11 +11,12 @@
 //! - a checkpoint kept elsewhere (`against`): rollback to an older copy, even a consistent one.
 
 use aiaudit_core::{
-    Checkpoint, CompactRange, CompletedNode, LogInfo, NODE_STRIDE, NoteVerifier, Store,
-    StoredEntry, leaf_hash, timefmt::format_rfc3339,
+    Checkpoint, CompactRange, CompletedNode, Hash, LogInfo, NODE_STRIDE, NoteVerifier, Store,
+    StoredEntry, leaf_hash, timefmt::parse_sealed_time,
 };
 use serde::Deserialize;
 use std::borrow::Cow;
+use std::sync::mpsc::sync_channel;
 
 use crate::error::Result;
 
@@ -122,6 +123,74 @@ struct HeadOp<'a> {
     id: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     name: Option<Cow<'a, str>>,
+}
+
+/// Entries go to the checking thread in chunks of this many.
+const SCAN_CHUNK: usize = 2048;
+
+/// An entry (its leaf data dropped), its recomputed leaf hash, and what is wrong with it alone.
+type Checked = (StoredEntry, Hash, Vec<String>);
+
+/// Checks one entry against its own record: the leaf hash, and the row's columns against the
+/// sealed fields they repeat.
+fn check_record(mut e: StoredEntry) -> Checked {
+    let leaf = leaf_hash(&e.data);
+    let mut problems = Vec::new();
+    if leaf != e.leaf_hash {
+        problems.push(format!(
+            "seq {}: the record does not match its stored leaf hash (payload or hash changed)",
+            e.seq
+        ));
+    }
+    match serde_json::from_slice::<Head<'_>>(&e.data) {
+        Ok(h) => {
+            let mut wrong = Vec::new();
+            if h.seq != e.seq {
+                wrong.push(format!("its record says seq {}", h.seq));
+            }
+            if h.id != e.id {
+                wrong.push("id".to_owned());
+            }
+            if h.kind != e.kind {
+                wrong.push("type".to_owned());
+            }
+            if h.status != e.status {
+                wrong.push("status".to_owned());
+            }
+            if h.model.as_ref().map(|m| &*m.name) != e.model.as_deref() {
+                wrong.push("model".to_owned());
+            }
+            if h.actor.as_ref().and_then(|a| a.user.as_deref()) != e.user.as_deref() {
+                wrong.push("user".to_owned());
+            }
+            let (op_id, op_name) = h
+                .operation
+                .as_ref()
+                .map_or((None, None), |o| (o.id.as_deref(), o.name.as_deref()));
+            if op_id != e.op_id.as_deref() || op_name != e.op_name.as_deref() {
+                wrong.push("operation".to_owned());
+            }
+            if h.subject.as_deref() != e.subject.as_deref() {
+                wrong.push("subject".to_owned());
+            }
+            if parse_sealed_time(&h.time) != Some(e.time_ns) {
+                wrong.push("time".to_owned());
+            }
+            if !wrong.is_empty() {
+                problems.push(format!(
+                    "seq {}: the row's columns disagree with its sealed record ({})",
+                    e.seq,
+                    wrong.join(", ")
+                ));
+            }
+        }
+        Err(err) => problems.push(format!(
+            "seq {}: the leaf data is not a valid record: {err}",
+            e.seq
+        )),
+    }
+    e.data = Vec::new();
+    (e, leaf, problems)
 }
 
 /// Stored nodes are compared in runs of this many, with one range read per level.
@@ -321,10 +390,18 @@ pub fn verify_store(
     let mut batch_start = 0u64;
     let mut batch: Vec<StoredEntry> = Vec::new();
 
-    store.scan(0, &mut |e| {
+    // Each entry is checked against its own record on a worker thread (hashing and parsing are
+    // most of the work), then joins the tree here, in seq order.
+    let mut process = |e: StoredEntry,
+                       leaf: Hash,
+                       problems: Vec<String>|
+     -> aiaudit_core::Result<()> {
         if e.seq != expected {
             if e.seq > expected {
-                v.find(Some(expected), format!("seq {expected} is missing (deleted)"));
+                v.find(
+                    Some(expected),
+                    format!("seq {expected} is missing (deleted)"),
+                );
             } else {
                 v.find(Some(e.seq), format!("seq {} appears twice", e.seq));
             }
@@ -332,47 +409,10 @@ pub fn verify_store(
             expected = e.seq;
         }
         expected += 1;
-        let leaf = leaf_hash(&e.data);
-        if leaf != e.leaf_hash {
-            v.find(Some(e.seq), format!("seq {}: the record does not match its stored leaf hash (payload or hash changed)", e.seq));
+        for p in problems {
+            v.find(Some(e.seq), p);
         }
-        match serde_json::from_slice::<Head<'_>>(&e.data) {
-            Ok(h) => {
-                let mut wrong = Vec::new();
-                if h.seq != e.seq {
-                    wrong.push(format!("its record says seq {}", h.seq));
-                }
-                if h.id != e.id {
-                    wrong.push("id".to_owned());
-                }
-                if h.kind != e.kind {
-                    wrong.push("type".to_owned());
-                }
-                if h.status != e.status {
-                    wrong.push("status".to_owned());
-                }
-                if h.model.as_ref().map(|m| &*m.name) != e.model.as_deref() {
-                    wrong.push("model".to_owned());
-                }
-                if h.actor.as_ref().and_then(|a| a.user.as_deref()) != e.user.as_deref() {
-                    wrong.push("user".to_owned());
-                }
-                let (op_id, op_name) = h.operation.as_ref().map_or((None, None), |o| (o.id.as_deref(), o.name.as_deref()));
-                if op_id != e.op_id.as_deref() || op_name != e.op_name.as_deref() {
-                    wrong.push("operation".to_owned());
-                }
-                if h.subject.as_deref() != e.subject.as_deref() {
-                    wrong.push("subject".to_owned());
-                }
-                if h.time != format_rfc3339(e.time_ns) {
-                    wrong.push("time".to_owned());
-                }
-                if !wrong.is_empty() {
-                    v.find(Some(e.seq), format!("seq {}: the row's columns disagree with its sealed record ({})", e.seq, wrong.join(", ")));
-                }
-            }
-            Err(err) => v.find(Some(e.seq), format!("seq {}: the leaf data is not a valid record: {err}", e.seq)),
-        }
+        let seq = e.seq;
         if v.tree_trusted {
             let pending = &mut v.pending;
             tree.append(leaf, |n| {
@@ -383,7 +423,7 @@ pub fn verify_store(
             if v.pending.len() >= NODE_CHUNK {
                 v.check_nodes();
             }
-            batch.push(StoredEntry { data: Vec::new(), ..e.clone() });
+            batch.push(e);
             if check_roots(&mut v, &tree, &mut next_cp, &mut last_good_size) {
                 if let Some(problem) = store.check_index(batch_start, &batch)? {
                     v.find_range(batch_start, tree.size(), problem);
@@ -392,15 +432,57 @@ pub fn verify_store(
                 batch.clear();
             }
         }
-        if e.seq >= latest_signed && !uncovered_reported {
+        if seq >= latest_signed && !uncovered_reported {
             uncovered_reported = true;
-            v.find(Some(e.seq), format!("seq {} and after are not covered by any signed checkpoint (appended without the key)", e.seq));
+            v.find(Some(seq), format!("seq {seq} and after are not covered by any signed checkpoint (appended without the key)"));
         }
         v.report.entries += 1;
         if v.report.entries % 65_536 == 0 {
             progress(v.report.entries, total);
         }
-        Ok(true)
+        Ok(())
+    };
+    std::thread::scope(|scope| -> aiaudit_core::Result<()> {
+        let (to_worker, work) = sync_channel::<Vec<StoredEntry>>(4);
+        let (to_main, done) = sync_channel::<Vec<Checked>>(4);
+        scope.spawn(move || {
+            for chunk in work {
+                let checked = chunk.into_iter().map(check_record).collect();
+                if to_main.send(checked).is_err() {
+                    return;
+                }
+            }
+        });
+        let gone = || aiaudit_core::Error::InvalidEvent("the verification worker stopped".into());
+        let mut chunk = Vec::with_capacity(SCAN_CHUNK);
+        let mut in_flight = 0usize;
+        store.scan(0, &mut |e| {
+            chunk.push(e);
+            if chunk.len() == SCAN_CHUNK {
+                to_worker
+                    .send(std::mem::replace(
+                        &mut chunk,
+                        Vec::with_capacity(SCAN_CHUNK),
+                    ))
+                    .map_err(|_| gone())?;
+                in_flight += 1;
+                while in_flight >= 3 {
+                    for (e, leaf, problems) in done.recv().map_err(|_| gone())? {
+                        process(e, leaf, problems)?;
+                    }
+                    in_flight -= 1;
+                }
+            }
+            Ok(true)
+        })?;
+        to_worker.send(chunk).map_err(|_| gone())?;
+        drop(to_worker);
+        for checked in done {
+            for (e, leaf, problems) in checked {
+                process(e, leaf, problems)?;
+            }
+        }
+        Ok(())
     })?;
     v.check_nodes();
     progress(v.report.entries, total);

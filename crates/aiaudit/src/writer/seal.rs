@@ -1,0 +1,209 @@
+//! The sealer: batches messages from the queue, seals each event at its seq, grows the tree,
+//! and hands each batch to the committer.
+
+use aiaudit_core::{
+    CompactRange, CompletedNode, Event, NODE_STRIDE, NoteSigner, Source, Store, StoredEntry,
+    leaf_hash, seal, timefmt,
+};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{SyncSender, sync_channel};
+
+use super::commit::{Committer, Staged};
+use super::{Msg, Shared};
+use crate::ids::IdGen;
+use crate::queue::Queue;
+
+pub(crate) struct Writer {
+    committer: Option<Committer>,
+    range: CompactRange,
+    queue: Arc<Queue>,
+    shared: Arc<Shared>,
+    batch_size: usize,
+    /// Host, pid and process of this process, for events that do not name their own.
+    source: Source,
+    ids: IdGen,
+    staged: Staged,
+}
+
+fn empty_batch(size: u64) -> Staged {
+    Staged {
+        entries: Vec::new(),
+        nodes: Vec::new(),
+        size,
+        root: [0; 32],
+        waiting: Vec::new(),
+        barriers: Vec::new(),
+    }
+}
+
+impl Writer {
+    pub(crate) fn new(
+        store: Box<dyn Store>,
+        signer: NoteSigner,
+        range: CompactRange,
+        queue: Arc<Queue>,
+        shared: Arc<Shared>,
+        batch_size: usize,
+        source: Source,
+    ) -> Self {
+        let size = range.size();
+        Writer {
+            committer: Some(Committer {
+                store,
+                signer,
+                shared: Arc::clone(&shared),
+            }),
+            range,
+            queue,
+            shared,
+            batch_size: batch_size.max(1),
+            source,
+            ids: IdGen::new(),
+            staged: empty_batch(size),
+        }
+    }
+
+    /// The sealer thread's body. Starts the committer, then batches, seals and hands over until
+    /// closed; returns once the committer has committed everything.
+    pub(crate) fn run(mut self) {
+        self.queue.register_writer();
+        // One batch commits while the next is sealed; a third waits at most.
+        let (to_committer, batches) = sync_channel::<Staged>(1);
+        let committer = self.committer.take();
+        let handle = std::thread::Builder::new()
+            .name("aiaudit-commit".into())
+            .spawn(move || {
+                if let Some(c) = committer {
+                    c.run(batches);
+                }
+            });
+        let Ok(handle) = handle else {
+            self.shared.poison("cannot start the commit thread".into());
+            // Unanswered responders answer with an error as they drop.
+            return;
+        };
+        let mut msgs = Vec::with_capacity(self.batch_size);
+        loop {
+            self.queue.pop_batch(&mut msgs, self.batch_size);
+            let mut closing = false;
+            for m in msgs.drain(..) {
+                closing |= self.handle(m);
+            }
+            self.hand_over(&to_committer);
+            if closing {
+                break;
+            }
+        }
+        // Events a caller sent before `close` marked the logger closed may still be queued.
+        while let Some(m) = self.queue.try_pop() {
+            self.handle(m);
+            if self.staged.entries.len() >= self.batch_size {
+                self.hand_over(&to_committer);
+            }
+        }
+        self.hand_over(&to_committer);
+        drop(to_committer);
+        let _ = handle.join();
+    }
+
+    /// Handles one message; returns true for `Close`.
+    fn handle(&mut self, msg: Msg) -> bool {
+        match msg {
+            Msg::Event(event, ack) => {
+                if self.shared.poisoned.load(Ordering::SeqCst) {
+                    if let Some(ack) = ack {
+                        ack.reply(Err(self.shared.poison_message()));
+                    }
+                    return false;
+                }
+                match self.stage(event) {
+                    Ok(seq) => {
+                        if let Some(ack) = ack {
+                            self.staged.waiting.push((ack, seq));
+                        }
+                    }
+                    Err(e) => {
+                        // The event was validated on the caller's thread, so this is a bug;
+                        // stop loudly rather than leave a gap.
+                        let msg = format!("sealing failed: {e}");
+                        self.shared.poison(msg.clone());
+                        if let Some(ack) = ack {
+                            ack.reply(Err(msg));
+                        }
+                    }
+                }
+                false
+            }
+            Msg::Flush(ack) => {
+                self.staged.barriers.push(ack);
+                false
+            }
+            Msg::Close(ack) => {
+                self.staged.barriers.push(ack);
+                true
+            }
+        }
+    }
+
+    /// Seals `event` at the next seq and adds it to the tree; returns the seq.
+    fn stage(&mut self, mut event: Event) -> aiaudit_core::Result<u64> {
+        let seq = self.range.size();
+        let s = &mut event.source;
+        if s.host.is_none() {
+            s.host.clone_from(&self.source.host);
+        }
+        if s.pid.is_none() {
+            s.pid = self.source.pid;
+        }
+        if s.process.is_none() {
+            s.process.clone_from(&self.source.process);
+        }
+        let time_ns = self.ids.time(timefmt::now_ns());
+        let id = self.ids.next(time_ns).hyphenated().to_string();
+        let mut data = Vec::with_capacity(256 + 32 * event.details.len());
+        seal(&event, seq, &id, time_ns, &mut data)?;
+        let leaf = leaf_hash(&data);
+        let nodes: &mut Vec<CompletedNode> = &mut self.staged.nodes;
+        self.range.append(leaf, |n| {
+            if n.level > 0 && n.level % NODE_STRIDE == 0 {
+                nodes.push(n);
+            }
+        });
+        let (op_id, op_name) = event
+            .operation
+            .take()
+            .map_or((None, None), |o| (o.id, o.name));
+        self.staged.entries.push(StoredEntry {
+            seq,
+            id,
+            time_ns,
+            kind: event.kind.into_owned(),
+            status: event.status.as_str().to_owned(),
+            model: event.model.take().map(|m| m.name),
+            user: event.actor.take().and_then(|a| a.user),
+            op_id,
+            op_name,
+            subject: event.subject.take(),
+            leaf_hash: leaf,
+            data,
+        });
+        Ok(seq)
+    }
+
+    /// Hands the staged batch (and any barriers) to the committer.
+    fn hand_over(&mut self, to_committer: &SyncSender<Staged>) {
+        if self.staged.entries.is_empty() && self.staged.barriers.is_empty() {
+            return;
+        }
+        let size = self.range.size();
+        let mut batch = std::mem::replace(&mut self.staged, empty_batch(size));
+        batch.size = size;
+        batch.root = self.range.root();
+        if let Err(returned) = to_committer.send(batch) {
+            // The committer is gone (it cannot be, short of a panic): answer everyone.
+            self.shared.poison("the commit thread stopped".into());
+            drop(returned);
+        }
+    }
+}

@@ -99,6 +99,9 @@ pub enum Command {
         /// Directory for the benchmark's files (default: a temporary directory).
         #[arg(long)]
         dir: Option<PathBuf>,
+        /// Alternating rounds of the ingest and raw-append measurements (medians are reported).
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=9))]
+        rounds: u32,
     },
 }
 

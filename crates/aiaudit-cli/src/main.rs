@@ -41,7 +41,11 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         }
         Command::VerifyProof { proof_file, key } => return proofs::verify_proof(proof_file, key),
         Command::Demo { predictions } => demo::run(cli, *predictions)?,
-        Command::Bench { events, dir } => bench::run(*events, dir.as_deref())?,
+        Command::Bench {
+            events,
+            dir,
+            rounds,
+        } => bench::run(*events, dir.as_deref(), *rounds as usize)?,
     }
     Ok(ExitCode::SUCCESS)
 }

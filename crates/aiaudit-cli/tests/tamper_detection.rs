@@ -56,7 +56,7 @@ fn an_intact_log_verifies_and_the_triggers_refuse_edits() {
     assert_eq!(first_bad(&db, &[]), None);
     let conn = rusqlite::Connection::open(&db).expect("open");
     for sql in [
-        "UPDATE entries SET status = 'INFO' WHERE seq = 1",
+        "UPDATE entries SET time_ns = 0 WHERE seq = 1",
         "DELETE FROM entries WHERE seq = 1",
         "DELETE FROM checkpoints",
         "UPDATE nodes SET hash = zeroblob(32)",
@@ -118,8 +118,8 @@ fn two_swapped_rows() {
         "CREATE TEMP TABLE a AS SELECT * FROM entries WHERE seq = 310;
          CREATE TEMP TABLE b AS SELECT * FROM entries WHERE seq = 320;
          DELETE FROM entries WHERE seq IN (310, 320);
-         INSERT INTO entries SELECT 320, id, time_ns, type, status, model, user, op_id, op_name, subject, leaf_hash, data FROM a;
-         INSERT INTO entries SELECT 310, id, time_ns, type, status, model, user, op_id, op_name, subject, leaf_hash, data FROM b;",
+         INSERT INTO entries SELECT 320, time_ns, leaf_hash, data FROM a;
+         INSERT INTO entries SELECT 310, time_ns, leaf_hash, data FROM b;",
     )
     .expect("swap");
     assert_eq!(first_bad(&db, &[]), Some(310));
@@ -135,8 +135,13 @@ fn a_forged_row_appended_without_the_key() {
         .replace(&format!("\"seq\":{}", N - 1), &format!("\"seq\":{N}"))
         .replace("-", "0");
     conn.execute(
-        "INSERT INTO entries SELECT ?1, 'forged-id', time_ns, type, status, model, user, op_id, op_name, subject, ?2, ?3 FROM entries WHERE seq = ?4",
-        params![N as i64, &leaf_hash(forged.as_bytes())[..], forged.as_bytes(), (N - 1) as i64],
+        "INSERT INTO entries SELECT ?1, time_ns, ?2, ?3 FROM entries WHERE seq = ?4",
+        params![
+            N as i64,
+            &leaf_hash(forged.as_bytes())[..],
+            forged.as_bytes(),
+            (N - 1) as i64
+        ],
     )
     .expect("insert");
     assert_eq!(first_bad(&db, &[]), Some(N));
@@ -244,8 +249,13 @@ fn rows_and_a_checkpoint_signed_with_another_key() {
         .expect("utf8")
         .replace(&format!("\"seq\":{}", N - 1), &format!("\"seq\":{N}"));
     conn.execute(
-        "INSERT INTO entries SELECT ?1, 'x', time_ns, type, status, model, user, op_id, op_name, subject, ?2, ?3 FROM entries WHERE seq = ?4",
-        params![N as i64, &leaf_hash(forged.as_bytes())[..], forged.as_bytes(), (N - 1) as i64],
+        "INSERT INTO entries SELECT ?1, time_ns, ?2, ?3 FROM entries WHERE seq = ?4",
+        params![
+            N as i64,
+            &leaf_hash(forged.as_bytes())[..],
+            forged.as_bytes(),
+            (N - 1) as i64
+        ],
     )
     .expect("insert");
     let mallory = aiaudit_core::NoteSigner::generate(&origin).expect("key");
@@ -293,11 +303,15 @@ fn a_consistent_rewrite_of_payload_and_hash_is_caught_by_the_signed_roots() {
 }
 
 #[test]
-fn a_row_whose_query_columns_were_altered() {
+fn a_row_whose_time_column_was_altered() {
+    // Time ranges are found through this column; moving an entry in time would hide it.
     let dir = tempfile::tempdir().expect("tmp");
     let db = log(dir.path());
     open_raw(&db)
-        .execute("UPDATE entries SET user = 'mallory' WHERE seq = 57", [])
+        .execute(
+            "UPDATE entries SET time_ns = time_ns - 86400000000000 WHERE seq = 57",
+            [],
+        )
         .expect("edit");
     assert_eq!(first_bad(&db, &[]), Some(57));
 }

@@ -52,4 +52,4 @@ pub use merkle::{
 };
 pub use note::{Checkpoint, NoteSigner, NoteVerifier};
 pub use seal::seal;
-pub use store::{AppendBatch, LogInfo, Query, Store, StoredCheckpoint, StoredEntry};
+pub use store::{AppendBatch, LogInfo, Query, RecordHead, Store, StoredCheckpoint, StoredEntry};

@@ -1,11 +1,15 @@
 //! The `Store` trait: what a backend (SQLite, PostgreSQL) must provide. Backends hold storage
 //! only; sequencing, hashing, sealing and signing happen above them.
 
+use serde::Deserialize;
+use std::borrow::Cow;
+
 use crate::error::Result;
 use crate::hash::Hash;
 use crate::merkle::{CompletedNode, NodeSource};
 
-/// One sealed entry as stored: its leaf data plus the columns the queries index.
+/// One sealed entry: its leaf data, plus the fields queries filter on (derived from the leaf
+/// data, never stored twice).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredEntry {
     /// Leaf index.
@@ -32,6 +36,118 @@ pub struct StoredEntry {
     pub leaf_hash: Hash,
     /// The leaf data: the record's RFC 8785 JSON.
     pub data: Vec<u8>,
+}
+
+impl StoredEntry {
+    /// An entry from what a store keeps — seq, sealed time, leaf hash and leaf data — with the
+    /// query fields derived from the leaf data. Leaf data that is not a record leaves them empty
+    /// (`verify` reports such an entry).
+    pub fn from_stored(seq: u64, time_ns: i64, leaf_hash: Hash, data: Vec<u8>) -> Self {
+        let mut e = Self::raw(seq, time_ns, leaf_hash, Vec::new());
+        if let Ok(h) = RecordHead::parse(&data) {
+            e.fill(h);
+        }
+        e.data = data;
+        e
+    }
+
+    /// An entry with only what a store keeps; the query fields are left empty.
+    pub fn raw(seq: u64, time_ns: i64, leaf_hash: Hash, data: Vec<u8>) -> Self {
+        StoredEntry {
+            seq,
+            id: String::new(),
+            time_ns,
+            kind: String::new(),
+            status: String::new(),
+            model: None,
+            user: None,
+            op_id: None,
+            op_name: None,
+            subject: None,
+            leaf_hash,
+            data,
+        }
+    }
+
+    /// Sets the query fields from the record's head.
+    pub fn fill(&mut self, h: RecordHead<'_>) {
+        self.id = h.id.into_owned();
+        self.kind = h.kind.into_owned();
+        self.status = h.status.into_owned();
+        self.model = h.model.map(|m| m.name.into_owned());
+        self.user = h.actor.and_then(|a| a.user).map(Cow::into_owned);
+        if let Some(op) = h.operation {
+            self.op_id = op.id.map(Cow::into_owned);
+            self.op_name = op.name.map(Cow::into_owned);
+        }
+        self.subject = h.subject.map(Cow::into_owned);
+    }
+}
+
+/// The members of a sealed record that queries and verification need, borrowed from the leaf
+/// data without building the whole record.
+#[derive(Debug, Deserialize)]
+pub struct RecordHead<'a> {
+    /// `seq`.
+    pub seq: u64,
+    /// `id`.
+    #[serde(borrow)]
+    pub id: Cow<'a, str>,
+    /// `time`.
+    #[serde(borrow)]
+    pub time: Cow<'a, str>,
+    /// `type`.
+    #[serde(rename = "type", borrow)]
+    pub kind: Cow<'a, str>,
+    /// `status`.
+    #[serde(borrow)]
+    pub status: Cow<'a, str>,
+    /// `model.name`.
+    #[serde(borrow, default)]
+    pub model: Option<HeadModel<'a>>,
+    /// `actor.user`.
+    #[serde(borrow, default)]
+    pub actor: Option<HeadActor<'a>>,
+    /// `operation`.
+    #[serde(borrow, default)]
+    pub operation: Option<HeadOperation<'a>>,
+    /// `subject`.
+    #[serde(borrow, default)]
+    pub subject: Option<Cow<'a, str>>,
+}
+
+/// `model` of a [`RecordHead`].
+#[derive(Debug, Deserialize)]
+pub struct HeadModel<'a> {
+    /// `model.name`.
+    #[serde(borrow)]
+    pub name: Cow<'a, str>,
+}
+
+/// `actor` of a [`RecordHead`].
+#[derive(Debug, Deserialize)]
+pub struct HeadActor<'a> {
+    /// `actor.user`.
+    #[serde(borrow, default)]
+    pub user: Option<Cow<'a, str>>,
+}
+
+/// `operation` of a [`RecordHead`].
+#[derive(Debug, Deserialize)]
+pub struct HeadOperation<'a> {
+    /// `operation.id`.
+    #[serde(borrow, default)]
+    pub id: Option<Cow<'a, str>>,
+    /// `operation.name`.
+    #[serde(borrow, default)]
+    pub name: Option<Cow<'a, str>>,
+}
+
+impl<'a> RecordHead<'a> {
+    /// Parses the head of leaf data.
+    pub fn parse(data: &'a [u8]) -> Result<Self> {
+        Ok(serde_json::from_slice(data)?)
+    }
 }
 
 /// A signed checkpoint as stored.
@@ -114,7 +230,8 @@ pub trait Store: NodeSource + Send {
     /// Entries matching `query`, in seq order (or reverse).
     fn query(&self, query: &Query) -> Result<Vec<StoredEntry>>;
     /// Calls `f` with every entry with seq ≥ `from` in seq order, including rows a tamperer
-    /// inserted out of place; `f` returns false to stop.
+    /// inserted out of place; `f` returns false to stop. For speed the entries come *raw*: only
+    /// seq, time, leaf hash and data are set (derive the rest with [`StoredEntry::from_stored`]).
     fn scan(&self, from: u64, f: &mut dyn FnMut(StoredEntry) -> Result<bool>) -> Result<()>;
     /// The checkpoint signed over exactly `size` entries, if one was.
     fn checkpoint(&self, size: u64) -> Result<Option<StoredCheckpoint>>;

@@ -177,24 +177,10 @@ impl SqliteStore {
         let tx = self.conn.transaction()?;
         {
             let mut ins = tx.prepare_cached(
-                "INSERT INTO entries(seq, id, time_ns, type, status, model, user, op_id, op_name, subject, leaf_hash, data)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                "INSERT INTO entries(seq, time_ns, leaf_hash, data) VALUES (?1, ?2, ?3, ?4)",
             )?;
             for e in batch.entries {
-                ins.execute(params![
-                    e.seq as i64,
-                    e.id,
-                    e.time_ns,
-                    e.kind,
-                    e.status,
-                    e.model,
-                    e.user,
-                    e.op_id,
-                    e.op_name,
-                    e.subject,
-                    &e.leaf_hash[..],
-                    e.data,
-                ])?;
+                ins.execute(params![e.seq as i64, e.time_ns, &e.leaf_hash[..], e.data])?;
             }
             if let Some(first) = batch.entries.first() {
                 let mut post = tx.prepare_cached(

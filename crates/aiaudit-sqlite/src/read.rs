@@ -6,35 +6,38 @@ use rusqlite::{OptionalExtension, Row, params};
 
 use crate::{Error, SqliteStore, postings};
 
-const COLUMNS: &str =
-    "seq, id, time_ns, type, status, model, user, op_id, op_name, subject, leaf_hash, data";
+const COLUMNS: &str = "seq, time_ns, leaf_hash, data";
 
 fn hash(blob: Vec<u8>, seq: i64) -> Result<Hash, rusqlite::Error> {
     blob.try_into().map_err(|_| {
         rusqlite::Error::InvalidColumnType(
-            10,
+            2,
             format!("leaf_hash of seq {seq}"),
             rusqlite::types::Type::Blob,
         )
     })
 }
 
+/// A row as stored; query fields not derived.
+fn raw(r: &Row<'_>) -> Result<StoredEntry, rusqlite::Error> {
+    let seq: i64 = r.get(0)?;
+    Ok(StoredEntry::raw(
+        seq as u64,
+        r.get(1)?,
+        hash(r.get(2)?, seq)?,
+        r.get(3)?,
+    ))
+}
+
+/// A row with its query fields derived from the leaf data.
 fn entry(r: &Row<'_>) -> Result<StoredEntry, rusqlite::Error> {
     let seq: i64 = r.get(0)?;
-    Ok(StoredEntry {
-        seq: seq as u64,
-        id: r.get(1)?,
-        time_ns: r.get(2)?,
-        kind: r.get(3)?,
-        status: r.get(4)?,
-        model: r.get(5)?,
-        user: r.get(6)?,
-        op_id: r.get(7)?,
-        op_name: r.get(8)?,
-        subject: r.get(9)?,
-        leaf_hash: hash(r.get(10)?, seq)?,
-        data: r.get(11)?,
-    })
+    Ok(StoredEntry::from_stored(
+        seq as u64,
+        r.get(1)?,
+        hash(r.get(2)?, seq)?,
+        r.get(3)?,
+    ))
 }
 
 /// The entry matching `cond` (a condition on a unique column).
@@ -93,20 +96,22 @@ pub(crate) fn by_id(store: &SqliteStore, id: &str) -> Result<Option<StoredEntry>
     let size = size(store)?;
     let mut stmt = store
         .conn
-        .prepare_cached("SELECT seq, id FROM entries WHERE seq >= ?1 ORDER BY seq LIMIT 1")
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM entries WHERE seq >= ?1 ORDER BY seq LIMIT 1"
+        ))
         .map_err(|e| store.err(e))?;
     let (mut lo, mut hi) = (0u64, size);
     while lo < hi {
         let mid = lo + (hi - lo) / 2;
-        let row: Option<(i64, String)> = stmt
-            .query_row([mid as i64], |r| Ok((r.get(0)?, r.get(1)?)))
+        let row = stmt
+            .query_row([mid as i64], entry)
             .optional()
             .map_err(|e| store.err(e))?;
         match row {
             None => hi = mid,
-            Some((seq, found)) => match found.as_str().cmp(id) {
-                std::cmp::Ordering::Equal => return one(store, "seq = ?1", &[&seq]),
-                std::cmp::Ordering::Less => lo = seq as u64 + 1,
+            Some(e) => match e.id.as_str().cmp(id) {
+                std::cmp::Ordering::Equal => return Ok(Some(e)),
+                std::cmp::Ordering::Less => lo = e.seq + 1,
                 std::cmp::Ordering::Greater => hi = mid,
             },
         }
@@ -286,7 +291,7 @@ pub(crate) fn scan(
     let mut stmt = store.conn.prepare(&sql).map_err(|e| store.err(e))?;
     let mut rows = stmt.query(params![from as i64]).map_err(|e| store.err(e))?;
     while let Some(row) = rows.next().map_err(|e| store.err(e))? {
-        let e = entry(row).map_err(|e| store.err(e))?;
+        let e = raw(row).map_err(|e| store.err(e))?;
         if !f(e)? {
             break;
         }

@@ -18,17 +18,10 @@ CREATE TABLE meta (
     value TEXT NOT NULL
 ) WITHOUT ROWID;
 
+-- Only what the leaf data does not already hold: query fields are read from `data`.
 CREATE TABLE entries (
     seq       INTEGER PRIMARY KEY,
-    id        TEXT    NOT NULL,
     time_ns   INTEGER NOT NULL,
-    type      TEXT    NOT NULL,
-    status    TEXT    NOT NULL,
-    model     TEXT,
-    user      TEXT,
-    op_id     TEXT,
-    op_name   TEXT,
-    subject   TEXT,
     leaf_hash BLOB    NOT NULL,
     data      BLOB    NOT NULL
 );

@@ -11,12 +11,10 @@
 //! - a checkpoint kept elsewhere (`against`): rollback to an older copy, even a consistent one.
 
 use aiaudit_core::{
-    Checkpoint, CompactRange, CompletedNode, Hash, LogInfo, NODE_STRIDE, NoteVerifier, Store,
-    StoredEntry, leaf_hash, timefmt::parse_sealed_time,
+    Checkpoint, CompactRange, CompletedNode, Hash, LogInfo, NODE_STRIDE, NoteVerifier, RecordHead,
+    Store, StoredEntry, leaf_hash, timefmt::parse_sealed_time,
 };
-use serde::Deserialize;
-use std::borrow::Cow;
-use std::sync::mpsc::sync_channel;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use crate::error::Result;
 
@@ -83,56 +81,20 @@ impl VerifyReport {
     }
 }
 
-/// The parts of a record that its row repeats in indexed columns.
-#[derive(Deserialize)]
-struct Head<'a> {
-    seq: u64,
-    #[serde(borrow)]
-    id: Cow<'a, str>,
-    #[serde(borrow)]
-    time: Cow<'a, str>,
-    #[serde(rename = "type", borrow)]
-    kind: Cow<'a, str>,
-    #[serde(borrow)]
-    status: Cow<'a, str>,
-    #[serde(borrow, default)]
-    model: Option<Named<'a>>,
-    #[serde(borrow, default)]
-    actor: Option<HeadActor<'a>>,
-    #[serde(borrow, default)]
-    operation: Option<HeadOp<'a>>,
-    #[serde(borrow, default)]
-    subject: Option<Cow<'a, str>>,
-}
-
-#[derive(Deserialize)]
-struct Named<'a> {
-    #[serde(borrow)]
-    name: Cow<'a, str>,
-}
-
-#[derive(Deserialize)]
-struct HeadActor<'a> {
-    #[serde(borrow, default)]
-    user: Option<Cow<'a, str>>,
-}
-
-#[derive(Deserialize)]
-struct HeadOp<'a> {
-    #[serde(borrow, default)]
-    id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    name: Option<Cow<'a, str>>,
-}
-
-/// Entries go to the checking thread in chunks of this many.
+/// Entries go to the checking threads in chunks of this many.
 const SCAN_CHUNK: usize = 2048;
+/// Checking threads: hashing and parsing are most of the work, and the reading thread leaves
+/// room on a second core for more than one.
+const WORKERS: usize = 2;
 
 /// An entry (its leaf data dropped), its recomputed leaf hash, and what is wrong with it alone.
 type Checked = (StoredEntry, Hash, Vec<String>);
 
-/// Checks one entry against its own record: the leaf hash, and the row's columns against the
-/// sealed fields they repeat.
+/// A checking thread's input (dropped to stop it) and output.
+type Worker = (Option<SyncSender<Vec<StoredEntry>>>, Receiver<Vec<Checked>>);
+
+/// Checks one entry against its own record — the leaf hash, the record's own seq and time
+/// against the row's — and derives its query fields for the index check.
 fn check_record(mut e: StoredEntry) -> Checked {
     let leaf = leaf_hash(&e.data);
     let mut problems = Vec::new();
@@ -142,54 +104,28 @@ fn check_record(mut e: StoredEntry) -> Checked {
             e.seq
         ));
     }
-    match serde_json::from_slice::<Head<'_>>(&e.data) {
+    let data = std::mem::take(&mut e.data);
+    match RecordHead::parse(&data) {
         Ok(h) => {
-            let mut wrong = Vec::new();
             if h.seq != e.seq {
-                wrong.push(format!("its record says seq {}", h.seq));
-            }
-            if h.id != e.id {
-                wrong.push("id".to_owned());
-            }
-            if h.kind != e.kind {
-                wrong.push("type".to_owned());
-            }
-            if h.status != e.status {
-                wrong.push("status".to_owned());
-            }
-            if h.model.as_ref().map(|m| &*m.name) != e.model.as_deref() {
-                wrong.push("model".to_owned());
-            }
-            if h.actor.as_ref().and_then(|a| a.user.as_deref()) != e.user.as_deref() {
-                wrong.push("user".to_owned());
-            }
-            let (op_id, op_name) = h
-                .operation
-                .as_ref()
-                .map_or((None, None), |o| (o.id.as_deref(), o.name.as_deref()));
-            if op_id != e.op_id.as_deref() || op_name != e.op_name.as_deref() {
-                wrong.push("operation".to_owned());
-            }
-            if h.subject.as_deref() != e.subject.as_deref() {
-                wrong.push("subject".to_owned());
-            }
-            if parse_sealed_time(&h.time) != Some(e.time_ns) {
-                wrong.push("time".to_owned());
-            }
-            if !wrong.is_empty() {
                 problems.push(format!(
-                    "seq {}: the row's columns disagree with its sealed record ({})",
-                    e.seq,
-                    wrong.join(", ")
+                    "seq {}: the row holds the record of seq {}",
+                    e.seq, h.seq
                 ));
             }
+            if parse_sealed_time(&h.time) != Some(e.time_ns) {
+                problems.push(format!(
+                    "seq {}: the row's time disagrees with its sealed record",
+                    e.seq
+                ));
+            }
+            e.fill(h);
         }
         Err(err) => problems.push(format!(
             "seq {}: the leaf data is not a valid record: {err}",
             e.seq
         )),
     }
-    e.data = Vec::new();
     (e, leaf, problems)
 }
 
@@ -443,44 +379,55 @@ pub fn verify_store(
         Ok(())
     };
     std::thread::scope(|scope| -> aiaudit_core::Result<()> {
-        let (to_worker, work) = sync_channel::<Vec<StoredEntry>>(4);
-        let (to_main, done) = sync_channel::<Vec<Checked>>(4);
-        scope.spawn(move || {
-            for chunk in work {
-                let checked = chunk.into_iter().map(check_record).collect();
-                if to_main.send(checked).is_err() {
-                    return;
+        // Chunk k goes to worker k % WORKERS and comes back from it, so results stay in order.
+        let mut workers = Vec::with_capacity(WORKERS);
+        for _ in 0..WORKERS {
+            let (to_worker, work) = sync_channel::<Vec<StoredEntry>>(2);
+            let (to_main, done) = sync_channel::<Vec<Checked>>(2);
+            scope.spawn(move || {
+                for chunk in work {
+                    let checked = chunk.into_iter().map(check_record).collect();
+                    if to_main.send(checked).is_err() {
+                        return;
+                    }
                 }
+            });
+            workers.push((Some(to_worker), done));
+        }
+        let gone = || aiaudit_core::Error::InvalidEvent("a verification worker stopped".into());
+        let (mut sent, mut received) = (0usize, 0usize);
+        let mut receive = |received: &mut usize, workers: &[Worker]| -> aiaudit_core::Result<()> {
+            let checked = workers[*received % WORKERS].1.recv().map_err(|_| gone())?;
+            *received += 1;
+            for (e, leaf, problems) in checked {
+                process(e, leaf, problems)?;
             }
-        });
-        let gone = || aiaudit_core::Error::InvalidEvent("the verification worker stopped".into());
+            Ok(())
+        };
         let mut chunk = Vec::with_capacity(SCAN_CHUNK);
-        let mut in_flight = 0usize;
         store.scan(0, &mut |e| {
             chunk.push(e);
             if chunk.len() == SCAN_CHUNK {
-                to_worker
-                    .send(std::mem::replace(
-                        &mut chunk,
-                        Vec::with_capacity(SCAN_CHUNK),
-                    ))
-                    .map_err(|_| gone())?;
-                in_flight += 1;
-                while in_flight >= 3 {
-                    for (e, leaf, problems) in done.recv().map_err(|_| gone())? {
-                        process(e, leaf, problems)?;
-                    }
-                    in_flight -= 1;
+                let full = std::mem::replace(&mut chunk, Vec::with_capacity(SCAN_CHUNK));
+                let to = workers[sent % WORKERS].0.as_ref().ok_or_else(gone)?;
+                to.send(full).map_err(|_| gone())?;
+                sent += 1;
+                while sent - received >= 2 * WORKERS {
+                    receive(&mut received, &workers)?;
                 }
             }
             Ok(true)
         })?;
-        to_worker.send(chunk).map_err(|_| gone())?;
-        drop(to_worker);
-        for checked in done {
-            for (e, leaf, problems) in checked {
-                process(e, leaf, problems)?;
-            }
+        if !chunk.is_empty() {
+            let to = workers[sent % WORKERS].0.as_ref().ok_or_else(gone)?;
+            to.send(chunk).map_err(|_| gone())?;
+            sent += 1;
+        }
+        for w in &mut workers {
+            w.0 = None;
+        }
+        while received < sent {
+            receive(&mut received, &workers)?;
         }
         Ok(())
     })?;

@@ -34,7 +34,7 @@ pub fn run(events: u64, dir: Option<&Path>, rounds: usize) -> Result<()> {
             tmp.clone()
         }
     };
-    println!(
+    say!(
         "aiaudit bench: {events} events, {} cores, files in {}",
         cores(),
         dir.display()
@@ -49,7 +49,7 @@ pub fn run(events: u64, dir: Option<&Path>, rounds: usize) -> Result<()> {
     for round in 1..=rounds {
         ingests.push(ingest(&db, events, &mut rng)?);
         raws.push(raw_append(&raw_path, events, &mut rng)?);
-        println!(
+        say!(
             "    round {round}: ingest {:.0}/s, raw {:.0}/s",
             ingests[round - 1],
             raws[round - 1]
@@ -57,11 +57,11 @@ pub fn run(events: u64, dir: Option<&Path>, rounds: usize) -> Result<()> {
     }
     let ingest = median(&mut ingests);
     let raw = median(&mut raws);
-    println!(
+    say!(
         "(a) durable ingest via AuditLogger      {:>12.0} events/s (median of {rounds})",
         ingest
     );
-    println!(
+    say!(
         "(b) raw JSON lines + fdatasync/1000     {:>12.0} events/s   ratio a/b = {:.2}",
         raw,
         ingest / raw
@@ -90,11 +90,11 @@ pub fn run(events: u64, dir: Option<&Path>, rounds: usize) -> Result<()> {
     }
     let hot_details_ns = t.elapsed().as_nanos() as f64 / calls as f64;
     hot.close()?;
-    println!(
+    say!(
         "(c) log_event hot path, Async           {:>12.0} ns/call (no details)",
         hot_ns
     );
-    println!(
+    say!(
         "    with a 3-field details object built {:>12.0} ns/call",
         hot_details_ns
     );
@@ -112,7 +112,7 @@ pub fn run(events: u64, dir: Option<&Path>, rounds: usize) -> Result<()> {
     }
     let sync_single = n_sync as f64 / t.elapsed().as_secs_f64();
     sync.close()?;
-    println!(
+    say!(
         "    Sync, one caller (a commit each)    {:>12.0} events/s",
         sync_single
     );
@@ -127,7 +127,7 @@ pub fn run(events: u64, dir: Option<&Path>, rounds: usize) -> Result<()> {
         "the benchmark log does not verify: {:?}",
         report.findings
     );
-    println!(
+    say!(
         "(d) verify                              {:>12.0} events/s",
         verify
     );
@@ -154,11 +154,12 @@ pub fn run(events: u64, dir: Option<&Path>, rounds: usize) -> Result<()> {
         reader.prove(seq, None)?;
     }
     let prove_bundle_us = t.elapsed().as_secs_f64() * 1e6 / bundles as f64;
-    println!(
+    say!(
         "(e) inclusion proof, log of {size:>9} {:>9.1} µs mean, {:.1} µs p99",
-        proof_us, proof_p99_us
+        proof_us,
+        proof_p99_us
     );
-    println!(
+    say!(
         "    signed bundle with self-check       {:>12.1} µs",
         prove_bundle_us
     );
@@ -174,7 +175,7 @@ pub fn run(events: u64, dir: Option<&Path>, rounds: usize) -> Result<()> {
         proof_p99_us,
         prove_bundle_us,
     };
-    summary(&f);
+    summary(&f)?;
     remove_log(&db);
     remove_log(&hot_db);
     remove_log(&sync_db);
@@ -263,31 +264,32 @@ fn raw_append(path: &Path, events: u64, rng: &mut Rng) -> Result<f64> {
     Ok(events as f64 / timed.as_secs_f64())
 }
 
-fn summary(f: &Figures) {
+fn summary(f: &Figures) -> Result<()> {
     let mark = |ok: bool| if ok { "met" } else { "MISSED" };
-    println!();
-    println!("target                         measured            status");
-    println!(
+    say!();
+    say!("target                         measured            status");
+    say!(
         "ratio a/b >= 0.40              {:<19.2} {}",
         f.ingest / f.raw,
         mark(f.ingest / f.raw >= 0.4)
     );
-    println!(
+    say!(
         "hot path <= 300 ns             {:<19.0} {}",
         f.hot_ns,
         mark(f.hot_ns <= 300.0)
     );
-    println!(
+    say!(
         "verify >= 500k events/s        {:<19.0} {}",
         f.verify,
         mark(f.verify >= 500_000.0)
     );
-    println!(
+    say!(
         "proof <= 1 ms                  {:<19.1} {}",
         f.proof_us / 1000.0,
         mark(f.proof_p99_us <= 1000.0)
     );
     let _ = (f.hot_details_ns, f.sync_single, f.prove_bundle_us);
+    Ok(())
 }
 
 fn remove_log(db: &Path) {

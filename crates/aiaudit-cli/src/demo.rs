@@ -164,34 +164,35 @@ pub fn run(cli: &Cli, predictions: u64) -> Result<()> {
         }
     }
     let cp = reader.checkpoint()?;
-    println!(
+    say!(
         "aiaudit demo: a credit-risk pipeline logged to {}",
         cli.db.display()
     );
-    println!();
-    println!(
+    say!();
+    say!(
         "  run {op}: {logged} events in {ingest_secs:.2}s ({:.0} events/s, durable)",
         logged as f64 / ingest_secs
     );
     for (k, v) in &by_type {
-        println!("    {k:<22} {v:>7}");
+        say!("    {k:<22} {v:>7}");
     }
     let statuses: Vec<String> = by_status.iter().map(|(k, v)| format!("{k} {v}")).collect();
-    println!("  statuses: {}", statuses.join(", "));
-    println!("  distinct users: {}", users.len());
-    println!();
-    println!(
+    say!("  statuses: {}", statuses.join(", "));
+    say!("  distinct users: {}", users.len());
+    say!();
+    say!(
         "  verify: OK, {} entries and {} signed checkpoints checked in {verify_secs:.2}s",
-        report.entries, report.checkpoints
+        report.entries,
+        report.checkpoints
     );
-    println!("  verifier key: {}", reader.info().verifier_key);
-    println!();
-    println!("  latest signed checkpoint:");
+    say!("  verifier key: {}", reader.info().verifier_key);
+    say!();
+    say!("  latest signed checkpoint:");
     for line in cp.note.lines() {
-        println!("    {line}");
+        say!("    {line}");
     }
-    println!();
-    println!(
+    say!();
+    say!(
         "  next: aiaudit query --type drift | aiaudit prove {} | aiaudit verify",
         size - 1
     );

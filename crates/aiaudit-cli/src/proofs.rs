@@ -38,24 +38,26 @@ pub fn verify(cli: &Cli, against: Option<&Path>, key: Option<String>) -> Result<
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
     if report.is_intact() {
-        println!(
+        say!(
             "OK: {} entries, {} signed checkpoints verified in {:.2}s; every leaf, tree node and root matches",
-            report.entries, report.checkpoints, secs
+            report.entries,
+            report.checkpoints,
+            secs
         );
         if let Some(cp) = &report.latest {
-            println!("latest checkpoint: size {} root {}", cp.size, b64(&cp.root));
+            say!("latest checkpoint: size {} root {}", cp.size, b64(&cp.root));
         }
         if let Some(a) = &report.against {
-            println!("the log extends your checkpoint of size {}", a.size);
+            say!("the log extends your checkpoint of size {}", a.size);
         }
         Ok(ExitCode::SUCCESS)
     } else {
         match report.first_bad_seq() {
-            Some(seq) => println!("FAILED: the log is not intact; first bad seq {seq}"),
-            None => println!("FAILED: the log is not intact"),
+            Some(seq) => say!("FAILED: the log is not intact; first bad seq {seq}"),
+            None => say!("FAILED: the log is not intact"),
         }
         for f in &report.findings {
-            println!("  {}", f.message);
+            say!("  {}", f.message);
         }
         Ok(ExitCode::FAILURE)
     }
@@ -67,12 +69,12 @@ fn b64(b: &[u8]) -> String {
 }
 
 pub fn prove(cli: &Cli, seq: u64, size: Option<u64>) -> Result<()> {
-    print!("{}", reader(cli)?.prove(seq, size)?.to_text());
+    say_raw!("{}", reader(cli)?.prove(seq, size)?.to_text());
     Ok(())
 }
 
 pub fn prove_consistency(cli: &Cli, old: u64, new: Option<u64>) -> Result<()> {
-    print!("{}", reader(cli)?.prove_consistency(old, new)?.to_text());
+    say_raw!("{}", reader(cli)?.prove_consistency(old, new)?.to_text());
     Ok(())
 }
 
@@ -89,14 +91,14 @@ pub fn verify_proof(file: &Path, key: &str) -> Result<ExitCode> {
         let data = bundle.leaf_data.as_deref().unwrap_or_default();
         let rec = Record::from_leaf_data(data)
             .context("the proven leaf data is not an aiaudit record")?;
-        println!(
+        say!(
             "OK: entry {} is in the log {} of size {} (signed by {})",
             bundle.index,
             cp.origin,
             cp.size,
             verifier.name()
         );
-        println!("record: {}", String::from_utf8_lossy(data));
+        say!("record: {}", String::from_utf8_lossy(data));
         if rec.seq != bundle.index {
             bail!(
                 "the proven record says seq {} but the proof is for {}",
@@ -109,7 +111,7 @@ pub fn verify_proof(file: &Path, key: &str) -> Result<ExitCode> {
         let cp = bundle
             .verify(&verifier)
             .with_context(|| format!("{}: the proof does not verify", file.display()))?;
-        println!(
+        say!(
             "OK: the log {} of size {} extends the tree of size {} with root {}",
             cp.origin,
             cp.size,

@@ -123,11 +123,11 @@ pub fn tail(cli: &Cli, follow: bool, lines: usize, format: Format) -> Result<()>
 }
 
 pub fn checkpoint(cli: &Cli) -> Result<()> {
-    print!("{}", reader(cli)?.checkpoint()?.note);
+    say_raw!("{}", reader(cli)?.checkpoint()?.note);
     Ok(())
 }
 
 pub fn verifier_key(cli: &Cli) -> Result<()> {
-    println!("{}", reader(cli)?.info().verifier_key);
+    say!("{}", reader(cli)?.info().verifier_key);
     Ok(())
 }

@@ -35,12 +35,12 @@ pub fn init(cli: &Cli, origin: Option<String>) -> Result<()> {
         .signing_key
         .clone()
         .unwrap_or_else(|| keyfile::default_key_path(&cli.db));
-    println!("created {}", cli.db.display());
-    println!(
+    say!("created {}", cli.db.display());
+    say!(
         "signing key: {} (mode 0600; keep it secret and backed up)",
         key_path.display()
     );
-    println!("verifier key: {}", log.info().verifier_key);
+    say!("verifier key: {}", log.info().verifier_key);
     log.close()?;
     Ok(())
 }
@@ -102,7 +102,7 @@ pub fn log(cli: &Cli, args: &LogArgs) -> Result<()> {
     log.close()?;
     if let Some(seq) = seq {
         let entry = aiaudit::LogReader::open(&cli.db)?.get(seq)?;
-        println!("logged seq {seq} id {}", entry.id);
+        say!("logged seq {seq} id {}", entry.id);
     }
     Ok(())
 }

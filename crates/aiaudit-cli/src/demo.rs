@@ -189,7 +189,11 @@ pub fn run(cli: &Cli, predictions: u64) -> Result<()> {
     say!();
     say!("  latest signed checkpoint:");
     for line in cp.note.lines() {
-        say!("    {line}");
+        if line.is_empty() {
+            say!();
+        } else {
+            say!("    {line}");
+        }
     }
     say!();
     say!(

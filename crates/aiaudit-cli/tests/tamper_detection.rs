@@ -40,6 +40,24 @@ fn first_bad(db: &Path, extra: &[&str]) -> Option<u64> {
     seq
 }
 
+/// Appends a row for seq `N` made from the last record, as someone without the key would.
+fn append_forged_row(conn: &rusqlite::Connection) {
+    let forged = String::from_utf8(data_of(conn, N - 1))
+        .expect("utf8")
+        .replace(&format!("\"seq\":{}", N - 1), &format!("\"seq\":{N}"))
+        .replace("event 499", "event 500");
+    conn.execute(
+        "INSERT INTO entries SELECT ?1, time_ns, ?2, ?3 FROM entries WHERE seq = ?4",
+        params![
+            N as i64,
+            &leaf_hash(forged.as_bytes())[..],
+            forged.as_bytes(),
+            (N - 1) as i64
+        ],
+    )
+    .expect("insert");
+}
+
 fn data_of(conn: &rusqlite::Connection, seq: u64) -> Vec<u8> {
     conn.query_row(
         "SELECT data FROM entries WHERE seq = ?1",
@@ -129,21 +147,7 @@ fn two_swapped_rows() {
 fn a_forged_row_appended_without_the_key() {
     let dir = tempfile::tempdir().expect("tmp");
     let db = log(dir.path());
-    let conn = open_raw(&db);
-    let forged = String::from_utf8(data_of(&conn, N - 1))
-        .expect("utf8")
-        .replace(&format!("\"seq\":{}", N - 1), &format!("\"seq\":{N}"))
-        .replace("-", "0");
-    conn.execute(
-        "INSERT INTO entries SELECT ?1, time_ns, ?2, ?3 FROM entries WHERE seq = ?4",
-        params![
-            N as i64,
-            &leaf_hash(forged.as_bytes())[..],
-            forged.as_bytes(),
-            (N - 1) as i64
-        ],
-    )
-    .expect("insert");
+    append_forged_row(&open_raw(&db));
     assert_eq!(first_bad(&db, &[]), Some(N));
 }
 
@@ -244,20 +248,7 @@ fn rows_and_a_checkpoint_signed_with_another_key() {
         .expect("name")
         .to_owned();
     let conn = open_raw(&db);
-    let data = data_of(&conn, N - 1);
-    let forged = String::from_utf8(data)
-        .expect("utf8")
-        .replace(&format!("\"seq\":{}", N - 1), &format!("\"seq\":{N}"));
-    conn.execute(
-        "INSERT INTO entries SELECT ?1, time_ns, ?2, ?3 FROM entries WHERE seq = ?4",
-        params![
-            N as i64,
-            &leaf_hash(forged.as_bytes())[..],
-            forged.as_bytes(),
-            (N - 1) as i64
-        ],
-    )
-    .expect("insert");
+    append_forged_row(&conn);
     let mallory = aiaudit_core::NoteSigner::generate(&origin).expect("key");
     let cp = aiaudit_core::Checkpoint {
         origin,

@@ -36,6 +36,16 @@ fn parse_decimal(field: &str, value: &str) -> Result<u64> {
         .ok_or_else(|| bad(format!("{field} {value:?} is not a decimal number")))
 }
 
+/// Writes hash lines, the blank line, then the signed checkpoint: the tail both forms share.
+fn push_hashes_then_note(s: &mut String, proof: &[Hash], note: &str) {
+    for h in proof {
+        s.push_str(&B64.encode(h));
+        s.push('\n');
+    }
+    s.push('\n');
+    s.push_str(note);
+}
+
 /// A cursor over newline-terminated lines.
 struct Lines<'a> {
     text: &'a str,
@@ -98,12 +108,7 @@ impl InclusionBundle {
             s.push_str(&format!("extra {}\n", B64.encode(data)));
         }
         s.push_str(&format!("index {}\n", self.index));
-        for h in &self.proof {
-            s.push_str(&B64.encode(h));
-            s.push('\n');
-        }
-        s.push('\n');
-        s.push_str(&self.checkpoint_note);
+        push_hashes_then_note(&mut s, &self.proof, &self.checkpoint_note);
         s
     }
 
@@ -169,12 +174,7 @@ impl ConsistencyBundle {
             self.old_size,
             B64.encode(self.old_root)
         );
-        for h in &self.proof {
-            s.push_str(&B64.encode(h));
-            s.push('\n');
-        }
-        s.push('\n');
-        s.push_str(&self.checkpoint_note);
+        push_hashes_then_note(&mut s, &self.proof, &self.checkpoint_note);
         s
     }
 

@@ -135,18 +135,7 @@ pub fn write_number(out: &mut Vec<u8>, n: &Number) -> Result<()> {
 /// reading it as a double (as RFC 8785 does) and writing it back changes nothing.
 fn is_exact_double(v: u64) -> bool {
     let mut buf = ryu_js::Buffer::new();
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    let mut x = v;
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (x % 10) as u8;
-        x /= 10;
-        if x == 0 {
-            break;
-        }
-    }
-    buf.format_finite(v as f64).as_bytes() == &digits[i..]
+    buf.format_finite(v as f64) == v.to_string()
 }
 
 /// Whether `n` survives canonical encoding unchanged (see the module documentation).

@@ -128,7 +128,13 @@ fn seal_into(event: &Event, seq: u64, id: &str, time_ns: i64, out: &mut Vec<u8>)
     }
     rec.str("status", event.status.as_str());
     rec.opt_str("subject", event.subject.as_deref());
-    rec.str("time", &format_rfc3339(time_ns));
+    {
+        // The time needs no escaping: written straight into the record.
+        let out = rec.key("time");
+        out.push(b'"');
+        crate::timefmt::write_rfc3339(out, time_ns);
+        out.push(b'"');
+    }
     rec.str("type", &event.kind);
     rec.uint("v", u64::from(SCHEMA_VERSION));
     rec.close();

@@ -15,16 +15,65 @@ pub fn now_ns() -> i64 {
 /// Formats Unix nanoseconds as RFC 3339 UTC with exactly nine fractional digits
 /// (`2026-11-24T06:31:31.123456789Z`), so that the text sorts as the time does.
 pub fn format_rfc3339(ns: i64) -> String {
-    let dt = OffsetDateTime::from_unix_timestamp_nanos(i128::from(ns))
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
-    let (y, mo, d) = (dt.year(), u8::from(dt.month()), dt.day());
-    format!(
-        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.{:09}Z",
-        dt.hour(),
-        dt.minute(),
-        dt.second(),
-        dt.nanosecond()
-    )
+    let mut out = [0u8; 30];
+    fill_rfc3339(&mut out, ns);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Appends [`format_rfc3339`]'s text to `out` without allocating (the writer does this once per
+/// event). Times before year 0 or after 9999 are clamped to the representable range.
+pub fn write_rfc3339(out: &mut Vec<u8>, ns: i64) {
+    let mut buf = [0u8; 30];
+    fill_rfc3339(&mut buf, ns);
+    out.extend_from_slice(&buf);
+}
+
+fn fill_rfc3339(buf: &mut [u8; 30], ns: i64) {
+    // 0000-01-01T00:00:00Z ..= 9999-12-31T23:59:59.999999999Z
+    const MIN_S: i64 = -62_167_219_200;
+    const MAX_S: i64 = 253_402_300_799;
+    let secs = ns.div_euclid(1_000_000_000).clamp(MIN_S, MAX_S);
+    let nanos = if (MIN_S..MAX_S).contains(&ns.div_euclid(1_000_000_000)) {
+        ns.rem_euclid(1_000_000_000)
+    } else {
+        0
+    };
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm), proleptic Gregorian.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    let mut put = |at: usize, width: usize, mut v: i64| {
+        for i in (0..width).rev() {
+            buf[at + i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(0, 4, y);
+    put(5, 2, m);
+    put(8, 2, d);
+    put(11, 2, sod / 3600);
+    put(14, 2, sod / 60 % 60);
+    put(17, 2, sod % 60);
+    put(20, 9, nanos);
+    for (at, c) in [
+        (4, b'-'),
+        (7, b'-'),
+        (10, b'T'),
+        (13, b':'),
+        (16, b':'),
+        (19, b'.'),
+        (29, b'Z'),
+    ] {
+        buf[at] = c;
+    }
 }
 
 /// Parses the exact form [`format_rfc3339`] writes (`YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`) without

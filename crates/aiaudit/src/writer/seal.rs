@@ -160,8 +160,15 @@ impl Writer {
             s.process.clone_from(&self.source.process);
         }
         let time_ns = self.ids.time(timefmt::now_ns());
-        let id = self.ids.next(time_ns).hyphenated().to_string();
-        let mut data = Vec::with_capacity(256 + 32 * event.details.len());
+        let mut id_buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        let id = self
+            .ids
+            .next(time_ns)
+            .hyphenated()
+            .encode_lower(&mut id_buf)
+            .to_owned();
+        // Room for a typical record, so that sealing does not reallocate as it writes.
+        let mut data = Vec::with_capacity(768 + 64 * event.details.len() + event.name.len());
         seal(&event, seq, &id, time_ns, &mut data)?;
         let leaf = leaf_hash(&data);
         let nodes: &mut Vec<CompletedNode> = &mut self.staged.nodes;

@@ -240,6 +240,13 @@ pub trait Store: NodeSource + Send {
     /// Every checkpoint, by size.
     fn checkpoints(&self, f: &mut dyn FnMut(StoredCheckpoint) -> Result<bool>) -> Result<()>;
 
+    /// Runs `f` with every read it makes seeing one state of the store (a read transaction), so
+    /// that a reader racing the writer (a verification, say) sees a consistent log. Stores whose
+    /// reads are consistent anyway just run `f`.
+    fn read_snapshot(&self, f: &mut dyn FnMut() -> Result<()>) -> Result<()> {
+        f()
+    }
+
     /// Checks the store's query index for the batch that starts at `batch` and holds `entries`
     /// (as committed together): returns what disagrees, if anything. An index that lost an
     /// entry would hide it from queries, so `verify` asks. Stores without a derived index have

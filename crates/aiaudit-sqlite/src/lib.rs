@@ -330,6 +330,23 @@ impl Store for SqliteStore {
         read::checkpoints(self, f)
     }
 
+    fn read_snapshot(
+        &self,
+        f: &mut dyn FnMut() -> aiaudit_core::Result<()>,
+    ) -> aiaudit_core::Result<()> {
+        // In WAL mode a read transaction sees the database as of its first read, whatever the
+        // writer commits meanwhile.
+        self.conn.execute_batch("BEGIN").map_err(|e| self.err(e))?;
+        let result = f();
+        let end = self
+            .conn
+            .execute_batch(if result.is_ok() { "COMMIT" } else { "ROLLBACK" })
+            .map_err(|e| self.err(e));
+        result?;
+        end?;
+        Ok(())
+    }
+
     fn check_index(
         &self,
         batch: u64,

@@ -147,7 +147,17 @@ impl LogReader {
         opts: &VerifyOptions,
         progress: &mut dyn FnMut(u64, u64),
     ) -> Result<VerifyReport> {
-        verify_store(self.store.as_ref(), &self.info, opts, progress)
+        let mut report = None;
+        self.store.read_snapshot(&mut || {
+            report = Some(verify_store(
+                self.store.as_ref(),
+                &self.info,
+                opts,
+                progress,
+            ));
+            Ok(())
+        })?;
+        report.unwrap_or_else(|| Err(Error::NotFound("verification did not run".into())))
     }
 }
 

@@ -314,3 +314,42 @@ fn the_signing_key_must_be_the_logs() {
         0
     );
 }
+
+#[test]
+fn verifying_while_the_log_grows_sees_a_consistent_snapshot() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("a.db");
+    let log = Arc::new(
+        AuditLogger::builder(&path)
+            .batch_size(16)
+            .open()
+            .expect("open"),
+    );
+    log.log_event("first", json!(null), "INFO").expect("log");
+    log.flush().expect("flush");
+    let writer = {
+        let log = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for i in 0..30_000u32 {
+                log.log_event("tick", json!({"i": i}), "INFO").expect("log");
+            }
+        })
+    };
+    let reader = LogReader::open(&path).expect("reader");
+    for _ in 0..5 {
+        let report = reader
+            .verify(&VerifyOptions::default(), &mut |_, _| {})
+            .expect("verify");
+        assert!(
+            report.is_intact(),
+            "{:?} entries {} checkpoints {} latest {:?}",
+            report.findings,
+            report.entries,
+            report.checkpoints,
+            report.latest.as_ref().map(|c| c.size)
+        );
+    }
+    writer.join().expect("writer");
+    log.close().expect("close");
+    intact(&path);
+}

@@ -103,6 +103,8 @@ impl AuditLoggerBuilder {
 
     /// Opens the log, creating the database and the signing key if the log does not exist.
     pub fn open(mut self) -> Result<AuditLogger> {
+        // One writer per log: a second would sequence from a stale tree.
+        let lock = writer_lock(&self.path)?;
         let key_path = self
             .key_path
             .clone()
@@ -150,7 +152,9 @@ impl AuditLoggerBuilder {
             };
             (SqliteStore::create(&self.path, &info)?, signer)
         };
-        self.start(Box::new(store), signer)
+        let logger = self.start(Box::new(store), signer)?;
+        *logger.writer_lock.lock().unwrap_or_else(|p| p.into_inner()) = Some(lock);
+        Ok(logger)
     }
 
     /// Opens the logger over any [`Store`] (another backend, or a test's failing store).
@@ -206,7 +210,34 @@ impl AuditLoggerBuilder {
             thread: Mutex::new(Some(thread)),
             path: self.path,
             info,
+            writer_lock: Mutex::new(None),
         })
+    }
+}
+
+/// Takes the log's writer lock: `<db>-writer.lock`, locked exclusively for as long as the logger
+/// lives and released by the OS if the process dies. (Not the database file itself: closing any
+/// other descriptor of it would drop SQLite's own locks.)
+fn writer_lock(db: &Path) -> Result<std::fs::File> {
+    let path = std::path::PathBuf::from(format!("{}-writer.lock", db.display()));
+    let io = |source| Error::Io {
+        path: path.clone(),
+        source,
+    };
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(io)?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Busy(format!(
+            "another logger is writing to {} (it holds {}); a log has one writer — send events to it, or to `aiaudit serve`",
+            db.display(),
+            path.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
     }
 }
 

@@ -23,6 +23,9 @@ pub enum Error {
     /// A write failed earlier; the logger accepts nothing more so that no gap goes unnoticed.
     #[error("the audit logger stopped after a failed write and accepts no more events: {0}")]
     Poisoned(String),
+    /// Another logger is writing to this log.
+    #[error("{0}")]
+    Busy(String),
     /// The logger was closed.
     #[error("the audit logger is closed")]
     Closed,

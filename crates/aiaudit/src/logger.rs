@@ -31,6 +31,8 @@ pub struct AuditLogger {
     pub(crate) thread: Mutex<Option<JoinHandle<()>>>,
     pub(crate) path: PathBuf,
     pub(crate) info: LogInfo,
+    /// Held until the logger is closed (see `builder::writer_lock`).
+    pub(crate) writer_lock: Mutex<Option<std::fs::File>>,
 }
 
 impl std::fmt::Debug for AuditLogger {
@@ -169,6 +171,11 @@ impl AuditLogger {
         if let Some(h) = handle {
             let _ = h.join();
         }
+        // The writer is gone: another may take over the log.
+        self.writer_lock
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
         result
     }
 

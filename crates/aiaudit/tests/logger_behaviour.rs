@@ -353,3 +353,29 @@ fn verifying_while_the_log_grows_sees_a_consistent_snapshot() {
     log.close().expect("close");
     intact(&path);
 }
+
+#[test]
+fn a_log_has_one_writer_at_a_time() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("a.db");
+    let first = AuditLogger::open(&path).expect("first writer");
+    let err = AuditLogger::open(&path).expect_err("second writer");
+    assert!(matches!(err, Error::Busy(_)), "{err:?}");
+    assert!(
+        err.to_string().contains("another logger is writing"),
+        "{err}"
+    );
+    // Readers are welcome meanwhile.
+    assert_eq!(
+        LogReader::open(&path)
+            .expect("reader")
+            .size()
+            .expect("size"),
+        0
+    );
+    first.close().expect("close");
+    AuditLogger::open(&path)
+        .expect("free again once the first is closed")
+        .close()
+        .expect("close");
+}

@@ -249,7 +249,7 @@ fn raw_append(path: &Path, events: u64, rng: &mut Rng) -> Result<f64> {
         let t = Instant::now();
         for (i, l) in lines.iter().enumerate() {
             w.write_all(l)?;
-            if (done + i as u64 + 1) % 1000 == 0 {
+            if (done + i as u64 + 1).is_multiple_of(1000) {
                 w.flush()?;
                 w.get_ref().sync_data()?;
             }

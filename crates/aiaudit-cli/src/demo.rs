@@ -53,7 +53,11 @@ pub fn prediction(rng: &mut Rng, i: u64, op: &str) -> Event {
         .unwrap_or_default();
     let mut e = events::inference(
         "credit-risk",
-        if i % 10 == 0 { "2.2.1" } else { "2.3.0" },
+        if i.is_multiple_of(10) {
+            "2.2.1"
+        } else {
+            "2.3.0"
+        },
         &user,
         json!({"approved": approved, "score": (score * 1000.0).round() / 1000.0}),
         (latency * 100.0).round() / 100.0,

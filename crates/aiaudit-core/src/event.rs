@@ -309,10 +309,10 @@ impl Event {
                 self.name.len()
             ));
         }
-        if let Some(m) = &self.model {
-            if m.name.is_empty() {
-                return bad("model name is empty".into());
-            }
+        if let Some(m) = &self.model
+            && m.name.is_empty()
+        {
+            return bad("model name is empty".into());
         }
         Ok(())
     }

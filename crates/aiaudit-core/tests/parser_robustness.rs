@@ -63,8 +63,8 @@ proptest! {
         let i = pos.index(bytes.len());
         prop_assume!(bytes[i] != byte);
         bytes[i] = byte;
-        if let Ok(edited) = String::from_utf8(bytes) {
-            if let Ok(b) = InclusionBundle::parse(&edited) {
+        if let Ok(edited) = String::from_utf8(bytes)
+            && let Ok(b) = InclusionBundle::parse(&edited) {
                 // An edit may leave the meaning unchanged only where base64 has slack bits;
                 // whatever still verifies must be the same entry of the same signed tree.
                 if let Ok(cp) = b.verify(&v) {
@@ -74,16 +74,14 @@ proptest! {
                     prop_assert_eq!(cp.size, 37);
                 }
             }
-        }
     }
 
     #[test]
     fn canonical_encoding_is_a_fixed_point(json in "[\\[\\]{}\",:0-9a-z.eE+\\- ]{0,80}") {
-        if let Ok(v) = serde_json::from_str::<serde_json::Value>(&json) {
-            if let Ok(c) = canonical::to_vec(&v) {
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(&json)
+            && let Ok(c) = canonical::to_vec(&v) {
                 let again: serde_json::Value = serde_json::from_slice(&c).expect("parses");
                 prop_assert_eq!(canonical::to_vec(&again).expect("encodes"), c);
             }
-        }
     }
 }

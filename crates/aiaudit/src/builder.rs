@@ -261,17 +261,17 @@ fn create_key(
             signer
         }
     };
-    if let Some(o) = origin {
-        if o != signer.name() {
-            return Err(Error::Key {
-                path: key_path.to_owned(),
-                why: format!(
-                    "the key is named {:?} but the log {} was asked to be {o:?}",
-                    signer.name(),
-                    db.display()
-                ),
-            });
-        }
+    if let Some(o) = origin
+        && o != signer.name()
+    {
+        return Err(Error::Key {
+            path: key_path.to_owned(),
+            why: format!(
+                "the key is named {:?} but the log {} was asked to be {o:?}",
+                signer.name(),
+                db.display()
+            ),
+        });
     }
     Ok(signer)
 }

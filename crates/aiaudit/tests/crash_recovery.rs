@@ -93,10 +93,10 @@ fn sigkill_mid_ingest_loses_nothing_acknowledged() {
             let mut lines = Vec::new();
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
-                if let Some(rest) = line.strip_prefix("ACK ") {
-                    if let Some((seq, name)) = rest.split_once(' ') {
-                        lines.push((seq.parse::<u64>().expect("seq"), name.to_owned()));
-                    }
+                if let Some(rest) = line.strip_prefix("ACK ")
+                    && let Some((seq, name)) = rest.split_once(' ')
+                {
+                    lines.push((seq.parse::<u64>().expect("seq"), name.to_owned()));
                 }
             }
             lines

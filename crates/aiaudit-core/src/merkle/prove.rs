@@ -19,7 +19,7 @@ pub trait NodeSource {
 
 /// Whether a store must keep perfect subtrees of `level` for [`NodeSource`] to find them.
 pub fn is_stored_level(level: u32) -> bool {
-    level % NODE_STRIDE == 0
+    level.is_multiple_of(NODE_STRIDE)
 }
 
 /// The hash of the perfect subtree `(level, index)`.
@@ -50,7 +50,7 @@ pub(crate) fn perfect_subtree<S: NodeSource + ?Sized>(
 /// aligns it.
 fn subtree<S: NodeSource + ?Sized>(source: &S, start: u64, end: u64) -> Result<Hash, Error> {
     let n = end - start;
-    if n.is_power_of_two() && start % n == 0 {
+    if n.is_power_of_two() && start.is_multiple_of(n) {
         return perfect_subtree(source, n.trailing_zeros(), start / n);
     }
     let k = split_point(n);

@@ -5,7 +5,12 @@ use std::path::PathBuf;
 
 /// aiaudit: a tamper-evident audit log for AI pipelines.
 #[derive(Debug, Parser)]
-#[command(name = "aiaudit", version, about, max_term_width = 100)]
+#[command(
+    name = "aiaudit",
+    version,
+    about = "aiaudit: a tamper-evident audit log for AI pipelines",
+    max_term_width = 100
+)]
 pub struct Cli {
     /// The audit log (an SQLite file).
     #[arg(long, global = true, env = "AIAUDIT_DB", default_value = "aiaudit.db")]

@@ -85,6 +85,12 @@ fn a_file_that_is_not_an_aiaudit_database() {
     let missing = dir.path().join("missing.db");
     fails_with(&run(&missing, &["query"]), "no audit log at");
     assert!(!missing.exists(), "reading never creates a log");
+    assert!(
+        !dir.path().join("notes.db-writer.lock").exists(),
+        "a file that is not a log gets nothing written beside it"
+    );
+    let nowhere = dir.path().join("no/such/dir/a.db");
+    fails_with(&run(&nowhere, &["log", "x"]), "does not exist");
 }
 
 #[test]

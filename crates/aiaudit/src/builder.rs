@@ -103,14 +103,15 @@ impl AuditLoggerBuilder {
 
     /// Opens the log, creating the database and the signing key if the log does not exist.
     pub fn open(mut self) -> Result<AuditLogger> {
-        // One writer per log: a second would sequence from a stale tree.
-        let lock = writer_lock(&self.path)?;
         let key_path = self
             .key_path
             .clone()
             .unwrap_or_else(|| keyfile::default_key_path(&self.path));
-        let (store, signer) = if self.path.exists() {
+        // One writer per log: a second would sequence from a stale tree. The file is checked
+        // first, so that a wrong path gets no lock file beside it.
+        let (store, signer, lock) = if self.path.exists() {
             let store = SqliteStore::open(&self.path)?;
+            let lock = writer_lock(&self.path)?;
             let info = store.info()?;
             let signer = match self.signer.take() {
                 Some(s) => s,
@@ -118,7 +119,7 @@ impl AuditLoggerBuilder {
                     Error::Key { path, why } => Error::Key {
                         path,
                         why: format!(
-                            "{why}; the log {} is signed by {} — restore its key or name it with --key",
+                            "{why}; the log {} is signed by {} — restore its key or name its file (--signing-key)",
                             self.path.display(),
                             info.verifier_key
                         ),
@@ -137,8 +138,18 @@ impl AuditLoggerBuilder {
                     ),
                 });
             }
-            (store, signer)
+            (store, signer, lock)
         } else {
+            if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty())
+                && !dir.is_dir()
+            {
+                return Err(Error::NotFound(format!(
+                    "cannot create {}: the directory {} does not exist",
+                    self.path.display(),
+                    dir.display()
+                )));
+            }
+            let lock = writer_lock(&self.path)?;
             let signer = create_key(
                 &self.path,
                 &key_path,
@@ -150,7 +161,7 @@ impl AuditLoggerBuilder {
                 verifier_key: signer.verifier().to_string(),
                 created_ns: timefmt::now_ns(),
             };
-            (SqliteStore::create(&self.path, &info)?, signer)
+            (SqliteStore::create(&self.path, &info)?, signer, lock)
         };
         let logger = self.start(Box::new(store), signer)?;
         *logger.writer_lock.lock().unwrap_or_else(|p| p.into_inner()) = Some(lock);

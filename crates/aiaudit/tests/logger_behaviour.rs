@@ -24,14 +24,20 @@ fn intact(path: &std::path::Path) -> aiaudit::VerifyReport {
     report
 }
 
-#[test]
-fn sync_returns_the_committed_seq() {
+/// A Sync-mode logger on a new log in a temporary directory (kept alive by the first element).
+fn sync_log() -> (tempfile::TempDir, std::path::PathBuf, AuditLogger) {
     let dir = tempfile::tempdir().expect("tmp");
     let path = dir.path().join("a.db");
     let log = AuditLogger::builder(&path)
         .durability(Durability::Sync)
         .open()
         .expect("open");
+    (dir, path, log)
+}
+
+#[test]
+fn sync_returns_the_committed_seq() {
+    let (_dir, path, log) = sync_log();
     assert_eq!(
         log.log_event("first", json!(null), "INFO").expect("ok"),
         Some(0)
@@ -96,12 +102,7 @@ fn flush_waits_for_commit() {
 
 #[test]
 fn bad_events_fail_at_the_call_and_write_nothing() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let path = dir.path().join("a.db");
-    let log = AuditLogger::builder(&path)
-        .durability(Durability::Sync)
-        .open()
-        .expect("open");
+    let (_dir, path, log) = sync_log();
     let err = log
         .log_event("x", json!(null), "LOUD")
         .expect_err("unknown status");
@@ -161,12 +162,7 @@ fn custom_statuses_are_accepted_once_registered() {
 
 #[test]
 fn details_cannot_overwrite_reserved_fields_and_the_caller_is_recorded() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let path = dir.path().join("a.db");
-    let log = AuditLogger::builder(&path)
-        .durability(Durability::Sync)
-        .open()
-        .expect("open");
+    let (_dir, path, log) = sync_log();
     let line = line!() + 1;
     log.log_event(
         "n",

@@ -83,12 +83,21 @@ fn hex(b: &[u8]) -> String {
 
 pub fn tail(cli: &Cli, follow: bool, lines: usize, format: Format) -> Result<()> {
     let r = reader(cli)?;
-    let mut recent = r.query(&Query {
-        descending: true,
-        limit: lines,
-        ..Query::default()
-    })?;
+    // `limit: 0` means "all" to a query; `-n 0` means none.
+    let mut recent = if lines == 0 {
+        Vec::new()
+    } else {
+        r.query(&Query {
+            descending: true,
+            limit: lines,
+            ..Query::default()
+        })?
+    };
     recent.reverse();
+    let mut last = match recent.last() {
+        Some(e) => Some(e.seq),
+        None => r.size()?.checked_sub(1),
+    };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if format != Format::Json {
@@ -99,7 +108,6 @@ pub fn tail(cli: &Cli, follow: bool, lines: usize, format: Format) -> Result<()>
     } else {
         format
     };
-    let mut last = recent.last().map(|e| e.seq);
     for e in &recent {
         output::entry(&mut out, as_lines, e, false)?;
     }

@@ -73,7 +73,7 @@ pub(super) fn checked_entries(
             });
             workers.push((Some(to_worker), done));
         }
-        let gone = || aiaudit_core::Error::InvalidEvent("a verification worker stopped".into());
+        let gone = || aiaudit_core::Error::Store("a verification worker stopped".into());
         let (mut sent, mut received) = (0usize, 0usize);
         let mut receive = |received: &mut usize, workers: &[Worker]| -> aiaudit_core::Result<()> {
             let checked = workers[*received % WORKERS].1.recv().map_err(|_| gone())?;

@@ -49,12 +49,26 @@ pub fn write_value(out: &mut Vec<u8>, value: &Value) -> Result<()> {
 
 /// Appends the canonical form of a JSON object.
 pub fn write_object(out: &mut Vec<u8>, map: &Map<String, Value>) -> Result<()> {
-    let mut members: Vec<(&String, &Value)> = map.iter().collect();
-    if !members.is_sorted_by(|a, b| key_order(a.0, b.0) != Ordering::Greater) {
-        members.sort_by(|a, b| key_order(a.0, b.0));
+    // A map usually iterates in canonical order already (ASCII keys in a sorted map); only
+    // otherwise are the members collected and sorted.
+    let in_order = map
+        .keys()
+        .zip(map.keys().skip(1))
+        .all(|(a, b)| key_order(a, b) != Ordering::Greater);
+    if in_order {
+        return write_members(out, map.iter());
     }
+    let mut members: Vec<(&String, &Value)> = map.iter().collect();
+    members.sort_by(|a, b| key_order(a.0, b.0));
+    write_members(out, members.into_iter())
+}
+
+fn write_members<'a>(
+    out: &mut Vec<u8>,
+    members: impl Iterator<Item = (&'a String, &'a Value)>,
+) -> Result<()> {
     out.push(b'{');
-    for (i, (k, v)) in members.into_iter().enumerate() {
+    for (i, (k, v)) in members.enumerate() {
         if i > 0 {
             out.push(b',');
         }

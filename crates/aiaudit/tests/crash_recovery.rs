@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 const ROUNDS: u32 = 24;
@@ -89,27 +90,37 @@ fn sigkill_mid_ingest_loses_nothing_acknowledged() {
             .spawn()
             .expect("spawn child");
         let stdout = child.stdout.take().expect("stdout");
-        let reader = std::thread::spawn(move || {
-            let mut lines = Vec::new();
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if let Some(rest) = line.strip_prefix("ACK ")
-                    && let Some((seq, name)) = rest.split_once(' ')
-                {
-                    lines.push((seq.parse::<u64>().expect("seq"), name.to_owned()));
+        let seen = Arc::new(AtomicUsize::new(0));
+        let reader = {
+            let seen = Arc::clone(&seen);
+            std::thread::spawn(move || {
+                let mut lines = Vec::new();
+                for line in BufReader::new(stdout).lines() {
+                    let Ok(line) = line else { break };
+                    if let Some(rest) = line.strip_prefix("ACK ")
+                        && let Some((seq, name)) = rest.split_once(' ')
+                    {
+                        lines.push((seq.parse::<u64>().expect("seq"), name.to_owned()));
+                        seen.store(lines.len(), Ordering::SeqCst);
+                    }
                 }
-            }
-            lines
-        });
-        // Let it get going, then kill it at a random moment mid-ingest.
+                lines
+            })
+        };
+        // Wait until it is writing (however slow the machine), then kill it at a random moment
+        // mid-ingest.
+        let started = Instant::now();
+        while seen.load(Ordering::SeqCst) == 0 {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "round {round}: the child acknowledged nothing within 60 s"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
         rng ^= rng << 13;
         rng ^= rng >> 7;
         rng ^= rng << 17;
-        let wait = Duration::from_millis(150 + rng % 250);
-        let started = Instant::now();
-        while started.elapsed() < wait {
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        std::thread::sleep(Duration::from_millis(20 + rng % 300));
         child.kill().expect("SIGKILL");
         child.wait().expect("reap");
         let lines = reader.join().expect("reader");

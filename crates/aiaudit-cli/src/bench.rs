@@ -14,12 +14,9 @@ struct Figures {
     ingest: f64,
     raw: f64,
     hot_ns: f64,
-    hot_details_ns: f64,
-    sync_single: f64,
     verify: f64,
     proof_us: f64,
     proof_p99_us: f64,
-    prove_bundle_us: f64,
 }
 
 pub fn run(events: u64, dir: Option<&Path>, rounds: usize) -> Result<()> {
@@ -168,12 +165,9 @@ pub fn run(events: u64, dir: Option<&Path>, rounds: usize) -> Result<()> {
         ingest,
         raw,
         hot_ns,
-        hot_details_ns,
-        sync_single,
         verify,
         proof_us,
         proof_p99_us,
-        prove_bundle_us,
     };
     summary(&f)?;
     remove_log(&db);
@@ -288,7 +282,6 @@ fn summary(f: &Figures) -> Result<()> {
         f.proof_us / 1000.0,
         mark(f.proof_p99_us <= 1000.0)
     );
-    let _ = (f.hot_details_ns, f.sync_single, f.prove_bundle_us);
     Ok(())
 }
 

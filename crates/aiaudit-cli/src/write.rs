@@ -72,8 +72,9 @@ pub fn log(cli: &Cli, args: &LogArgs) -> Result<()> {
         let (k, v) = parse_detail(d)?;
         details.insert(k, v);
     }
-    aiaudit_core::Status::parse(&args.status, &[])?;
-    let mut event = Event::new(args.kind.clone(), args.name.clone());
+    // The CLI registers no custom statuses: the seven standard ones are all it accepts.
+    let status = aiaudit_core::Status::parse(&args.status, &[])?;
+    let mut event = Event::new(args.kind.clone(), args.name.clone()).status(status);
     event.details = details;
     if let Some(u) = &args.user {
         event.actor = Some(Actor {
@@ -97,7 +98,6 @@ pub fn log(cli: &Cli, args: &LogArgs) -> Result<()> {
     }
     aiaudit::validate(&event)?;
     let log = open_logger(cli, Durability::Sync)?;
-    event.status = log.status(&args.status)?;
     let seq = log.log(event)?;
     log.close()?;
     if let Some(seq) = seq {

@@ -10,7 +10,6 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let n: u64 = args.next().map(|a| a.parse().unwrap()).unwrap_or(300_000);
     let batch: usize = args.next().map(|a| a.parse().unwrap()).unwrap_or(8192);
-    let drop_indexes = std::env::var("DROP_INDEXES").is_ok();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.db");
     let info = LogInfo {
@@ -19,32 +18,6 @@ fn main() {
         created_ns: 0,
     };
     let mut store = SqliteStore::create(&path, &info).unwrap();
-    if drop_indexes {
-        for idx in [
-            "entries_by_time",
-            "entries_by_type",
-            "entries_by_status",
-            "entries_by_model",
-            "entries_by_user",
-            "entries_by_op_id",
-            "entries_by_op_name",
-            "entries_by_subject",
-            "entries_by_id",
-        ] {
-            store
-                .connection()
-                .execute_batch(&format!("DROP INDEX {idx}"))
-                .unwrap();
-        }
-    }
-    if let Ok(list) = std::env::var("DROP") {
-        for idx in list.split(',') {
-            store
-                .connection()
-                .execute_batch(&format!("DROP INDEX entries_by_{idx}"))
-                .unwrap();
-        }
-    }
     let t0 = Instant::now();
     let mut entries = Vec::with_capacity(n as usize);
     for seq in 0..n {
@@ -98,7 +71,7 @@ fn main() {
             .unwrap();
     }
     println!(
-        "append: {:.0} events/s (drop_indexes={drop_indexes}), {} bytes/record",
+        "append: {:.0} events/s, {} bytes/record",
         n as f64 / t.elapsed().as_secs_f64(),
         entries[0].data.len()
     );

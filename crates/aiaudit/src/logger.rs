@@ -206,45 +206,28 @@ pub fn validate(event: &Event) -> Result<()> {
 }
 
 fn validate_details(map: &Map<String, Value>, depth: usize) -> Result<()> {
+    map.iter()
+        .try_for_each(|(k, v)| check_value(k, v, depth + 1))
+}
+
+/// Checks `v`, found under `key` at nesting `depth` (a top-level detail is at depth 1).
+fn check_value(key: &str, v: &Value, depth: usize) -> Result<()> {
     if depth > MAX_DEPTH {
         return Err(aiaudit_core::Error::InvalidEvent(format!(
             "details are nested deeper than {MAX_DEPTH} levels"
         ))
         .into());
     }
-    for (k, v) in map {
-        check_value(k, v, depth)?;
-    }
-    Ok(())
-}
-
-fn check_value(key: &str, v: &Value, depth: usize) -> Result<()> {
     match v {
-        Value::Number(n) => {
-            let fits = n.as_f64().is_some()
-                && (n.is_f64()
-                    || n.as_u64()
-                        .is_some_and(|u| u <= aiaudit_core::canonical::MAX_SAFE_INTEGER)
-                    || n.as_i64().is_some_and(|i| {
-                        i.unsigned_abs() <= aiaudit_core::canonical::MAX_SAFE_INTEGER
-                    }));
-            if !fits {
-                return Err(aiaudit_core::Error::Canonical(format!(
-                    "details.{key}: integer {n} is outside ±2^53 and cannot be kept exactly in JSON; pass it as a string"
-                ))
-                .into());
-            }
-            Ok(())
+        // The same rule sealing applies, so that what passes here always seals.
+        Value::Number(n) if !aiaudit_core::canonical::is_exact_number(n) => {
+            Err(aiaudit_core::Error::Canonical(format!(
+                "details.{key}: integer {n} cannot be kept exactly in JSON (beyond ±2^53); pass it as a string"
+            ))
+            .into())
         }
-        Value::Array(items) => {
-            if depth + 1 > MAX_DEPTH {
-                return validate_details(&Map::new(), depth + 1);
-            }
-            items
-                .iter()
-                .try_for_each(|i| check_value(key, i, depth + 1))
-        }
-        Value::Object(m) => validate_details(m, depth + 1),
+        Value::Array(items) => items.iter().try_for_each(|i| check_value(key, i, depth + 1)),
+        Value::Object(m) => validate_details(m, depth),
         _ => Ok(()),
     }
 }

@@ -38,6 +38,7 @@ pub mod event;
 mod hash;
 pub mod merkle;
 pub mod note;
+pub mod redact;
 pub mod seal;
 pub mod store;
 pub mod timefmt;

@@ -4,7 +4,7 @@ use aiaudit_core::{CompactRange, LogInfo, NoteSigner, Source, Store, timefmt};
 use aiaudit_sqlite::SqliteStore;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use crate::error::{Error, Result};
 use crate::keyfile;
@@ -88,10 +88,11 @@ impl AuditLoggerBuilder {
         self
     }
 
-    /// Registers a custom status in addition to the seven standard ones.
+    /// Registers a custom status in addition to the seven standard ones (1 to 32 letters,
+    /// digits or `_`, kept in upper case; `open` refuses any other name).
     pub fn custom_status(mut self, status: impl Into<String>) -> Self {
         let s: String = status.into();
-        self.custom_statuses.push(Arc::from(s.to_ascii_uppercase()));
+        self.custom_statuses.push(Arc::from(s));
         self
     }
 
@@ -185,6 +186,11 @@ impl AuditLoggerBuilder {
     }
 
     fn start(self, store: Box<dyn Store>, signer: NoteSigner) -> Result<AuditLogger> {
+        let custom: Vec<Arc<str>> = self
+            .custom_statuses
+            .iter()
+            .map(|s| custom_status_name(s))
+            .collect::<Result<_>>()?;
         let size = store.size()?;
         let range = CompactRange::from_source(size, store.as_ref())?;
         check_head(&self.path, store.as_ref(), &range)?;
@@ -214,7 +220,7 @@ impl AuditLoggerBuilder {
             queue,
             shared,
             durability: self.durability,
-            custom_statuses: self.custom_statuses.into(),
+            custom_statuses: RwLock::new(custom.into()),
             service: self.service,
             closed: AtomicBool::new(false),
             inflight: AtomicUsize::new(0),
@@ -349,4 +355,18 @@ fn process_source() -> Source {
         line: None,
         function: None,
     }
+}
+
+/// Checks a custom status name and returns it in upper case.
+pub(crate) fn custom_status_name(name: &str) -> Result<Arc<str>> {
+    let ok = !name.is_empty()
+        && name.len() <= 32
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if !ok {
+        return Err(aiaudit_core::Error::InvalidEvent(format!(
+            "custom status {name:?} must be 1 to 32 letters, digits or '_'"
+        ))
+        .into());
+    }
+    Ok(Arc::from(name.to_ascii_uppercase()))
 }

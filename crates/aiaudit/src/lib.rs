@@ -36,6 +36,7 @@ pub mod keyfile;
 mod logger;
 mod queue;
 mod reader;
+pub mod reports;
 mod verify;
 mod writer;
 

@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 use std::panic::Location;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 
 use crate::builder::{AuditLoggerBuilder, Durability};
@@ -22,7 +22,8 @@ pub struct AuditLogger {
     pub(crate) queue: Arc<Queue>,
     pub(crate) shared: Arc<Shared>,
     pub(crate) durability: Durability,
-    pub(crate) custom_statuses: Arc<[Arc<str>]>,
+    /// Registered custom statuses; replaced whole when one is added, so readers clone an `Arc`.
+    pub(crate) custom_statuses: RwLock<Arc<[Arc<str>]>>,
     pub(crate) service: Option<String>,
     pub(crate) closed: AtomicBool,
     /// Callers between their `closed` check and their send; `close` waits for them so that
@@ -81,7 +82,7 @@ impl AuditLogger {
     /// `log_event` does. Returns the seq in [`Durability::Sync`] mode, `None` in `Async`.
     #[track_caller]
     pub fn log_event(&self, name: &str, details: Value, status: &str) -> Result<Option<u64>> {
-        let status = Status::parse(status, &self.custom_statuses)?;
+        let status = self.status(status)?;
         let mut event = Event::new(aiaudit_core::event::types::EVENT, name).status(status);
         event.details = details_object(details)?;
         self.submit(event, Location::caller())
@@ -90,15 +91,62 @@ impl AuditLogger {
     /// Logs a prepared event (see [`crate::events`] for typed constructors).
     #[track_caller]
     pub fn log(&self, event: Event) -> Result<Option<u64>> {
-        if let Status::Custom(c) = &event.status {
-            Status::parse(c, &self.custom_statuses)?;
-        }
+        self.check_status(&event.status)?;
         self.submit(event, Location::caller())
+    }
+
+    /// Logs `event` if the queue has room and hands it back if the queue is full, so that a
+    /// caller holding a lock of its own (an interpreter's, say) can release it before blocking
+    /// in [`AuditLogger::log`]. In [`Durability::Sync`] mode this waits for the commit like
+    /// `log`.
+    #[track_caller]
+    pub fn try_log(&self, event: Event) -> Result<Result<Option<u64>, Event>> {
+        self.check_status(&event.status)?;
+        if self.durability == Durability::Sync || !self.queue.is_full() {
+            return self.submit(event, Location::caller()).map(Ok);
+        }
+        Ok(Err(event))
+    }
+
+    fn check_status(&self, status: &Status) -> Result<()> {
+        if let Status::Custom(c) = status {
+            self.status(c)?;
+        }
+        Ok(())
     }
 
     /// Parses a status name against this logger's statuses.
     pub fn status(&self, name: &str) -> Result<Status> {
-        Ok(Status::parse(name, &self.custom_statuses)?)
+        if let Some(s) = Status::standard(name) {
+            return Ok(s);
+        }
+        let custom = Arc::clone(
+            &self
+                .custom_statuses
+                .read()
+                .unwrap_or_else(|p| p.into_inner()),
+        );
+        Ok(Status::parse(name, &custom)?)
+    }
+
+    /// Registers a custom status while the logger runs (idempotent; a standard name returns the
+    /// standard status). Names are 1 to 32 letters, digits or `_`, and are kept in upper case.
+    pub fn register_status(&self, name: &str) -> Result<Status> {
+        if let Some(s) = Status::standard(name) {
+            return Ok(s);
+        }
+        let name = crate::builder::custom_status_name(name)?;
+        let mut guard = self
+            .custom_statuses
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = guard.iter().find(|c| ***c == *name) {
+            return Ok(Status::Custom(Arc::clone(c)));
+        }
+        let mut all: Vec<Arc<str>> = guard.iter().cloned().collect();
+        all.push(Arc::clone(&name));
+        *guard = all.into();
+        Ok(Status::Custom(name))
     }
 
     fn submit(&self, mut event: Event, at: &'static Location<'static>) -> Result<Option<u64>> {

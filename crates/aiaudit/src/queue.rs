@@ -40,6 +40,11 @@ impl Queue {
         self.q.len()
     }
 
+    /// True when a push would block.
+    pub(crate) fn is_full(&self) -> bool {
+        self.q.is_full()
+    }
+
     /// Enqueues `msg`, blocking while the queue is full.
     pub(crate) fn push(&self, mut msg: Msg) {
         loop {

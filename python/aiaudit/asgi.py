@@ -164,7 +164,8 @@ def audit_endpoint(
     """Records every call of the endpoint as a prediction (``AuditLogger.log``): the JSON body
     as input, the handler's result as output (both PII-redacted unless ``redact=False``), the
     user from ``X-User-ID`` (else ``anonymous``), the latency, and the client address and path
-    as metadata. A failing handler is recorded as an ERROR and its exception re-raised.
+    as metadata. A failing handler is recorded as an ``error`` event (status ERROR, with the model) and its
+    exception re-raised.
     The handler receives its arguments unchanged."""
 
     def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -195,7 +196,7 @@ def audit_endpoint(
                     result = await result
             except BaseException as e:
                 log.record(
-                    "model_inference",
+                    "error",
                     f"{model_name} prediction failed",
                     status="ERROR",
                     details={

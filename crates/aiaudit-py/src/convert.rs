@@ -153,16 +153,18 @@ fn string(obj: &Bound<'_, PyAny>) -> CResult<String> {
     }
 }
 
+/// Largest integer magnitude JSON keeps exactly: RFC 8785 numbers are IEEE doubles.
+const MAX_EXACT: u64 = 1 << 53;
+
 fn int(obj: &Bound<'_, PyAny>) -> CResult<Value> {
-    if let Ok(i) = obj.extract::<i64>() {
-        return Ok(Value::from(i));
+    match obj.extract::<i64>() {
+        Ok(i) if i.unsigned_abs() <= MAX_EXACT => Ok(Value::from(i)),
+        _ => Err(ConvertError::value(format!(
+            "integer {} is beyond ±2^53, which JSON numbers (doubles) cannot keep exactly; \
+             pass it as a string",
+            obj.str().map(|s| s.to_string()).unwrap_or_default()
+        ))),
     }
-    if let Ok(u) = obj.extract::<u64>() {
-        return Ok(Value::from(u));
-    }
-    Err(ConvertError::value(
-        "integer beyond 64 bits cannot be kept exactly in JSON; pass it as a string".into(),
-    ))
 }
 
 fn float(f: f64) -> CResult<Value> {
@@ -334,12 +336,11 @@ pub(crate) fn to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAn
         Value::Null => py.None().into_bound(py),
         Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
         Value::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                i.into_pyobject(py)?.into_any()
-            } else if let Some(u) = n.as_u64() {
-                u.into_pyobject(py)?.into_any()
-            } else {
-                PyFloat::new(py, n.as_f64().unwrap_or(f64::NAN)).into_any()
+            // Integers beyond ±2^53 are doubles printed without an exponent (RFC 8785): read
+            // them as the double they denote.
+            match n.as_i64() {
+                Some(i) if i.unsigned_abs() <= MAX_EXACT => i.into_pyobject(py)?.into_any(),
+                _ => PyFloat::new(py, n.as_f64().unwrap_or(f64::NAN)).into_any(),
             }
         }
         Value::String(s) => PyString::new(py, s).into_any(),

@@ -31,6 +31,11 @@ use serde_json::{Value, json};
 
 use crate::errors::IntoPyResult;
 
+/// The module's Rust allocations (not Python's) use mimalloc: events are allocated on the
+/// caller's thread and freed on the writer's, which glibc's malloc serialises on an arena lock.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A new request id: a random (version 4) UUID.
 pub(crate) fn new_request_id() -> String {
     let mut bytes = [0u8; 16];

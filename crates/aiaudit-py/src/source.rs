@@ -4,7 +4,7 @@
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::{intern, types::PyString};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{LazyLock, Mutex, OnceLock};
 
 static GETFRAME: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
@@ -30,6 +30,47 @@ fn intern_name(s: &Bound<'_, PyAny>) -> PyResult<&'static str> {
     Ok(leaked)
 }
 
+/// What a code object says about its frames: file, function, and whether it is the package's
+/// own. The code object is held, so that its address (the key) cannot be reused by another.
+struct CodeInfo {
+    _code: Py<PyAny>,
+    file: &'static str,
+    function: &'static str,
+    skip: bool,
+}
+
+/// Code objects seen, by address; bounded, because `exec` can make code objects without end.
+static CODES: LazyLock<Mutex<HashMap<usize, CodeInfo>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+const MAX_CODES: usize = 1 << 16;
+
+fn code_info(code: &Bound<'_, PyAny>) -> PyResult<(&'static str, &'static str, bool)> {
+    let key = code.as_ptr() as usize;
+    let mut codes = CODES.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(c) = codes.get(&key) {
+        return Ok((c.file, c.function, c.skip));
+    }
+    let py = code.py();
+    let file = intern_name(&code.getattr(intern!(py, "co_filename"))?)?;
+    let function = intern_name(&code.getattr(intern!(py, "co_name"))?)?;
+    let skip = PACKAGE_DIR
+        .get()
+        .is_some_and(|dir| file.starts_with(dir.as_str()));
+    if codes.len() >= MAX_CODES {
+        codes.clear();
+    }
+    codes.insert(
+        key,
+        CodeInfo {
+            _code: code.clone().unbind(),
+            file,
+            function,
+            skip,
+        },
+    );
+    Ok((file, function, skip))
+}
+
 /// The innermost Python frame outside the package: `(file, line, function)`.
 pub(crate) fn caller(py: Python<'_>) -> PyResult<Option<(&'static str, u32, &'static str)>> {
     let getframe = GETFRAME.get_or_try_init(py, || {
@@ -37,16 +78,12 @@ pub(crate) fn caller(py: Python<'_>) -> PyResult<Option<(&'static str, u32, &'st
             .and_then(|s| s.getattr("_getframe"))
             .map(Bound::unbind)
     })?;
-    let skip = PACKAGE_DIR.get().map(String::as_str).unwrap_or("\0");
     let mut frame = getframe.bind(py).call1((0,))?;
     for _ in 0..64 {
-        let code = frame.getattr(intern!(py, "f_code"))?;
-        let file = code.getattr(intern!(py, "co_filename"))?;
-        let file_str = file.cast::<PyString>()?.to_str()?;
-        if !file_str.starts_with(skip) {
+        let (file, function, skip) = code_info(&frame.getattr(intern!(py, "f_code"))?)?;
+        if !skip {
             let line: Option<u32> = frame.getattr(intern!(py, "f_lineno"))?.extract()?;
-            let function = intern_name(&code.getattr(intern!(py, "co_name"))?)?;
-            return Ok(Some((intern_name(&file)?, line.unwrap_or(0), function)));
+            return Ok(Some((file, line.unwrap_or(0), function)));
         }
         frame = frame.getattr(intern!(py, "f_back"))?;
         if frame.is_none() {

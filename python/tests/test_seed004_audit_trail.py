@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from pathlib import Path
 
 import pytest
@@ -135,3 +136,20 @@ def test_log_retrieval_by_time_range() -> None:
     )
     assert len(logs) == 2
     assert get_audit_logs(operation_name="model_training", start_time="2023-01-01T00:00:00", end_time="2023-01-31T23:59:59") == []
+
+
+def test_log_level_and_the_context_manager() -> None:
+    quiet = AuditTrail("quiet_op", log_level=logging.WARNING)
+    quiet.log_event("info_event", {"x": 1})  # below WARNING: not recorded
+    quiet.log_error("Timeout", "upstream slow")
+    quiet.close("error")
+    assert [l["event_type"] for l in get_audit_logs(operation_name="quiet_op")] == ["error", "audit_closed"]
+
+    with pytest.raises(KeyError):
+        with AuditTrail("ctx_op", context={"run": 7}) as t:
+            t.log_event("step", {"i": 1})
+            raise KeyError("feature_x")
+    logs = get_audit_logs(operation_name="ctx_op")
+    assert [l["event_type"] for l in logs] == ["audit_started", "step", "error", "audit_closed"]
+    assert logs[1]["run"] == 7 and logs[1]["i"] == 1
+    assert logs[2]["error_type"] == "KeyError" and logs[3]["audit"]["status"] == "FAILURE"

@@ -55,6 +55,10 @@ pub enum Error {
     /// An event failed validation.
     #[error("invalid event: {0}")]
     InvalidEvent(String),
+    /// A redaction policy that does not parse, names an unknown detector or action, or whose
+    /// pattern does not compile (the message names the line).
+    #[error("redaction policy: {0}")]
+    Policy(String),
     /// A status that neither the schema nor the logger registered.
     #[error("unknown status {status:?}: expected one of {known}")]
     UnknownStatus {

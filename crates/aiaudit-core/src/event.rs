@@ -218,6 +218,9 @@ pub struct Event {
     pub details: Map<String, Value>,
     /// Where it was recorded.
     pub source: Source,
+    /// Redaction marks, set by the writer's redaction policy before sealing: which fields were
+    /// redacted and why (never the original value).
+    pub redactions: Vec<Value>,
 }
 
 impl Event {
@@ -236,6 +239,7 @@ impl Event {
             regulations: Vec::new(),
             details: Map::new(),
             source: Source::default(),
+            redactions: Vec::new(),
         }
     }
 

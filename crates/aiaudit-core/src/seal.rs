@@ -96,6 +96,17 @@ fn seal_into(event: &Event, seq: u64, id: &str, time_ns: i64, out: &mut Vec<u8>)
         o.close();
     }
     rec.opt_str("parent", event.parent.as_deref());
+    if !event.redactions.is_empty() {
+        let out = rec.key("redactions");
+        out.push(b'[');
+        for (i, r) in event.redactions.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            crate::canonical::write_value(out, r)?;
+        }
+        out.push(b']');
+    }
     if !event.regulations.is_empty() {
         let out = rec.key("regulations");
         out.push(b'[');

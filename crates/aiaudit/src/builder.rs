@@ -1,5 +1,6 @@
 //! Opening a log: the builder, key handling and the writer's start.
 
+use aiaudit_core::redact::{Policy, Redactor};
 use aiaudit_core::{CompactRange, LogInfo, NoteSigner, Source, Store, timefmt};
 use aiaudit_sqlite::SqliteStore;
 use std::path::{Path, PathBuf};
@@ -35,6 +36,10 @@ pub struct AuditLoggerBuilder {
     origin: Option<String>,
     custom_statuses: Vec<Arc<str>>,
     service: Option<String>,
+    redaction: Policy,
+    policy_file: Option<PathBuf>,
+    hmac_key: Option<[u8; 32]>,
+    hmac_key_path: Option<PathBuf>,
 }
 
 impl AuditLoggerBuilder {
@@ -49,6 +54,10 @@ impl AuditLoggerBuilder {
             origin: None,
             custom_statuses: Vec::new(),
             service: None,
+            redaction: Policy::default(),
+            policy_file: None,
+            hmac_key: None,
+            hmac_key_path: None,
         }
     }
 
@@ -102,8 +111,36 @@ impl AuditLoggerBuilder {
         self
     }
 
+    /// The redaction policy applied to every event before it is sealed (default:
+    /// [`Policy::default`]; [`Policy::disabled`] turns redaction off).
+    pub fn redaction(mut self, policy: Policy) -> Self {
+        self.redaction = policy;
+        self
+    }
+
+    /// Reads the redaction policy from the `[redaction]` table of a TOML file when the log
+    /// opens; a file that does not parse stops the open with an error naming the line.
+    pub fn redaction_policy_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.policy_file = Some(path.into());
+        self
+    }
+
+    /// The secret of the `hash` redaction action, instead of the key file.
+    pub fn hmac_key(mut self, key: [u8; 32]) -> Self {
+        self.hmac_key = Some(key);
+        self
+    }
+
+    /// Where the secret of the `hash` action is kept (default: the database path with the
+    /// extension `hmac`, beside the signing key; created, mode 0600, when missing).
+    pub fn hmac_key_path(mut self, p: impl Into<PathBuf>) -> Self {
+        self.hmac_key_path = Some(p.into());
+        self
+    }
+
     /// Opens the log, creating the database and the signing key if the log does not exist.
     pub fn open(mut self) -> Result<AuditLogger> {
+        self.load_policy()?;
         let key_path = self
             .key_path
             .clone()
@@ -185,7 +222,49 @@ impl AuditLoggerBuilder {
         self.start(store, signer)
     }
 
-    fn start(self, store: Box<dyn Store>, signer: NoteSigner) -> Result<AuditLogger> {
+    /// Reads the policy file, if one is named, into the builder's policy: before anything is
+    /// created, so that a bad policy leaves no trace.
+    fn load_policy(&mut self) -> Result<()> {
+        let policy = match &self.policy_file {
+            Some(f) => {
+                let text = std::fs::read_to_string(f).map_err(|source| Error::Io {
+                    path: f.clone(),
+                    source,
+                })?;
+                Policy::from_toml(&text).map_err(|e| Error::Config {
+                    path: f.clone(),
+                    why: e.to_string(),
+                })?
+            }
+            None => return Ok(()),
+        };
+        self.redaction = policy;
+        self.policy_file = None;
+        Ok(())
+    }
+
+    /// The compiled redaction policy.
+    fn redactor(&mut self) -> Result<Option<Arc<Redactor>>> {
+        self.load_policy()?;
+        let policy = &self.redaction;
+        if !policy.enabled {
+            return Ok(None);
+        }
+        let key = match self.hmac_key {
+            Some(k) => k,
+            None => {
+                let path = self
+                    .hmac_key_path
+                    .clone()
+                    .unwrap_or_else(|| self.path.with_extension("hmac"));
+                keyfile::load_or_create_secret(&path)?
+            }
+        };
+        Ok(Some(Arc::new(Redactor::new(policy, Some(key))?)))
+    }
+
+    fn start(mut self, store: Box<dyn Store>, signer: NoteSigner) -> Result<AuditLogger> {
+        let redactor = self.redactor()?;
         let custom: Vec<Arc<str>> = self
             .custom_statuses
             .iter()
@@ -208,6 +287,7 @@ impl AuditLoggerBuilder {
             Arc::clone(&shared),
             self.batch_size,
             process_source(),
+            redactor,
         );
         let thread = std::thread::Builder::new()
             .name("aiaudit-writer".into())

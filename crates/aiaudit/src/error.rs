@@ -39,6 +39,14 @@ pub enum Error {
         /// What disagrees.
         why: String,
     },
+    /// A configuration file (a redaction policy) that is wrong; the log does not open.
+    #[error("{path}: {why}")]
+    Config {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, with its line.
+        why: String,
+    },
     /// Something asked of the log that it does not hold.
     #[error("{0}")]
     NotFound(String),

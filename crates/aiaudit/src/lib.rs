@@ -40,6 +40,7 @@ pub mod reports;
 mod verify;
 mod writer;
 
+pub use aiaudit_core::redact;
 pub use aiaudit_core::{Event, Query, Record, Status, StoredEntry};
 pub use builder::{AuditLoggerBuilder, Durability};
 pub use error::{Error, Result};

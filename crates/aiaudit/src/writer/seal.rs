@@ -1,6 +1,7 @@
 //! The sealer: batches messages from the queue, seals each event at its seq, grows the tree,
 //! and hands each batch to the committer.
 
+use aiaudit_core::redact::Redactor;
 use aiaudit_core::{
     CompactRange, CompletedNode, Event, NODE_STRIDE, NoteSigner, Source, Store, StoredEntry,
     leaf_hash, seal, timefmt,
@@ -24,6 +25,8 @@ pub(crate) struct Writer {
     source: Source,
     ids: IdGen,
     staged: Staged,
+    /// The redaction policy, applied before sealing (`None`: off).
+    redactor: Option<Arc<Redactor>>,
 }
 
 fn empty_batch(size: u64) -> Staged {
@@ -46,6 +49,7 @@ impl Writer {
         shared: Arc<Shared>,
         batch_size: usize,
         source: Source,
+        redactor: Option<Arc<Redactor>>,
     ) -> Self {
         let size = range.size();
         Writer {
@@ -61,6 +65,7 @@ impl Writer {
             source,
             ids: IdGen::new(),
             staged: empty_batch(size),
+            redactor,
         }
     }
 
@@ -149,6 +154,9 @@ impl Writer {
     /// Seals `event` at the next seq and adds it to the tree; returns the seq.
     fn stage(&mut self, mut event: Event) -> aiaudit_core::Result<u64> {
         let seq = self.range.size();
+        if let Some(r) = &self.redactor {
+            event.redactions = r.redact(&mut event.name, &mut event.details);
+        }
         let s = &mut event.source;
         if s.host.is_none() {
             s.host.clone_from(&self.source.host);

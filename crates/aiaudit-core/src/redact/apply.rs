@@ -1,0 +1,469 @@
+//! A compiled policy, applied to an event's name and details.
+
+use hmac::{Hmac, Mac};
+use regex::{Regex, RegexSet};
+use serde_json::{Map, Value, json};
+use sha2::Sha256;
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use super::detectors::{Builtin, Validator};
+use super::policy::{Action, Policy};
+use crate::error::{Error, Result};
+
+/// Strings shorter than this hold nothing any detector finds (`a@b.co` is six bytes).
+const MIN_LEN: usize = 6;
+
+#[derive(Debug, Clone)]
+enum Rule {
+    Builtin(Builtin),
+    Custom { name: String, placeholder: String },
+}
+
+impl Rule {
+    fn name(&self) -> &str {
+        match self {
+            Rule::Builtin(b) => b.name(),
+            Rule::Custom { name, .. } => name,
+        }
+    }
+    fn placeholder(&self) -> &str {
+        match self {
+            Rule::Builtin(b) => b.placeholder(),
+            Rule::Custom { placeholder, .. } => placeholder,
+        }
+    }
+}
+
+struct Pattern {
+    re: Regex,
+    valid: Validator,
+    rule: usize,
+}
+
+struct Field {
+    /// Lower-case segments; one segment means "this key name at any depth".
+    segments: Vec<String>,
+    action: Action,
+    text: String,
+}
+
+/// A compiled redaction policy. Cheap to share; `redact` takes `&self`.
+pub struct Redactor {
+    enabled: bool,
+    set: RegexSet,
+    patterns: Vec<Pattern>,
+    rules: Vec<(Rule, Action)>,
+    fields: Vec<Field>,
+    hmac_key: Option<[u8; 32]>,
+}
+
+impl std::fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Redactor")
+            .field("enabled", &self.enabled)
+            .field("rules", &self.rules.len())
+            .field("fields", &self.fields.len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn always(_: &str, _: usize, _: usize) -> bool {
+    true
+}
+
+/// What one call of [`Redactor::redact`] did, per place and rule.
+type Marks = BTreeMap<(String, String), (Action, u64, Option<&'static str>)>;
+
+impl Redactor {
+    /// Compiles `policy`. `hmac_key` is the secret of the `hash` action; a policy that hashes
+    /// needs one.
+    pub fn new(policy: &Policy, hmac_key: Option<[u8; 32]>) -> Result<Redactor> {
+        let mut rules: Vec<(Rule, Action)> = Vec::new();
+        let mut sources: Vec<String> = Vec::new();
+        let mut patterns: Vec<Pattern> = Vec::new();
+        let mut add = |rule: Rule, action: Action, pats: Vec<(String, Validator)>| -> Result<()> {
+            if action == Action::Keep {
+                return Ok(());
+            }
+            let idx = rules.len();
+            rules.push((rule, action));
+            for (src, valid) in pats {
+                let re = Regex::new(&src).map_err(|e| Error::Policy(e.to_string()))?;
+                sources.push(src);
+                patterns.push(Pattern {
+                    re,
+                    valid,
+                    rule: idx,
+                });
+            }
+            Ok(())
+        };
+        for b in Builtin::ALL {
+            if let Some(a) = policy.detectors.get(b) {
+                let pats = b
+                    .patterns()
+                    .into_iter()
+                    .map(|(p, v)| (p.to_owned(), v))
+                    .collect();
+                add(Rule::Builtin(b), a, pats)?;
+            }
+        }
+        for c in &policy.custom {
+            let rule = Rule::Custom {
+                name: c.name.clone(),
+                placeholder: format!("[{}]", c.name.to_ascii_uppercase()),
+            };
+            add(
+                rule,
+                c.action,
+                vec![(c.pattern.clone(), always as Validator)],
+            )?;
+        }
+        let uses_hash = rules.iter().any(|(_, a)| *a == Action::Hash)
+            || policy.fields.iter().any(|f| f.action == Action::Hash);
+        if uses_hash && hmac_key.is_none() && policy.enabled {
+            return Err(Error::Policy(
+                "the policy hashes values, which needs the log's HMAC secret".into(),
+            ));
+        }
+        let set = RegexSet::new(&sources).map_err(|e| Error::Policy(e.to_string()))?;
+        let fields = policy
+            .fields
+            .iter()
+            .map(|f| Field {
+                segments: f.path.split('.').map(str::to_ascii_lowercase).collect(),
+                action: f.action,
+                text: f.path.clone(),
+            })
+            .collect();
+        Ok(Redactor {
+            enabled: policy.enabled,
+            set,
+            patterns,
+            rules,
+            fields,
+            hmac_key,
+        })
+    }
+
+    /// True when the policy is on.
+    pub fn enabled(&self) -> bool {
+        self.enabled
+    }
+
+    fn hmac(&self, value: &[u8]) -> String {
+        let Some(key) = &self.hmac_key else {
+            return "[REDACTED]".to_owned();
+        };
+        let mut mac = match <Hmac<Sha256> as Mac>::new_from_slice(key) {
+            Ok(m) => m,
+            Err(_) => return "[REDACTED]".to_owned(),
+        };
+        mac.update(value);
+        let tag = mac.finalize().into_bytes();
+        format!("hmac:{}", hex::encode(&tag[..16]))
+    }
+
+    /// Non-overlapping validated matches in `s`: `(start, end, rule index)`.
+    fn find(&self, s: &str) -> Vec<(usize, usize, usize)> {
+        let hit = self.set.matches(s);
+        if !hit.matched_any() {
+            return Vec::new();
+        }
+        let mut spans = Vec::new();
+        for i in hit.iter() {
+            let p = &self.patterns[i];
+            for m in p.re.find_iter(s) {
+                if (p.valid)(s, m.start(), m.end()) {
+                    spans.push((m.start(), m.end(), p.rule));
+                }
+            }
+        }
+        // Earliest first, longest first at one start, then the earlier rule; overlaps dropped.
+        spans.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
+        let mut kept: Vec<(usize, usize, usize)> = Vec::with_capacity(spans.len());
+        for s in spans {
+            if kept.last().is_none_or(|k| s.0 >= k.1) {
+                kept.push(s);
+            }
+        }
+        kept
+    }
+
+    fn rewrite(&self, s: &str, spans: &[(usize, usize, usize)]) -> String {
+        let mut out = String::with_capacity(s.len());
+        let mut at = 0;
+        for &(start, end, rule) in spans {
+            out.push_str(&s[at..start]);
+            let (r, action) = &self.rules[rule];
+            match action {
+                Action::Hash => out.push_str(&self.hmac(&s.as_bytes()[start..end])),
+                Action::Drop => {}
+                // Encryption needs the subject's key, which text matches do not have: masked.
+                Action::Mask | Action::Encrypt | Action::Keep => out.push_str(r.placeholder()),
+            }
+            at = end;
+        }
+        out.push_str(&s[at..]);
+        out
+    }
+
+    /// `s` with every detector's finds replaced (masked, hashed or dropped).
+    pub fn redact_str<'a>(&self, s: &'a str) -> Cow<'a, str> {
+        if !self.enabled || s.len() < MIN_LEN {
+            return Cow::Borrowed(s);
+        }
+        let spans = self.find(s);
+        if spans.is_empty() {
+            Cow::Borrowed(s)
+        } else {
+            Cow::Owned(self.rewrite(s, &spans))
+        }
+    }
+
+    fn string(&self, s: &mut String, path: &str, marks: &mut Marks) {
+        if s.len() < MIN_LEN {
+            return;
+        }
+        let spans = self.find(s);
+        if spans.is_empty() {
+            return;
+        }
+        for &(_, _, rule) in &spans {
+            let (r, action) = &self.rules[rule];
+            let action = if *action == Action::Encrypt {
+                Action::Mask
+            } else {
+                *action
+            };
+            let reason = (self.rules[rule].1 == Action::Encrypt).then_some("no subject key");
+            marks
+                .entry((path.to_owned(), r.name().to_owned()))
+                .or_insert((action, 0, reason))
+                .1 += 1;
+        }
+        *s = self.rewrite(s, &spans);
+    }
+
+    fn field_rule(&self, path: &[&str]) -> Option<&Field> {
+        self.fields.iter().find(|f| {
+            if f.segments.len() == 1 {
+                path.last().is_some_and(|k| glob(&f.segments[0], k))
+            } else {
+                path_glob(&f.segments, path)
+            }
+        })
+    }
+
+    fn value(&self, v: &mut Value, keys: &mut Vec<String>, text: &mut String, marks: &mut Marks) {
+        match v {
+            Value::String(s) => self.string(s, text, marks),
+            Value::Array(items) => {
+                for (i, item) in items.iter_mut().enumerate() {
+                    let len = text.len();
+                    text.push_str(&format!("[{i}]"));
+                    self.value(item, keys, text, marks);
+                    text.truncate(len);
+                }
+            }
+            Value::Object(m) => self.object(m, keys, text, marks),
+            _ => {}
+        }
+    }
+
+    fn object(
+        &self,
+        m: &mut Map<String, Value>,
+        keys: &mut Vec<String>,
+        text: &mut String,
+        marks: &mut Marks,
+    ) {
+        let mut dropped: Vec<String> = Vec::new();
+        for (k, v) in m.iter_mut() {
+            keys.push(k.clone());
+            let len = text.len();
+            text.push('.');
+            text.push_str(k);
+            let path: Vec<&str> = keys.iter().map(String::as_str).collect();
+            match self.field_rule(&path) {
+                Some(f) => {
+                    let (action, reason) = match f.action {
+                        Action::Encrypt => (Action::Mask, Some("no subject key")),
+                        a => (a, None),
+                    };
+                    match action {
+                        Action::Keep => {}
+                        Action::Drop => dropped.push(k.clone()),
+                        Action::Mask => *v = Value::String("[REDACTED]".into()),
+                        Action::Hash => {
+                            let bytes = match &*v {
+                                Value::String(s) => s.clone().into_bytes(),
+                                other => crate::canonical::to_vec(other).unwrap_or_default(),
+                            };
+                            *v = Value::String(self.hmac(&bytes));
+                        }
+                        Action::Encrypt => {}
+                    }
+                    if action != Action::Keep {
+                        marks.insert((text.clone(), f.text.clone()), (action, 1, reason));
+                    }
+                }
+                None => self.value(v, keys, text, marks),
+            }
+            text.truncate(len);
+            keys.pop();
+        }
+        for k in dropped {
+            m.remove(&k);
+        }
+    }
+
+    /// Redacts `name` and `details` in place and returns the marks the sealed record keeps:
+    /// `{"path", "rule", "action", "count"}` (and `"reason"` where an action fell back), sorted.
+    pub fn redact(&self, name: &mut String, details: &mut Map<String, Value>) -> Vec<Value> {
+        if !self.enabled {
+            return Vec::new();
+        }
+        let mut marks = Marks::new();
+        self.string(name, "name", &mut marks);
+        let mut text = String::from("details");
+        self.object(details, &mut Vec::new(), &mut text, &mut marks);
+        marks
+            .into_iter()
+            .map(|((path, rule), (action, count, reason))| {
+                let mut m =
+                    json!({"path": path, "rule": rule, "action": action.name(), "count": count});
+                if let (Some(r), Some(o)) = (reason, m.as_object_mut()) {
+                    o.insert("reason".into(), json!(r));
+                }
+                m
+            })
+            .collect()
+    }
+}
+
+/// `pattern` (lower case, `*` wildcards) matches `s`, ignoring ASCII case.
+fn glob(pattern: &str, s: &str) -> bool {
+    let (p, t) = (pattern.as_bytes(), s.as_bytes());
+    let (mut pi, mut ti) = (0, 0);
+    let (mut star, mut mark) = (None, 0);
+    while ti < t.len() {
+        if pi < p.len() && p[pi] != b'*' && p[pi] == t[ti].to_ascii_lowercase() {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == b'*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|b| *b == b'*')
+}
+
+/// Segment-wise glob; a `**` segment matches any number of segments.
+fn path_glob(pattern: &[String], path: &[&str]) -> bool {
+    match pattern.split_first() {
+        None => path.is_empty(),
+        Some((first, rest)) if first == "**" => {
+            (0..=path.len()).any(|skip| path_glob(rest, &path[skip..]))
+        }
+        Some((first, rest)) => path
+            .split_first()
+            .is_some_and(|(p, tail)| glob(first, p) && path_glob(rest, tail)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn redactor() -> Redactor {
+        Redactor::new(&Policy::default(), Some([1; 32])).expect("default policy")
+    }
+
+    #[test]
+    fn globs() {
+        assert!(glob("password", "Password"));
+        assert!(glob("*_token", "refresh_token"));
+        assert!(!glob("token", "tokens"));
+        let p = |s: &str| s.split('.').map(str::to_owned).collect::<Vec<_>>();
+        assert!(path_glob(&p("*.ssn"), &["user", "SSN"]));
+        assert!(!path_glob(&p("*.ssn"), &["ssn"]));
+        assert!(path_glob(&p("input.text"), &["input", "text"]));
+        assert!(path_glob(&p("**.ssn"), &["a", "b", "ssn"]));
+    }
+
+    #[test]
+    fn field_rules_detectors_and_marks() {
+        let r = redactor();
+        let mut name = "login by bob@example.org".to_owned();
+        let mut d = json!({
+            "Password": "hunter2",
+            "user": {"ssn": "123-45-6789", "note": "card 4111-1111-1111-1111, ip 192.168.1.20"},
+            "items": ["call +44 20 7946 0958", 3],
+            "version": "v1.2.3.4",
+        });
+        let marks = r.redact(&mut name, d.as_object_mut().expect("obj"));
+        assert_eq!(name, "login by [EMAIL]");
+        assert_eq!(d["Password"], "[REDACTED]");
+        assert_eq!(d["user"]["ssn"], "[REDACTED]");
+        let note = d["user"]["note"].as_str().expect("str");
+        assert!(note.starts_with("card [CC], ip hmac:"), "{note}");
+        assert_eq!(d["items"][0], "call [PHONE]");
+        assert_eq!(d["version"], "v1.2.3.4");
+        let paths: Vec<&str> = marks.iter().filter_map(|m| m["path"].as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "details.Password",
+                "details.items[0]",
+                "details.user.note",
+                "details.user.note",
+                "details.user.ssn",
+                "name"
+            ]
+        );
+        assert!(
+            !serde_json::to_string(&marks)
+                .expect("json")
+                .contains("hunter2")
+        );
+    }
+
+    #[test]
+    fn hashes_correlate_and_need_a_key() {
+        let r = redactor();
+        let mut a = json!({"ip": "10.0.0.1"});
+        let mut b = json!({"client": "from 10.0.0.1"});
+        r.redact(&mut String::new(), a.as_object_mut().expect("obj"));
+        r.redact(&mut String::new(), b.as_object_mut().expect("obj"));
+        let ha = a["ip"].as_str().expect("str").to_owned();
+        assert!(b["client"].as_str().expect("str").ends_with(&ha));
+        assert!(Redactor::new(&Policy::default(), None).is_err());
+    }
+
+    #[test]
+    fn drop_keep_and_encrypt_fallback() {
+        let p = Policy::from_toml(
+            "[redaction]\n[[redaction.fields]]\npath = \"notes\"\naction = \"drop\"\n[[redaction.fields]]\npath = \"input.text\"\naction = \"keep\"\n[[redaction.fields]]\npath = \"diagnosis\"\naction = \"encrypt\"\n",
+        )
+        .expect("policy");
+        let r = Redactor::new(&p, Some([2; 32])).expect("compile");
+        let mut d =
+            json!({"notes": "x", "input": {"text": "mail me: a@b.com"}, "diagnosis": "flu"});
+        let marks = r.redact(&mut String::new(), d.as_object_mut().expect("obj"));
+        assert_eq!(
+            d,
+            json!({"input": {"text": "mail me: a@b.com"}, "diagnosis": "[REDACTED]"})
+        );
+        assert_eq!(marks[0]["reason"], "no subject key");
+        assert_eq!(marks[1]["action"], "drop");
+    }
+}

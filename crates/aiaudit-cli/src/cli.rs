@@ -18,6 +18,9 @@ pub struct Cli {
     /// The signing key file (default: the database path with extension .key).
     #[arg(long = "signing-key", global = true, env = "AIAUDIT_SIGNING_KEY")]
     pub signing_key: Option<PathBuf>,
+    /// A redaction policy: a TOML file with a [redaction] table (default: the built-in policy).
+    #[arg(long, global = true, env = "AIAUDIT_POLICY", value_name = "FILE")]
+    pub policy: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -89,6 +92,13 @@ pub enum Command {
         /// The log's verifier key (name+keyid+base64).
         #[arg(long)]
         key: String,
+    },
+    /// Redact standard input: one text per line, or with --json one JSON document, written
+    /// redacted one output line per input line (the default policy unless --policy is given).
+    Redact {
+        /// Read one JSON document (field rules apply to its keys) instead of lines of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Log a realistic ML pipeline (ingestion to 10,000 predictions), verify it, summarise.
     Demo {

@@ -25,6 +25,7 @@ mod demo;
 mod output;
 mod proofs;
 mod read;
+mod redact;
 mod write;
 
 use clap::Parser;
@@ -58,6 +59,7 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             proofs::prove_consistency(cli, *old_size, *new_size)?
         }
         Command::VerifyProof { proof_file, key } => return proofs::verify_proof(proof_file, key),
+        Command::Redact { json } => redact::run(cli, *json)?,
         Command::Demo { predictions } => demo::run(cli, *predictions)?,
         Command::Bench {
             events,

@@ -13,6 +13,9 @@ pub fn open_logger(cli: &Cli, durability: Durability) -> Result<AuditLogger> {
     if let Some(k) = &cli.signing_key {
         b = b.signing_key_path(k);
     }
+    if let Some(p) = &cli.policy {
+        b = b.redaction_policy_file(p);
+    }
     Ok(b.open()?)
 }
 
@@ -26,6 +29,9 @@ pub fn init(cli: &Cli, origin: Option<String>) -> Result<()> {
     let mut b = AuditLogger::builder(&cli.db).durability(Durability::Sync);
     if let Some(k) = &cli.signing_key {
         b = b.signing_key_path(k);
+    }
+    if let Some(p) = &cli.policy {
+        b = b.redaction_policy_file(p);
     }
     if let Some(o) = origin {
         b = b.origin(o);

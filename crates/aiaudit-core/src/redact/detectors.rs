@@ -134,7 +134,7 @@ impl Builtin {
                 (r"(?-u:\b)AIza[0-9A-Za-z_\-]{35}", always),
                 (r"(?-u:\b)(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{16,}", always),
                 (r"(?-u:\b)sk-(?:proj-|ant-)?[A-Za-z0-9_\-]{20,}", always),
-                (r"(?i:bearer)[ \t]+[A-Za-z0-9\-._~+/]{16,}=*", always),
+                (r"(?i-u:bearer)[ \t]+[A-Za-z0-9\-._~+/]{16,}=*", always),
                 (
                     r"-----BEGIN[A-Z ]{0,20} PRIVATE KEY-----(?s:.)*?-----END[A-Z ]{0,20} PRIVATE KEY-----",
                     always,

@@ -19,6 +19,8 @@ class Logger:
         key_path: Optional[str | PathLike[str]] = None,
         service: Optional[str] = None,
         capture_source: bool = True,
+        policy: Optional[str | PathLike[str]] = None,
+        redact: bool = True,
     ) -> None: ...
     def log_event(
         self, event_name: str, details: Optional[dict[str, Any]] = None, status: str = "INFO"

@@ -88,6 +88,11 @@ class AuditLogger(_native.Logger):
     queued and commits in the background (``flush()``, ``close()`` and interpreter exit wait for
     it); ``"sync"`` returns once it is committed. Subclasses may declare ``VALID_STATUSES`` to
     add custom statuses, and may skip ``__init__``: the default log then opens on first use.
+
+    The writer redacts every event before sealing it with the default policy (e-mail
+    addresses, phone numbers, SSNs, cards, IBANs, secrets masked; IP addresses hashed), or with
+    the ``[redaction]`` table of the TOML file ``policy``; ``redact=False`` turns it off. The
+    first logger to open a file sets these for every logger on it in the process.
     """
 
     def __init__(
@@ -100,6 +105,8 @@ class AuditLogger(_native.Logger):
         key_path: str | os.PathLike[str] | None = None,
         service: str | None = None,
         capture_source: bool = True,
+        policy: str | os.PathLike[str] | None = None,
+        redact: bool = True,
     ) -> None:
         self._open(
             os.fspath(path) if path is not None else None,
@@ -109,6 +116,8 @@ class AuditLogger(_native.Logger):
             key_path=os.fspath(key_path) if key_path is not None else None,
             service=service,
             capture_source=capture_source,
+            policy=os.fspath(policy) if policy is not None else None,
+            redact=redact,
         )
 
     def __enter__(self) -> "AuditLogger":

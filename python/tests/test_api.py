@@ -208,3 +208,29 @@ def test_query_filters_and_cursor(tmp_path: Path) -> None:
     page2 = log.query(limit=10, after=page1[-1]["seq"])
     assert [r["seq"] for r in page1 + page2] == list(range(20))
     assert log.query(newest_first=True, limit=1)[0]["name"] == "e29"
+
+
+def test_the_writer_redacts_with_the_default_or_a_given_policy(tmp_path: Path) -> None:
+    log = AuditLogger(tmp_path / "red.db")
+    log.log_event("login from jane@example.com", {"password": "hunter2", "ip": "10.1.2.3"})
+    (r,) = log.query()
+    assert r["name"] == "login from [EMAIL]"
+    assert r["details"]["password"] == "[REDACTED]"
+    assert r["details"]["ip"].startswith("hmac:")
+    assert {m["rule"] for m in r["redactions"]} == {"email", "password", "ip"}
+    assert log.verify().intact
+
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[redaction]\n[[redaction.fields]]\npath = "notes"\naction = "drop"\n')
+    custom = AuditLogger(tmp_path / "custom.db", policy=policy)
+    custom.log_event("x", {"notes": "secret plan", "keep": 1})
+    assert custom.query()[0]["details"] == {"keep": 1}
+
+    off = AuditLogger(tmp_path / "off.db", redact=False)
+    off.log_event("mail jane@example.com")
+    assert off.query()[0]["name"] == "mail jane@example.com"
+
+    policy.write_text('[redaction]\n[redaction.detectors]\nemail = "maks"\n')
+    with pytest.raises(aiaudit.AuditError, match="line 3"):
+        AuditLogger(tmp_path / "bad.db", policy=policy)
+    assert not (tmp_path / "bad.db").exists()

@@ -53,6 +53,8 @@ struct Settings {
     key_path: Option<PathBuf>,
     service: Option<String>,
     capture_source: bool,
+    policy: Option<PathBuf>,
+    redact: bool,
 }
 
 fn open_handle(py: Python<'_>, s: Settings) -> PyResult<Handle> {
@@ -73,6 +75,8 @@ fn open_handle(py: Python<'_>, s: Settings) -> PyResult<Handle> {
     let opts = OpenOptions {
         origin: s.origin,
         key_path: s.key_path,
+        policy_file: s.policy,
+        redact: s.redact,
     };
     let p = path.clone();
     let shared = py.detach(move || registry::open(&p, &opts)).py(py)?;
@@ -189,6 +193,8 @@ impl Logger {
             key_path: None,
             service: None,
             capture_source: true,
+            policy: None,
+            redact: true,
         };
         let h = open_handle(py, settings)?;
         if let Err(extra) = me.handle.set(h) {
@@ -212,7 +218,7 @@ impl Logger {
     }
 
     /// Opens (or joins) the log at `path`.
-    #[pyo3(signature = (path=None, *, durability="async".to_owned(), statuses=None, origin=None, key_path=None, service=None, capture_source=true))]
+    #[pyo3(signature = (path=None, *, durability="async".to_owned(), statuses=None, origin=None, key_path=None, service=None, capture_source=true, policy=None, redact=true))]
     #[allow(clippy::too_many_arguments)]
     fn _open(
         slf: &Bound<'_, Self>,
@@ -223,6 +229,8 @@ impl Logger {
         key_path: Option<PathBuf>,
         service: Option<String>,
         capture_source: bool,
+        policy: Option<PathBuf>,
+        redact: bool,
     ) -> PyResult<()> {
         let py = slf.py();
         if slf.get().handle.get().is_some() {
@@ -244,6 +252,8 @@ impl Logger {
                 key_path,
                 service,
                 capture_source,
+                policy,
+                redact,
             },
         )?;
         if let Err(extra) = slf.get().handle.set(h) {

@@ -39,6 +39,10 @@ static CURRENT_PID: LazyLock<AtomicU32> = LazyLock::new(|| AtomicU32::new(std::p
 pub(crate) struct OpenOptions {
     pub(crate) origin: Option<String>,
     pub(crate) key_path: Option<PathBuf>,
+    /// A TOML file with the `[redaction]` policy (default: the built-in policy).
+    pub(crate) policy_file: Option<PathBuf>,
+    /// False turns redaction off.
+    pub(crate) redact: bool,
 }
 
 /// The absolute path of a database, whether or not it exists yet (its directory must).
@@ -78,6 +82,12 @@ pub(crate) fn open(path: &Path, opts: &OpenOptions) -> aiaudit::Result<Arc<Share
     }
     if let Some(k) = &opts.key_path {
         b = b.signing_key_path(k.clone());
+    }
+    if let Some(p) = &opts.policy_file {
+        b = b.redaction_policy_file(p.clone());
+    }
+    if !opts.redact {
+        b = b.redaction(aiaudit::redact::Policy::disabled());
     }
     let shared = Arc::new(Shared {
         log: b.open()?,

@@ -30,16 +30,17 @@ pub enum Builtin {
 }
 
 impl Builtin {
-    /// Every built-in detector.
+    /// Every built-in detector, in priority order: where two find the same span, the earlier
+    /// wins (an SSN is also shaped like a phone number).
     pub const ALL: [Builtin; 8] = [
-        Builtin::Email,
-        Builtin::Phone,
-        Builtin::Ssn,
-        Builtin::CreditCard,
-        Builtin::Iban,
-        Builtin::Ip,
-        Builtin::Jwt,
         Builtin::Secret,
+        Builtin::Jwt,
+        Builtin::Email,
+        Builtin::Iban,
+        Builtin::CreditCard,
+        Builtin::Ssn,
+        Builtin::Ip,
+        Builtin::Phone,
     ];
 
     /// The name used in policies and redaction marks.
@@ -85,21 +86,24 @@ impl Builtin {
             Builtin::Phone => vec![
                 // North American: (555) 123-4567, 555.123.4567x89, +1-555-123-4567, 001-555-….
                 (
-                    r"(?:(?:\+|(?-u:\b)00)1[-. ]?|(?-u:\b))(?:\([0-9]{3}\)[-. ]?|[0-9]{3}[-. ])[0-9]{3}[-. ][0-9]{4}(?:(?:x|ext\.? ?)[0-9]{1,5})?(?-u:\b)",
+                    r"(?:\+1[-. ]?|(?-u:\b)001[-. ]?)?\([0-9]{3}\)[-. ]?[0-9]{3}[-. ]?[0-9]{4}(?:(?:x|ext\.? ?)[0-9]{1,5})?(?-u:\b)",
                     always,
                 ),
                 (
-                    r"(?:\+|(?-u:\b))1?\([0-9]{3}\)[0-9]{3}-?[0-9]{4}(?:x[0-9]{1,5})?(?-u:\b)",
+                    r"(?:\+1[-. ]?|(?-u:\b)001[-. ]?|(?-u:\b))[0-9]{3}[-. ][0-9]{3}[-. ][0-9]{4}(?:(?:x|ext\.? ?)[0-9]{1,5})?(?-u:\b)",
                     always,
                 ),
+                // Ten bare digits in the North American plan (area and exchange start 2–9).
+                (r"(?-u:\b)[2-9][0-9]{2}[2-9][0-9]{6}(?-u:\b)", always),
                 // International: +44 20 7946 0958, +49 (0) 9141 777631, 0033 1 83 41 77 76.
                 (
                     r"(?:\+|(?-u:\b)00)[1-9][0-9]{0,2}(?:[ \-.]?\(0\))?(?:[ \-./]?\(?[0-9]{1,6}\)?){1,6}(?:(?:x|ext\.? ?)[0-9]{1,5})?(?-u:\b)",
                     phone_international,
                 ),
-                // National with a trunk 0: (0161) 496 0066, 03662 585178, 04 15 39 15 00.
+                // National with a trunk 0: (0161) 496 0066, 03662 585178, 04 15 39 15 00,
+                // 0649012222.
                 (
-                    r"(?:\(0[0-9]{1,5}\)|(?-u:\b)0[0-9]{1,5})(?:[ \-./]?[0-9]{2,8}){1,5}(?-u:\b)",
+                    r"(?:\(0[0-9]{1,5}\)|(?-u:\b)0[0-9]{1,5})(?:[ \-./]?[0-9]{2,8}){1,5}\)?(?-u:\b)",
                     phone_national,
                 ),
             ],
@@ -176,13 +180,12 @@ fn phone_international(text: &str, start: usize, end: usize) -> bool {
 fn phone_national(text: &str, start: usize, end: usize) -> bool {
     let m = &text[start..end];
     let n = digits(m).count();
-    let separated = m.contains([' ', '-', '.', '/', '(']);
     // Dates (2024-01-31 has no trunk 0, but 01.02.2024 does) are not phones.
     let date_like = {
         let parts: Vec<&str> = m.split(['.', '/', '-']).collect();
         parts.len() == 3 && parts.iter().all(|p| p.len() <= 4)
     };
-    (9..=12).contains(&n) && (separated || m.starts_with("00")) && !date_like
+    (9..=12).contains(&n) && !date_like
 }
 
 fn ssn(text: &str, start: usize, end: usize) -> bool {
@@ -223,7 +226,12 @@ fn card(text: &str, start: usize, end: usize) -> bool {
             (51..=55).contains(&p2) && len == 16 // Mastercard
             || matches!(p2, 50 | 56..=58) && (12..=19).contains(&len)
         } // Maestro
-        2 => (2221..=2720).contains(&p4) && len == 16, // Mastercard 2-series
+        2 => {
+            (2221..=2720).contains(&p4) && len == 16 // Mastercard 2-series
+            || p4 == 2131 && len == 15
+        } // JCB (15 digits)
+        1 => p4 == 1800 && len == 15,     // JCB (15 digits)
+        0 => p4 == 604 && (12..=19).contains(&len), // Maestro 0604
         6 => (12..=19).contains(&len),    // Discover, Maestro, UnionPay, RuPay
         _ => false,
     };
@@ -257,7 +265,17 @@ fn ipv4(text: &str, start: usize, end: usize) -> bool {
     let before = text[..start].bytes().next_back();
     let rest = &text.as_bytes()[end..];
     let dotted_on = rest.len() >= 2 && rest[0] == b'.' && rest[1].is_ascii_digit();
-    !matches!(before, Some(b'v' | b'V' | b'.')) && !dotted_on
+    let word = text[..start]
+        .trim_end()
+        .rsplit(|c: char| !c.is_ascii_alphabetic())
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let versioned = matches!(
+        word.as_str(),
+        "version" | "build" | "release" | "ver" | "rev"
+    );
+    !matches!(before, Some(b'v' | b'V' | b'.')) && !dotted_on && !versioned
 }
 
 /// A candidate is an IPv6 address if it parses as one (an embedded IPv4 tail included) and is not

@@ -41,6 +41,8 @@ fn empty_batch(size: u64) -> Staged {
 }
 
 impl Writer {
+    // Each part of the writer is moved in once, here.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         store: Box<dyn Store>,
         signer: NoteSigner,

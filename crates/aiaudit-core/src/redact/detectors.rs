@@ -102,8 +102,9 @@ impl Builtin {
                 ),
                 // National with a trunk 0: (0161) 496 0066, 03662 585178, 04 15 39 15 00,
                 // 0649012222.
+                (r"(?-u:\b)0[0-9]{8,11}(?-u:\b)", phone_national),
                 (
-                    r"(?:\(0[0-9]{1,5}\)|(?-u:\b)0[0-9]{1,5})(?:[ \-./]?[0-9]{2,8}){1,5}\)?(?-u:\b)",
+                    r"(?:\(0[0-9]{1,5}\)[ \-./]?|(?-u:\b)0[0-9]{1,5}[ \-./])[0-9]{2,8}(?:[ \-./][0-9]{2,8}){0,4}(?-u:\b)",
                     phone_national,
                 ),
             ],
@@ -147,6 +148,49 @@ impl Builtin {
         }
     }
 }
+
+/// A cheap test a string must pass before a detector's patterns run on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum Gate {
+    /// An ASCII digit.
+    Digit,
+    /// An `@`.
+    At,
+    /// A `:`.
+    Colon,
+    /// The start of a JWT, `eyJ`.
+    Jwt,
+    /// One of the secrets' literal prefixes.
+    Secret,
+    /// None: always run (custom patterns).
+    Always,
+}
+
+impl Builtin {
+    /// The gate of this detector's patterns.
+    pub(crate) fn gate(self) -> Gate {
+        match self {
+            Builtin::Email => Gate::At,
+            Builtin::Phone | Builtin::Ssn | Builtin::CreditCard | Builtin::Iban => Gate::Digit,
+            // IPv4 needs digits, IPv6 a colon: the IP detector's two patterns gate apart.
+            Builtin::Ip => Gate::Digit,
+            Builtin::Jwt => Gate::Jwt,
+            Builtin::Secret => Gate::Secret,
+        }
+    }
+
+    /// The gate of pattern `index` of [`Builtin::patterns`].
+    pub(crate) fn pattern_gate(self, index: usize) -> Gate {
+        match (self, index) {
+            (Builtin::Ip, 1) => Gate::Colon,
+            _ => self.gate(),
+        }
+    }
+}
+
+/// Literal prefixes of the secret patterns, for their gate.
+/// Plain literals only, so that the regex engine searches them all at once (SIMD).
+pub(crate) const SECRET_HINTS: &str = r"AKIA|ASIA|AIDA|AROA|AGPA|ANPA|ghp_|gho_|ghu_|ghs_|ghr_|github_pat_|xox|AIza|k_live_|k_test_|sk-|earer|EARER|-----BEGIN";
 
 /// Decides whether a candidate match (`text[start..end]`) is real.
 pub(crate) type Validator = fn(text: &str, start: usize, end: usize) -> bool;

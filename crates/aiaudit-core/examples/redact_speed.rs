@@ -50,8 +50,10 @@ fn main() -> Result<(), aiaudit_core::Error> {
     });
     let mut no_fields = Policy::default();
     no_fields.fields.clear();
-    let mut no_detectors = Policy::default();
-    no_detectors.detectors = Default::default();
+    let no_detectors = Policy {
+        detectors: Default::default(),
+        ..Policy::default()
+    };
     let variants = [
         ("default", Redactor::new(&Policy::default(), Some([1; 32]))?),
         ("no field rules", Redactor::new(&no_fields, Some([1; 32]))?),

@@ -93,6 +93,26 @@ pub enum Command {
         #[arg(long)]
         key: String,
     },
+    /// Erase a data subject: destroy its key (crypto-shredding) and record the erasure. The log
+    /// itself is untouched: verify and every proof still pass; its encrypted fields read as
+    /// [ERASED] from now on.
+    Forget {
+        /// The data subject's id.
+        #[arg(long)]
+        subject: String,
+        /// Why (recorded in the erasure event).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Everything the log holds about a data subject (GDPR Art. 15), decrypted where its key
+    /// still exists, with the purposes, models and users involved.
+    Subject {
+        /// The data subject's id.
+        id: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "md")]
+        format: SubjectFormat,
+    },
     /// Redact standard input: one text per line, or with --json one JSON document, written
     /// redacted one output line per input line (the default policy unless --policy is given).
     Redact {
@@ -193,6 +213,12 @@ pub enum Format {
     Json,
     Jsonl,
     Csv,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum SubjectFormat {
+    Json,
+    Md,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

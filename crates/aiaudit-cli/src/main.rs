@@ -26,6 +26,7 @@ mod output;
 mod proofs;
 mod read;
 mod redact;
+mod subjects;
 mod write;
 
 use clap::Parser;
@@ -60,6 +61,8 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         }
         Command::VerifyProof { proof_file, key } => return proofs::verify_proof(proof_file, key),
         Command::Redact { json } => redact::run(cli, *json)?,
+        Command::Forget { subject, reason } => subjects::forget(cli, subject, reason.as_deref())?,
+        Command::Subject { id, format } => subjects::access(cli, id, *format)?,
         Command::Demo { predictions } => demo::run(cli, *predictions)?,
         Command::Bench {
             events,

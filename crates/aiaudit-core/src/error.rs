@@ -55,6 +55,9 @@ pub enum Error {
     /// An event failed validation.
     #[error("invalid event: {0}")]
     InvalidEvent(String),
+    /// Encryption to a subject key failed.
+    #[error("encryption: {0}")]
+    Crypto(String),
     /// A redaction policy that does not parse, names an unknown detector or action, or whose
     /// pattern does not compile (the message names the line).
     #[error("redaction policy: {0}")]

@@ -19,11 +19,13 @@
 //! ```
 
 mod error;
+mod keys;
 mod postings;
 mod read;
 mod schema;
 
 pub use error::Error;
+pub use keys::{KEYS_APPLICATION_ID, SubjectKeyFile, default_keys_path};
 pub use schema::{APPLICATION_ID, FORMAT_VERSION};
 
 use aiaudit_core::{AppendBatch, Hash, LogInfo, NodeSource, Store, StoredCheckpoint, StoredEntry};

@@ -2,7 +2,7 @@
 
 use aiaudit_core::redact::{Policy, Redactor};
 use aiaudit_core::{CompactRange, LogInfo, NoteSigner, Source, Store, timefmt};
-use aiaudit_sqlite::SqliteStore;
+use aiaudit_sqlite::{SqliteStore, SubjectKeyFile};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::{Arc, Mutex, RwLock};
@@ -40,6 +40,7 @@ pub struct AuditLoggerBuilder {
     policy_file: Option<PathBuf>,
     hmac_key: Option<[u8; 32]>,
     hmac_key_path: Option<PathBuf>,
+    subject_keys_path: Option<PathBuf>,
 }
 
 impl AuditLoggerBuilder {
@@ -58,6 +59,7 @@ impl AuditLoggerBuilder {
             policy_file: None,
             hmac_key: None,
             hmac_key_path: None,
+            subject_keys_path: None,
         }
     }
 
@@ -135,6 +137,13 @@ impl AuditLoggerBuilder {
     /// extension `hmac`, beside the signing key; created, mode 0600, when missing).
     pub fn hmac_key_path(mut self, p: impl Into<PathBuf>) -> Self {
         self.hmac_key_path = Some(p.into());
+        self
+    }
+
+    /// Where the per-subject keys of the `encrypt` action are kept (default: the database path
+    /// with the extension `subjects`; created, mode 0600, when a policy first encrypts).
+    pub fn subject_keys_path(mut self, p: impl Into<PathBuf>) -> Self {
+        self.subject_keys_path = Some(p.into());
         self
     }
 
@@ -243,6 +252,18 @@ impl AuditLoggerBuilder {
         Ok(())
     }
 
+    /// The subject key file, when the policy encrypts.
+    fn subject_keys(&self) -> Result<Option<Arc<SubjectKeyFile>>> {
+        if !self.redaction.uses_encryption() {
+            return Ok(None);
+        }
+        let path = self
+            .subject_keys_path
+            .clone()
+            .unwrap_or_else(|| aiaudit_sqlite::default_keys_path(&self.path));
+        Ok(Some(Arc::new(SubjectKeyFile::open(&path, true)?)))
+    }
+
     /// The compiled redaction policy.
     fn redactor(&mut self) -> Result<Option<Arc<Redactor>>> {
         self.load_policy()?;
@@ -265,6 +286,7 @@ impl AuditLoggerBuilder {
 
     fn start(mut self, store: Box<dyn Store>, signer: NoteSigner) -> Result<AuditLogger> {
         let redactor = self.redactor()?;
+        let subject_keys = self.subject_keys()?;
         let custom: Vec<Arc<str>> = self
             .custom_statuses
             .iter()
@@ -287,7 +309,7 @@ impl AuditLoggerBuilder {
             Arc::clone(&shared),
             self.batch_size,
             process_source(),
-            redactor,
+            redactor.map(|r| (r, subject_keys)),
         );
         let thread = std::thread::Builder::new()
             .name("aiaudit-writer".into())

@@ -37,6 +37,7 @@ mod logger;
 mod queue;
 mod reader;
 pub mod reports;
+pub mod subjects;
 mod verify;
 mod writer;
 

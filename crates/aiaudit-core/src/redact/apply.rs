@@ -7,6 +7,7 @@ use sha2::Sha256;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+use super::crypto::{self, SubjectKeys};
 use super::detectors::{Builtin, Gate, SECRET_HINTS, Validator};
 use super::policy::{Action, Policy};
 use crate::error::{Error, Result};
@@ -90,6 +91,33 @@ fn always(_: &str, _: usize, _: usize) -> bool {
 
 /// What one call of [`Redactor::redact`] did, per place and rule.
 type Marks = BTreeMap<(String, String), (Action, u64, Option<&'static str>)>;
+
+/// The state of one event's redaction: its marks, and its subject's key once fetched.
+struct Walk<'a> {
+    marks: Marks,
+    subject: Option<&'a str>,
+    keys: Option<&'a dyn SubjectKeys>,
+    key: Option<std::result::Result<[u8; 32], &'static str>>,
+}
+
+impl Walk<'_> {
+    /// Encrypts `plain` at `path` to the event's subject, or says why it cannot.
+    fn encrypt(
+        &mut self,
+        plain: &[u8],
+        path: &str,
+        prefix: &str,
+    ) -> std::result::Result<String, &'static str> {
+        let subject = self.subject.ok_or("the event has no subject")?;
+        let keys = self.keys.ok_or("no subject key store")?;
+        let key = *self.key.get_or_insert_with(|| {
+            keys.key_for(subject)
+                .map_err(|_| "the subject key store failed")
+        });
+        let key = key?;
+        crypto::encrypt(&key, subject, path, plain, prefix).map_err(|_| "encryption failed")
+    }
+}
 
 impl Redactor {
     /// Compiles `policy`. `hmac_key` is the secret of the `hash` action; a policy that hashes
@@ -260,17 +288,48 @@ impl Redactor {
         kept
     }
 
-    fn rewrite(&self, s: &str, spans: &[(usize, usize, usize)]) -> String {
+    /// `s` with `spans` replaced; with a walk, `encrypt` encrypts to the subject (masking where
+    /// it cannot) and marks are counted.
+    fn rewrite(
+        &self,
+        s: &str,
+        spans: &[(usize, usize, usize)],
+        path: &str,
+        mut w: Option<&mut Walk<'_>>,
+    ) -> String {
         let mut out = String::with_capacity(s.len());
         let mut at = 0;
         for &(start, end, rule) in spans {
             out.push_str(&s[at..start]);
             let (r, action) = &self.rules[rule];
+            let mut done = *action;
+            let mut reason = None;
             match action {
                 Action::Hash => out.push_str(&self.hmac(&s.as_bytes()[start..end])),
                 Action::Drop => {}
-                // Encryption needs the subject's key, which text matches do not have: masked.
-                Action::Mask | Action::Encrypt | Action::Keep => out.push_str(r.placeholder()),
+                Action::Encrypt => {
+                    match w
+                        .as_deref_mut()
+                        .map(|w| w.encrypt(&s.as_bytes()[start..end], path, crypto::TEXT_PREFIX))
+                    {
+                        Some(Ok(token)) => out.push_str(&token),
+                        Some(Err(why)) => {
+                            out.push_str(r.placeholder());
+                            (done, reason) = (Action::Mask, Some(why));
+                        }
+                        None => {
+                            out.push_str(r.placeholder());
+                            (done, reason) = (Action::Mask, Some("no subject key"));
+                        }
+                    }
+                }
+                Action::Mask | Action::Keep => out.push_str(r.placeholder()),
+            }
+            if let Some(w) = w.as_deref_mut() {
+                w.marks
+                    .entry((path.to_owned(), r.name().to_owned()))
+                    .or_insert((done, 0, reason))
+                    .1 += 1;
             }
             at = end;
         }
@@ -278,7 +337,8 @@ impl Redactor {
         out
     }
 
-    /// `s` with every detector's finds replaced (masked, hashed or dropped).
+    /// `s` with every detector's finds replaced (masked, hashed or dropped; with no subject
+    /// here, `encrypt` masks).
     pub fn redact_str<'a>(&self, s: &'a str) -> Cow<'a, str> {
         if !self.enabled || s.len() < MIN_LEN {
             return Cow::Borrowed(s);
@@ -287,35 +347,19 @@ impl Redactor {
         if spans.is_empty() {
             Cow::Borrowed(s)
         } else {
-            Cow::Owned(self.rewrite(s, &spans))
+            Cow::Owned(self.rewrite(s, &spans, "", None))
         }
     }
 
-    fn string(&self, s: &mut String, path: &str, marks: &mut Marks) {
-        if !self.enabled {
-            return;
-        }
-        if s.len() < MIN_LEN {
+    fn string(&self, s: &mut String, path: &str, w: &mut Walk<'_>) {
+        if !self.enabled || s.len() < MIN_LEN {
             return;
         }
         let spans = self.find(s);
         if spans.is_empty() {
             return;
         }
-        for &(_, _, rule) in &spans {
-            let (r, action) = &self.rules[rule];
-            let action = if *action == Action::Encrypt {
-                Action::Mask
-            } else {
-                *action
-            };
-            let reason = (self.rules[rule].1 == Action::Encrypt).then_some("no subject key");
-            marks
-                .entry((path.to_owned(), r.name().to_owned()))
-                .or_insert((action, 0, reason))
-                .1 += 1;
-        }
-        *s = self.rewrite(s, &spans);
+        *s = self.rewrite(s, &spans, path, Some(w));
     }
 
     /// The first field rule (in policy order) that matches the path in `text`.
@@ -346,20 +390,20 @@ impl Redactor {
         v: &mut Value,
         segs: &mut Vec<(usize, usize)>,
         text: &mut String,
-        marks: &mut Marks,
+        w: &mut Walk<'_>,
     ) {
         match v {
-            Value::String(s) => self.string(s, text, marks),
+            Value::String(s) => self.string(s, text, w),
             Value::Array(items) => {
                 for (i, item) in items.iter_mut().enumerate() {
                     let len = text.len();
                     use std::fmt::Write as _;
                     let _ = write!(text, "[{i}]");
-                    self.value(item, segs, text, marks);
+                    self.value(item, segs, text, w);
                     text.truncate(len);
                 }
             }
-            Value::Object(m) => self.object(m, segs, text, marks),
+            Value::Object(m) => self.object(m, segs, text, w),
             _ => {}
         }
     }
@@ -371,7 +415,7 @@ impl Redactor {
         m: &mut Map<String, Value>,
         segs: &mut Vec<(usize, usize)>,
         text: &mut String,
-        marks: &mut Marks,
+        w: &mut Walk<'_>,
     ) {
         let mut dropped: Vec<String> = Vec::new();
         for (k, v) in m.iter_mut() {
@@ -381,12 +425,19 @@ impl Redactor {
             text.push_str(k);
             match self.field_rule(text, segs) {
                 Some(f) => {
-                    let (action, reason) = match f.action {
-                        Action::Encrypt => (Action::Mask, Some("no subject key")),
-                        a => (a, None),
-                    };
+                    let (mut action, mut reason) = (f.action, None);
                     match action {
-                        Action::Keep | Action::Encrypt => {}
+                        Action::Keep => {}
+                        Action::Encrypt => {
+                            let plain = crate::canonical::to_vec(v).unwrap_or_default();
+                            match w.encrypt(&plain, text, crypto::FIELD_PREFIX) {
+                                Ok(token) => *v = Value::String(token),
+                                Err(why) => {
+                                    *v = Value::String("[REDACTED]".into());
+                                    (action, reason) = (Action::Mask, Some(why));
+                                }
+                            }
+                        }
                         Action::Drop => dropped.push(k.clone()),
                         Action::Mask => *v = Value::String("[REDACTED]".into()),
                         Action::Hash => {
@@ -398,10 +449,11 @@ impl Redactor {
                         }
                     }
                     if action != Action::Keep {
-                        marks.insert((text.clone(), f.text.clone()), (action, 1, reason));
+                        w.marks
+                            .insert((text.clone(), f.text.clone()), (action, 1, reason));
                     }
                 }
-                None => self.value(v, segs, text, marks),
+                None => self.value(v, segs, text, w),
             }
             segs.pop();
             text.truncate(len);
@@ -413,16 +465,34 @@ impl Redactor {
 
     /// Redacts `name` and `details` in place and returns the marks the sealed record keeps:
     /// `{"path", "rule", "action", "count"}` (and `"reason"` where an action fell back), sorted.
+    /// With no subject, `encrypt` masks.
     pub fn redact(&self, name: &mut String, details: &mut Map<String, Value>) -> Vec<Value> {
+        self.redact_for(name, details, None, None)
+    }
+
+    /// [`Redactor::redact`] for an event about `subject`: `encrypt` encrypts to the subject's key
+    /// from `keys` (made on first use), and masks where there is no subject or no key.
+    pub fn redact_for(
+        &self,
+        name: &mut String,
+        details: &mut Map<String, Value>,
+        subject: Option<&str>,
+        keys: Option<&dyn SubjectKeys>,
+    ) -> Vec<Value> {
         if !self.enabled {
             return Vec::new();
         }
-        let mut marks = Marks::new();
-        self.string(name, "name", &mut marks);
+        let mut w = Walk {
+            marks: Marks::new(),
+            subject,
+            keys,
+            key: None,
+        };
+        self.string(name, "name", &mut w);
         let mut text = String::with_capacity(64);
         text.push_str("details");
-        self.object(details, &mut Vec::with_capacity(8), &mut text, &mut marks);
-        marks
+        self.object(details, &mut Vec::with_capacity(8), &mut text, &mut w);
+        w.marks
             .into_iter()
             .map(|((path, rule), (action, count, reason))| {
                 let mut m =
@@ -610,7 +680,59 @@ mod tests {
             d,
             json!({"input": {"text": "mail me: a@b.com"}, "diagnosis": "[REDACTED]"})
         );
-        assert_eq!(marks[0]["reason"], "no subject key");
+        assert_eq!(marks[0]["reason"], "the event has no subject");
         assert_eq!(marks[1]["action"], "drop");
+    }
+
+    struct Keys(std::sync::Mutex<std::collections::HashMap<String, [u8; 32]>>);
+
+    impl SubjectKeys for Keys {
+        fn key_for(&self, subject: &str) -> Result<[u8; 32]> {
+            let mut m = self
+                .0
+                .lock()
+                .map_err(|_| Error::Crypto("poisoned".into()))?;
+            let n = m.len() as u8;
+            Ok(*m.entry(subject.to_owned()).or_insert([n + 1; 32]))
+        }
+    }
+
+    #[test]
+    fn encrypt_to_the_subject_then_reveal_or_erase() {
+        let p = Policy::from_toml(
+            "[redaction]\n[redaction.detectors]\nemail = \"encrypt\"\n[[redaction.fields]]\npath = \"diagnosis\"\naction = \"encrypt\"\n",
+        )
+        .expect("policy");
+        let r = Redactor::new(&p, Some([2; 32])).expect("compile");
+        let keys = Keys(Default::default());
+        let mut name = "note for p@example.com".to_owned();
+        let mut d = json!({"diagnosis": {"code": "J10", "text": "flu"}, "n": 1});
+        let m = d.as_object_mut().expect("obj");
+        let marks = r.redact_for(&mut name, m, Some("patient-7"), Some(&keys));
+        assert!(name.starts_with("note for enc:v1:t:"), "{name}");
+        let stored = m["diagnosis"].as_str().expect("token").to_owned();
+        assert!(stored.starts_with("enc:v1:j:"));
+        assert!(marks.iter().all(|m| m["action"] == "encrypt"), "{marks:?}");
+
+        let key = keys.key_for("patient-7").expect("key");
+        let (mut n2, mut d2) = (name.clone(), m.clone());
+        assert_eq!(
+            crypto::reveal(&mut n2, &mut d2, "patient-7", Some(&key)),
+            (2, 0)
+        );
+        assert_eq!(n2, "note for p@example.com");
+        assert_eq!(d2["diagnosis"], json!({"code": "J10", "text": "flu"}));
+        // The key destroyed: the fields read as erased.
+        let (mut n3, mut d3) = (name.clone(), m.clone());
+        assert_eq!(crypto::reveal(&mut n3, &mut d3, "patient-7", None), (0, 2));
+        assert_eq!(n3, "note for [ERASED]");
+        assert_eq!(d3["diagnosis"], "[ERASED]");
+        // Another subject's key does not open them.
+        let other = keys.key_for("someone-else").expect("key");
+        let (mut n4, mut d4) = (name, m.clone());
+        assert_eq!(
+            crypto::reveal(&mut n4, &mut d4, "patient-7", Some(&other)),
+            (0, 2)
+        );
     }
 }

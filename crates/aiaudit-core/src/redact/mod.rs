@@ -23,10 +23,12 @@
 //! ```
 
 mod apply;
+pub mod crypto;
 mod detectors;
 mod policy;
 
 pub use apply::Redactor;
+pub use crypto::{ERASED as ERASED_MARK, SubjectKeys, reveal};
 pub use detectors::Builtin;
 pub use policy::{Action, CustomDetector, DetectorActions, FieldRule, Policy};
 

@@ -299,6 +299,17 @@ impl Policy {
         Ok(policy)
     }
 
+    /// True when some rule encrypts to the subject (the log then needs a subject key file).
+    pub fn uses_encryption(&self) -> bool {
+        let e = Some(Action::Encrypt);
+        self.enabled
+            && (super::Builtin::ALL
+                .iter()
+                .any(|b| self.detectors.get(*b) == e)
+                || self.fields.iter().any(|f| f.action == Action::Encrypt)
+                || self.custom.iter().any(|c| c.action == Action::Encrypt))
+    }
+
     /// No redaction at all.
     pub fn disabled() -> Policy {
         Policy {

@@ -1,11 +1,12 @@
 //! The sealer: batches messages from the queue, seals each event at its seq, grows the tree,
 //! and hands each batch to the committer.
 
-use aiaudit_core::redact::Redactor;
+use aiaudit_core::redact::{Redactor, SubjectKeys};
 use aiaudit_core::{
     CompactRange, CompletedNode, Event, NODE_STRIDE, NoteSigner, Source, Store, StoredEntry,
     leaf_hash, seal, timefmt,
 };
+use aiaudit_sqlite::SubjectKeyFile;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{SyncSender, sync_channel};
@@ -25,8 +26,9 @@ pub(crate) struct Writer {
     source: Source,
     ids: IdGen,
     staged: Staged,
-    /// The redaction policy, applied before sealing (`None`: off).
-    redactor: Option<Arc<Redactor>>,
+    /// The redaction policy, applied before sealing (`None`: off), with the subject key file
+    /// when the policy encrypts.
+    redactor: Option<(Arc<Redactor>, Option<Arc<SubjectKeyFile>>)>,
 }
 
 fn empty_batch(size: u64) -> Staged {
@@ -51,7 +53,7 @@ impl Writer {
         shared: Arc<Shared>,
         batch_size: usize,
         source: Source,
-        redactor: Option<Arc<Redactor>>,
+        redactor: Option<(Arc<Redactor>, Option<Arc<SubjectKeyFile>>)>,
     ) -> Self {
         let size = range.size();
         Writer {
@@ -156,8 +158,14 @@ impl Writer {
     /// Seals `event` at the next seq and adds it to the tree; returns the seq.
     fn stage(&mut self, mut event: Event) -> aiaudit_core::Result<u64> {
         let seq = self.range.size();
-        if let Some(r) = &self.redactor {
-            event.redactions = r.redact(&mut event.name, &mut event.details);
+        if let Some((r, keys)) = &self.redactor {
+            let keys = keys.as_deref().map(|k| k as &dyn SubjectKeys);
+            event.redactions = r.redact_for(
+                &mut event.name,
+                &mut event.details,
+                event.subject.as_deref(),
+                keys,
+            );
         }
         let s = &mut event.source;
         if s.host.is_none() {

@@ -21,6 +21,7 @@ class Logger:
         capture_source: bool = True,
         policy: Optional[str | PathLike[str]] = None,
         redact: bool = True,
+        input_mode: str = "full",
     ) -> None: ...
     def log_event(
         self, event_name: str, details: Optional[dict[str, Any]] = None, status: str = "INFO"
@@ -54,6 +55,8 @@ class Logger:
         user_id: Optional[str] = None,
         latency_ms: Optional[float] = None,
         metadata: Optional[dict[str, Any]] = None,
+        *,
+        input_mode: Optional[str] = None,
     ) -> str: ...
     def flush(self) -> int: ...
     def close(self) -> None: ...
@@ -84,6 +87,7 @@ class Reader:
         user: Optional[str] = None,
         operation: Optional[str] = None,
         subject: Optional[str] = None,
+        input_hash: Optional[str] = None,
         since_ns: Optional[int] = None,
         until_ns: Optional[int] = None,
         after: Optional[int] = None,

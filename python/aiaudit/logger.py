@@ -107,6 +107,7 @@ class AuditLogger(_native.Logger):
         capture_source: bool = True,
         policy: str | os.PathLike[str] | None = None,
         redact: bool = True,
+        input_mode: str = "full",
     ) -> None:
         self._open(
             os.fspath(path) if path is not None else None,
@@ -118,6 +119,7 @@ class AuditLogger(_native.Logger):
             capture_source=capture_source,
             policy=os.fspath(policy) if policy is not None else None,
             redact=redact,
+            input_mode=input_mode,
         )
 
     def __enter__(self) -> "AuditLogger":
@@ -145,6 +147,7 @@ class AuditLogger(_native.Logger):
         user: str | None = None,
         operation: str | None = None,
         subject: str | None = None,
+        input_hash: str | None = None,
         since: object = None,
         until: object = None,
         after: int | None = None,
@@ -162,6 +165,7 @@ class AuditLogger(_native.Logger):
             user=user,
             operation=operation,
             subject=subject,
+            input_hash=input_hash,
             since_ns=to_ns(since, end=False, what="since"),
             until_ns=to_ns(until, end=True, what="until"),
             after=after,
@@ -185,6 +189,13 @@ class AuditLogger(_native.Logger):
     def query_by_user(self, user_id: str, limit: int = 100) -> list[Prediction]:
         """The user's latest predictions, newest first (seed 003)."""
         rows = self.query(type="model_inference", user=user_id, newest_first=True, limit=limit)
+        return [Prediction.from_record(r) for r in rows]
+
+    def query_by_input(self, input_data: Any, limit: int = 100) -> list[Prediction]:
+        """What the models predicted for this exact input before, newest first: an indexed
+        lookup by the SHA-256 of the input's canonical JSON."""
+        h = _native.hash_input(input_data)
+        rows = self.query(type="model_inference", input_hash=h, newest_first=True, limit=limit)
         return [Prediction.from_record(r) for r in rows]
 
     def get_by_request_id(self, request_id: str) -> Prediction | None:

@@ -199,3 +199,21 @@ def test_the_asgi_middleware_records_every_request(tmp_path: Path) -> None:
     assert first["details"]["body_sha256"] == hashlib.sha256(b'{"amount":1}').hexdigest()
     assert first["details"]["latency_ms"] >= 0
     assert recs[1]["actor"]["user"] == "anonymous"
+
+
+def test_inputs_can_be_kept_as_hashes_and_found_by_them(tmp_path: Path) -> None:
+    audit = AuditLogger(tmp_path / "inputs.db")
+    same = {"amount": 250, "merchant": "books"}
+    audit.log("fraud_detector", "v1", same, {"prediction": "legitimate"})
+    audit.log("fraud_detector", "v2", dict(reversed(list(same.items()))), {"prediction": "fraud"}, input_mode="hash")
+    audit.log("fraud_detector", "v2", {"amount": 1}, {"prediction": "legitimate"})
+    before = audit.query_by_input(same)
+    assert [p.model_version for p in before] == ["v2", "v1"], "newest first, key order ignored"
+    assert before[0].input_data is None and before[0].input_hash == aiaudit.hash_input(same)
+    assert before[1].input_data == same
+    hashed = AuditLogger(tmp_path / "hashed.db", input_mode="hash")
+    hashed.log("m", "1", {"ssn_like": "x"}, {"label": "y"})
+    (p,) = hashed.query_by_model("m")
+    assert p.input_data is None and p.input_hash == aiaudit.hash_input({"ssn_like": "x"})
+    with pytest.raises(ValueError, match="input_mode"):
+        audit.log("m", "1", {}, {}, input_mode="partial")

@@ -190,6 +190,9 @@ pub struct QueryArgs {
     /// Data subject.
     #[arg(long)]
     pub subject: Option<String>,
+    /// Predictions made for this exact input: the SHA-256 of its canonical JSON (input_hash).
+    #[arg(long)]
+    pub input_hash: Option<String>,
     /// From this time: RFC 3339, a date (2026-11-24) or an age (7d, 12h, 30m).
     #[arg(long)]
     pub since: Option<String>,

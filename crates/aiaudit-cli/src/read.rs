@@ -22,6 +22,7 @@ pub fn query(cli: &Cli, a: &QueryArgs) -> Result<()> {
         user: a.user.clone(),
         operation: a.operation.clone(),
         subject: a.subject.clone(),
+        input_hash: a.input_hash.clone(),
         since_ns: a
             .since
             .as_deref()

@@ -32,6 +32,8 @@ pub struct StoredEntry {
     pub op_name: Option<String>,
     /// Data subject, if any.
     pub subject: Option<String>,
+    /// `details.input_hash` (a prediction's input, hashed), if any.
+    pub input_hash: Option<String>,
     /// `SHA-256(0x00 ‖ data)` as computed when sealed.
     pub leaf_hash: Hash,
     /// The leaf data: the record's RFC 8785 JSON.
@@ -64,6 +66,7 @@ impl StoredEntry {
             op_id: None,
             op_name: None,
             subject: None,
+            input_hash: None,
             leaf_hash,
             data,
         }
@@ -81,6 +84,7 @@ impl StoredEntry {
             self.op_name = op.name.map(Cow::into_owned);
         }
         self.subject = h.subject.map(Cow::into_owned);
+        self.input_hash = h.details.and_then(|d| d.input_hash).map(Cow::into_owned);
     }
 }
 
@@ -114,6 +118,34 @@ pub struct RecordHead<'a> {
     /// `subject`.
     #[serde(borrow, default)]
     pub subject: Option<Cow<'a, str>>,
+    /// `details.input_hash`.
+    #[serde(borrow, default)]
+    pub details: Option<HeadDetails<'a>>,
+}
+
+/// `details` of a [`RecordHead`]: only what is indexed.
+#[derive(Debug, Deserialize)]
+pub struct HeadDetails<'a> {
+    /// `details.input_hash`, if it is a string.
+    #[serde(borrow, default, deserialize_with = "string_or_none")]
+    pub input_hash: Option<Cow<'a, str>>,
+}
+
+/// A string member, or `None` for any other JSON value (a detail named `input_hash` that is
+/// not a hash is not indexed, and not an error).
+fn string_or_none<'de: 'a, 'a, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<Cow<'a, str>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Maybe<'a> {
+        Text(#[serde(borrow)] Cow<'a, str>),
+        Other(serde::de::IgnoredAny),
+    }
+    Ok(match Maybe::deserialize(d)? {
+        Maybe::Text(t) => Some(t),
+        Maybe::Other(_) => None,
+    })
 }
 
 /// `model` of a [`RecordHead`].
@@ -191,6 +223,8 @@ pub struct Query {
     pub operation: Option<String>,
     /// Data subject.
     pub subject: Option<String>,
+    /// `details.input_hash`: the predictions made for this exact input.
+    pub input_hash: Option<String>,
     /// Earliest time, inclusive, Unix ns.
     pub since_ns: Option<i64>,
     /// Latest time, inclusive, Unix ns.

@@ -27,6 +27,8 @@ pub(crate) struct Handle {
     sync: bool,
     capture_source: bool,
     service: Option<String>,
+    /// Keep prediction inputs only as their hash.
+    hash_inputs: bool,
     closed: AtomicBool,
 }
 
@@ -55,9 +57,24 @@ struct Settings {
     capture_source: bool,
     policy: Option<PathBuf>,
     redact: bool,
+    input_mode: String,
+}
+
+/// `"full"` or `"hash"`: whether a prediction's input is kept, or only its hash.
+fn hash_inputs(py: Python<'_>, mode: &str) -> PyResult<bool> {
+    match mode {
+        "full" => Ok(false),
+        "hash" => Ok(true),
+        other => Err(raise(
+            py,
+            "InvalidEventError",
+            format!("input_mode must be \"full\" or \"hash\", got {other:?}"),
+        )),
+    }
 }
 
 fn open_handle(py: Python<'_>, s: Settings) -> PyResult<Handle> {
+    let hash_inputs = hash_inputs(py, &s.input_mode)?;
     let sync = match s.durability.to_ascii_lowercase().as_str() {
         "async" => false,
         "sync" => true,
@@ -94,6 +111,7 @@ fn open_handle(py: Python<'_>, s: Settings) -> PyResult<Handle> {
         sync,
         capture_source: s.capture_source,
         service: s.service,
+        hash_inputs,
         closed: AtomicBool::new(false),
     })
 }
@@ -195,6 +213,7 @@ impl Logger {
             capture_source: true,
             policy: None,
             redact: true,
+            input_mode: "full".into(),
         };
         let h = open_handle(py, settings)?;
         if let Err(extra) = me.handle.set(h) {
@@ -218,7 +237,7 @@ impl Logger {
     }
 
     /// Opens (or joins) the log at `path`.
-    #[pyo3(signature = (path=None, *, durability="async".to_owned(), statuses=None, origin=None, key_path=None, service=None, capture_source=true, policy=None, redact=true))]
+    #[pyo3(signature = (path=None, *, durability="async".to_owned(), statuses=None, origin=None, key_path=None, service=None, capture_source=true, policy=None, redact=true, input_mode="full".to_owned()))]
     #[allow(clippy::too_many_arguments)]
     fn _open(
         slf: &Bound<'_, Self>,
@@ -231,6 +250,7 @@ impl Logger {
         capture_source: bool,
         policy: Option<PathBuf>,
         redact: bool,
+        input_mode: String,
     ) -> PyResult<()> {
         let py = slf.py();
         if slf.get().handle.get().is_some() {
@@ -254,6 +274,7 @@ impl Logger {
                 capture_source,
                 policy,
                 redact,
+                input_mode,
             },
         )?;
         if let Err(extra) = slf.get().handle.set(h) {
@@ -333,9 +354,10 @@ impl Logger {
     }
 
     /// Records a prediction (seed 003) and returns its request id. The input is kept with
-    /// `input_hash`, the SHA-256 of its RFC 8785 canonical JSON; the request id is also the
+    /// `input_hash`, the SHA-256 of its RFC 8785 canonical JSON (indexed), or with
+    /// `input_mode="hash"` (here or on the logger) only the hash; the request id is also the
     /// event's operation id, so that `get_by_request_id` is an indexed lookup.
-    #[pyo3(signature = (model_name, model_version, input_data, output_data, user_id=None, latency_ms=None, metadata=None))]
+    #[pyo3(signature = (model_name, model_version, input_data, output_data, user_id=None, latency_ms=None, metadata=None, *, input_mode=None))]
     #[allow(clippy::too_many_arguments)]
     fn log(
         slf: &Bound<'_, Self>,
@@ -346,9 +368,14 @@ impl Logger {
         user_id: Option<String>,
         latency_ms: Option<f64>,
         metadata: Option<&Bound<'_, PyAny>>,
+        input_mode: Option<&str>,
     ) -> PyResult<String> {
         let py = slf.py();
         let h = Logger::handle(slf)?;
+        let hash_only = match input_mode {
+            Some(m) => hash_inputs(py, m)?,
+            None => h.hash_inputs,
+        };
         let input = convert::value(input_data, "input_data")?;
         let output = convert::value(output_data, "output_data")?;
         let metadata = match metadata {
@@ -362,7 +389,9 @@ impl Logger {
             "input_hash".into(),
             Value::String(crate::input_hash(&input)?),
         );
-        details.insert("input".into(), input);
+        if !hash_only {
+            details.insert("input".into(), input);
+        }
         details.insert("output".into(), output);
         details.insert(
             "latency_ms".into(),

@@ -83,7 +83,7 @@ impl Reader {
     }
 
     /// Records matching the filters, as dicts.
-    #[pyo3(signature = (*, type_=None, status=None, model=None, user=None, operation=None, subject=None, since_ns=None, until_ns=None, after=None, descending=false, limit=0))]
+    #[pyo3(signature = (*, type_=None, status=None, model=None, user=None, operation=None, subject=None, input_hash=None, since_ns=None, until_ns=None, after=None, descending=false, limit=0))]
     #[allow(clippy::too_many_arguments)]
     fn query<'py>(
         &self,
@@ -94,6 +94,7 @@ impl Reader {
         user: Option<String>,
         operation: Option<String>,
         subject: Option<String>,
+        input_hash: Option<String>,
         since_ns: Option<i64>,
         until_ns: Option<i64>,
         after: Option<u64>,
@@ -107,6 +108,7 @@ impl Reader {
             user,
             operation,
             subject,
+            input_hash,
             since_ns,
             until_ns,
             after_seq: after,

@@ -46,6 +46,7 @@ fn main() {
             op_id: Some("demo-1".into()),
             op_name: Some("credit-risk-scoring".into()),
             subject: None,
+            input_hash: None,
             leaf_hash: leaf_hash(&data),
             data,
         });

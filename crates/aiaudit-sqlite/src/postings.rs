@@ -19,6 +19,7 @@ pub(crate) fn keys(e: &StoredEntry) -> impl Iterator<Item = (&'static str, &str)
         e.op_id.as_deref().map(|v| ("op", v)),
         op_name.map(|v| ("op", v)),
         e.subject.as_deref().map(|v| ("subject", v)),
+        e.input_hash.as_deref().map(|v| ("input", v)),
     ]
     .into_iter()
     .flatten()

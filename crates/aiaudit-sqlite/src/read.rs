@@ -86,6 +86,7 @@ fn matches(e: &StoredEntry, q: &Query) -> bool {
         && eq(&q.model, e.model.as_deref())
         && eq(&q.user, e.user.as_deref())
         && eq(&q.subject, e.subject.as_deref())
+        && eq(&q.input_hash, e.input_hash.as_deref())
         && q.operation
             .as_deref()
             .is_none_or(|o| e.op_id.as_deref() == Some(o) || e.op_name.as_deref() == Some(o))
@@ -161,6 +162,7 @@ pub(crate) fn query(store: &SqliteStore, q: &Query) -> Result<Vec<StoredEntry>, 
         q.user.as_deref().map(|v| postings::key("user", v)),
         q.operation.as_deref().map(|v| postings::key("op", v)),
         q.subject.as_deref().map(|v| postings::key("subject", v)),
+        q.input_hash.as_deref().map(|v| postings::key("input", v)),
     ]
     .into_iter()
     .flatten()

@@ -17,6 +17,7 @@ fn naive(all: &[StoredEntry], q: &Query) -> Vec<u64> {
                 && pass(&q.model, e.model.as_deref())
                 && pass(&q.user, e.user.as_deref())
                 && pass(&q.subject, e.subject.as_deref())
+                && pass(&q.input_hash, e.input_hash.as_deref())
                 && q.operation.as_deref().is_none_or(|o| {
                     e.op_id.as_deref() == Some(o) || e.op_name.as_deref() == Some(o)
                 })
@@ -70,6 +71,9 @@ proptest! {
             if f[5] % 5 == 0 {
                 e.subject = Some(format!("s{}", f[5] % 2));
             }
+            if f[0] % 3 == 1 {
+                e = e.detail("input_hash", format!("h{}", f[1] % 4));
+            }
             log.log(e).expect("log");
         }
         log.close().expect("close");
@@ -85,6 +89,7 @@ proptest! {
                 user: (q[3] % 4 == 0).then(|| format!("u{}", q[4] % 6)),
                 operation: (q[4] % 4 == 0).then(|| pick(&names, q[5]).to_owned()),
                 subject: (q[5] % 6 == 0).then(|| format!("s{}", q[6] % 3)),
+                input_hash: (q[6] % 5 == 0).then(|| format!("h{}", q[7] % 5)),
                 since_ns: (q[6] % 3 == 0).then(|| times[q[7] as usize % times.len()]),
                 until_ns: (q[7] % 3 == 0).then(|| times[q[8] as usize % times.len()]),
                 after_seq: (q[8] % 4 == 0).then(|| u64::from(q[0]) % (events.len() as u64 + 2)),

@@ -210,6 +210,10 @@ impl Writer {
             op_id,
             op_name,
             subject: event.subject.take(),
+            input_hash: match event.details.get("input_hash") {
+                Some(serde_json::Value::String(h)) => Some(h.clone()),
+                _ => None,
+            },
             leaf_hash: leaf,
             data,
         });

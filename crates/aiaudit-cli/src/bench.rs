@@ -183,6 +183,27 @@ pub fn run(events: u64, dir: Option<&Path>, rounds: usize) -> Result<()> {
         prove_bundle_us
     );
 
+    // "What did the model predict for this exact input before?": by input hash, indexed.
+    let mut q_times = Vec::new();
+    for _ in 0..20 {
+        let seq = prng.next_u64() % size;
+        let hash = reader.get(seq)?.input_hash.unwrap_or_default();
+        let t = Instant::now();
+        let found = reader.query(&aiaudit::Query {
+            input_hash: Some(hash),
+            ..aiaudit::Query::default()
+        })?;
+        q_times.push(t.elapsed().as_secs_f64() * 1e3);
+        anyhow::ensure!(
+            found.iter().any(|e| e.seq == seq),
+            "input query missed seq {seq}"
+        );
+    }
+    say!(
+        "    query by input hash, log of {size:>7} {:>9.2} ms median",
+        median(&mut q_times)
+    );
+
     let f = Figures {
         ingest,
         plain,

@@ -162,7 +162,9 @@ pub(crate) fn query(store: &SqliteStore, q: &Query) -> Result<Vec<StoredEntry>, 
         q.user.as_deref().map(|v| postings::key("user", v)),
         q.operation.as_deref().map(|v| postings::key("op", v)),
         q.subject.as_deref().map(|v| postings::key("subject", v)),
-        q.input_hash.as_deref().map(|v| postings::key("input", v)),
+        q.input_hash
+            .as_deref()
+            .map(|v| postings::key("input", postings::input_bucket(v))),
     ]
     .into_iter()
     .flatten()

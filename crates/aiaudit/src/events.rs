@@ -116,3 +116,47 @@ pub fn error(name: &str, error: &str) -> Event {
         .status(Status::Error)
         .detail("error", error)
 }
+
+/// Adds a prediction's input to `event`: always `details.input_hash`, the SHA-256 (hex) of the
+/// input's RFC 8785 canonical JSON, which is indexed (so "what did the model predict for this
+/// exact input before?" is one query); and the input itself under `details.input` unless
+/// `hash_only`. Fails only for an input JSON cannot keep exactly (a huge integer).
+pub fn with_input(event: Event, input: Value, hash_only: bool) -> aiaudit_core::Result<Event> {
+    let bytes = aiaudit_core::canonical::to_vec(&input)?;
+    let hash: String = aiaudit_core::sha256(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let event = event.detail("input_hash", hash);
+    Ok(if hash_only {
+        event
+    } else {
+        event.detail("input", input)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn inputs_are_hashed_canonically() {
+        let a = with_input(
+            Event::new("model_inference", "p"),
+            json!({"b": 1, "a": [1.0, "x"]}),
+            true,
+        )
+        .expect("hash");
+        let b = with_input(
+            Event::new("model_inference", "p"),
+            json!({"a": [1, "x"], "b": 1}),
+            false,
+        )
+        .expect("hash");
+        assert_eq!(a.details["input_hash"], b.details["input_hash"]);
+        assert!(a.details.get("input").is_none());
+        assert_eq!(b.details["input"], json!({"a": [1, "x"], "b": 1}));
+        assert_eq!(a.details["input_hash"].as_str().map(str::len), Some(64));
+    }
+}

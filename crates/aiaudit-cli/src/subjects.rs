@@ -21,9 +21,8 @@ pub fn forget(cli: &Cli, subject: &str, reason: Option<&str>) -> Result<()> {
         anyhow::bail!("--subject must name a data subject");
     }
     let log = open_logger(cli, Durability::Sync)?;
-    let keys = key_file(cli)?;
-    let existed = aiaudit::subjects::forget(&log, keys.as_ref(), subject, reason)?;
-    let size = log.close()?;
+    let (existed, seq) = aiaudit::subjects::forget(&log, subject, reason)?;
+    log.close()?;
     if existed {
         say!(
             "destroyed the key of data subject {subject:?}: its encrypted fields now read as [ERASED]"
@@ -33,10 +32,7 @@ pub fn forget(cli: &Cli, subject: &str, reason: Option<&str>) -> Result<()> {
             "data subject {subject:?} had no key (nothing of theirs was encrypted, or it was already destroyed)"
         );
     }
-    say!(
-        "the erasure is recorded as event {}",
-        size.saturating_sub(1)
-    );
+    say!("the erasure is recorded as event {seq}");
     Ok(())
 }
 

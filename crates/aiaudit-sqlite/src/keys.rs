@@ -18,9 +18,10 @@ pub const KEYS_APPLICATION_ID: i32 = 0x4149_4B53;
 
 /// The subject key file of a log.
 pub struct SubjectKeyFile {
-    conn: Mutex<Connection>,
+    /// The connection and the keys read so far, under one lock: a key destroyed here is never
+    /// served from the cache afterwards.
+    inner: Mutex<(Connection, HashMap<String, [u8; 32]>)>,
     path: PathBuf,
-    cache: Mutex<HashMap<String, [u8; 32]>>,
 }
 
 impl std::fmt::Debug for SubjectKeyFile {
@@ -73,32 +74,37 @@ impl SubjectKeyFile {
             source,
         };
         let conn = Connection::open(path).map_err(sq)?;
-        conn.execute_batch(
-            "PRAGMA journal_mode=DELETE; PRAGMA synchronous=FULL; PRAGMA secure_delete=ON;
-             CREATE TABLE IF NOT EXISTS subject_keys(
-                 subject TEXT PRIMARY KEY,
-                 key BLOB NOT NULL CHECK (length(key) = 32),
-                 created_ns INTEGER NOT NULL);",
-        )
-        .map_err(sq)?;
+        // Checked before anything is written: never add a table to someone else's database.
         let app: i32 = conn
             .query_row("PRAGMA application_id", [], |r| r.get(0))
             .map_err(sq)?;
-        match app {
-            0 => conn
+        let tables: i64 = conn
+            .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+            .map_err(sq)?;
+        match (app, tables) {
+            (0, 0) => conn
                 .execute_batch(&format!("PRAGMA application_id={KEYS_APPLICATION_ID}"))
                 .map_err(sq)?,
-            KEYS_APPLICATION_ID => {}
+            (KEYS_APPLICATION_ID, _) => {}
             _ => {
                 return Err(Error::NotAnAuditLog {
                     path: path.to_owned(),
                 });
             }
         }
+        // EXTRA also syncs the directory when the rollback journal is deleted, so that a power
+        // cut can neither lose a stored key nor bring back a destroyed one.
+        conn.execute_batch(
+            "PRAGMA journal_mode=DELETE; PRAGMA synchronous=EXTRA; PRAGMA secure_delete=ON;
+             CREATE TABLE IF NOT EXISTS subject_keys(
+                 subject TEXT PRIMARY KEY,
+                 key BLOB NOT NULL CHECK (length(key) = 32),
+                 created_ns INTEGER NOT NULL);",
+        )
+        .map_err(sq)?;
         Ok(SubjectKeyFile {
-            conn: Mutex::new(conn),
+            inner: Mutex::new((conn, HashMap::new())),
             path: path.to_owned(),
-            cache: Mutex::new(HashMap::new()),
         })
     }
 
@@ -109,16 +115,20 @@ impl SubjectKeyFile {
 
     /// The subject's key, if it has one (and it was not destroyed).
     pub fn get(&self, subject: &str) -> Result<Option<[u8; 32]>, Error> {
-        if let Some(k) = self
-            .cache
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(subject)
-        {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        self.get_locked(&mut inner, subject)
+    }
+
+    fn get_locked(
+        &self,
+        inner: &mut (Connection, HashMap<String, [u8; 32]>),
+        subject: &str,
+    ) -> Result<Option<[u8; 32]>, Error> {
+        if let Some(k) = inner.1.get(subject) {
             return Ok(Some(*k));
         }
-        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        let key: Option<Vec<u8>> = conn
+        let key: Option<Vec<u8>> = inner
+            .0
             .query_row(
                 "SELECT key FROM subject_keys WHERE subject = ?1",
                 params![subject],
@@ -126,12 +136,17 @@ impl SubjectKeyFile {
             )
             .optional()
             .map_err(|e| self.err(e))?;
-        Ok(key.and_then(|k| <[u8; 32]>::try_from(k.as_slice()).ok()))
+        let key = key.and_then(|k| <[u8; 32]>::try_from(k.as_slice()).ok());
+        if let Some(k) = key {
+            inner.1.insert(subject.to_owned(), k);
+        }
+        Ok(key)
     }
 
     /// The subject's key, made (and durably stored) if it has none.
     pub fn get_or_create(&self, subject: &str) -> Result<[u8; 32], Error> {
-        if let Some(k) = self.get(subject)? {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(k) = self.get_locked(&mut inner, subject)? {
             return Ok(k);
         }
         let mut key = [0u8; 32];
@@ -139,37 +154,32 @@ impl SubjectKeyFile {
             path: self.path.clone(),
             what: format!("no randomness for a subject key: {e}"),
         })?;
-        {
-            let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-            // Committed (and fsynced) before the event that uses it can be: a crash must not
-            // leave ciphertext under a key that was never kept.
-            conn.execute(
+        // Committed (and fsynced) before the event that uses it can be: a crash must not
+        // leave ciphertext under a key that was never kept.
+        inner
+            .0
+            .execute(
                 "INSERT OR IGNORE INTO subject_keys(subject, key, created_ns) VALUES (?1, ?2, ?3)",
                 params![subject, &key[..], aiaudit_core::timefmt::now_ns()],
             )
             .map_err(|e| self.err(e))?;
-        }
-        // Another process may have made one first: read back what is stored.
-        let stored = self.get(subject)?.ok_or_else(|| Error::Inconsistent {
-            path: self.path.clone(),
-            what: format!("the key of subject {subject:?} was not stored"),
-        })?;
-        self.cache
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(subject.to_owned(), stored);
-        Ok(stored)
+        // Another process may have made one first: use what is stored.
+        self.get_locked(&mut inner, subject)?
+            .ok_or_else(|| Error::Inconsistent {
+                path: self.path.clone(),
+                what: format!("the key of subject {subject:?} was not stored"),
+            })
     }
 
     /// Destroys the subject's key; returns whether there was one. Its bytes are overwritten in
-    /// the file (`secure_delete`) and the change is fsynced before this returns.
+    /// the file (`secure_delete`) and the change is synced before this returns. (The rollback
+    /// journal of that change held the page and is deleted, not overwritten: file-system blocks
+    /// are out of reach here; see docs/privacy.md.)
     pub fn destroy(&self, subject: &str) -> Result<bool, Error> {
-        self.cache
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(subject);
-        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        let n = conn
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        inner.1.remove(subject);
+        let n = inner
+            .0
             .execute(
                 "DELETE FROM subject_keys WHERE subject = ?1",
                 params![subject],

@@ -310,6 +310,9 @@ impl AuditLoggerBuilder {
             self.batch_size,
             process_source(),
             redactor.map(|r| (r, subject_keys)),
+            self.subject_keys_path
+                .clone()
+                .unwrap_or_else(|| aiaudit_sqlite::default_keys_path(&self.path)),
         );
         let thread = std::thread::Builder::new()
             .name("aiaudit-writer".into())

@@ -196,6 +196,24 @@ impl AuditLogger {
         result
     }
 
+    /// Erases a data subject (crypto-shredding): after every event already queued is sealed,
+    /// destroys the subject's key in the subject key file, then commits `erasure` — an event
+    /// about the subject, to which the writer adds `key_destroyed` (whether a key existed).
+    /// Encryption is off for that event, so it cannot make the subject a new key. Returns the
+    /// erasure's seq once committed.
+    pub fn forget(&self, erasure: Event) -> Result<u64> {
+        validate(&erasure)?;
+        if erasure.subject.as_deref().is_none_or(str::is_empty) {
+            return Err(aiaudit_core::Error::InvalidEvent(
+                "an erasure must name its data subject".into(),
+            )
+            .into());
+        }
+        let ack = Ack::new();
+        self.send(Msg::Forget(erasure, Responder::new(&ack)))?;
+        ack.wait().map_err(Error::Poisoned)
+    }
+
     /// Waits until every event logged before this call is committed; returns the log size.
     pub fn flush(&self) -> Result<u64> {
         let ack = Ack::new();

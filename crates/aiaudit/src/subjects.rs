@@ -84,20 +84,12 @@ pub fn subject_access(
 /// The event type of an erasure.
 pub const ERASURE_TYPE: &str = "erasure";
 
-/// Erases `subject`: destroys its key, then records the erasure (type `erasure`, the subject,
-/// whether a key existed, the events concerned and the reason). Returns whether a key existed.
-/// The subject's id is kept only in the event's `subject` field, so that no redaction rule can
-/// encrypt it to a new key.
-pub fn forget(
-    log: &AuditLogger,
-    keys: Option<&SubjectKeyFile>,
-    subject: &str,
-    reason: Option<&str>,
-) -> Result<bool> {
-    let existed = match keys {
-        Some(k) => k.destroy(subject)?,
-        None => false,
-    };
+/// Erases `subject`: destroys its key through the writer (after every event queued before it
+/// is sealed), then records the erasure (type `erasure`, the subject, whether a key existed,
+/// the events concerned and the reason). Returns whether a key existed and the erasure's seq.
+/// The subject's id is kept only in the event's `subject` field.
+pub fn forget(log: &AuditLogger, subject: &str, reason: Option<&str>) -> Result<(bool, u64)> {
+    log.flush()?;
     let events = log
         .reader()?
         .query(&Query {
@@ -107,12 +99,12 @@ pub fn forget(
         .len();
     let mut e = Event::new(ERASURE_TYPE, "Data subject erased (crypto-shredding)")
         .subject(subject)
-        .detail("key_destroyed", existed)
         .detail("events_concerned", events as u64);
     if let Some(r) = reason {
         e = e.detail("reason", r);
     }
-    log.log(e)?;
-    log.flush()?;
-    Ok(existed)
+    let seq = log.forget(e)?;
+    let record = Record::from_leaf_data(&log.reader()?.get(seq)?.data)?;
+    let existed = record.details.get("key_destroyed") == Some(&Value::Bool(true));
+    Ok((existed, seq))
 }

@@ -128,3 +128,81 @@ fn a_bad_policy_file_stops_the_logger_and_names_the_line() {
         assert!(!path.exists(), "nothing created");
     }
 }
+
+#[test]
+fn the_actor_ip_is_hashed_like_addresses_in_details() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("ip.db");
+    let log = AuditLogger::builder(&path)
+        .durability(Durability::Sync)
+        .open()
+        .expect("open");
+    let mut e = aiaudit::Event::new("user_request", "GET /predict");
+    e.actor = Some(aiaudit_core::Actor {
+        user: Some("u1".into()),
+        ip: Some("192.168.7.9".into()),
+        ..Default::default()
+    });
+    e = e.detail("client", "192.168.7.9");
+    log.log(e).expect("log");
+    log.close().expect("close");
+    let r = &records(&path)[0];
+    let ip = r.actor.as_ref().and_then(|a| a.ip.clone()).expect("ip");
+    assert!(ip.starts_with("hmac:"), "{ip}");
+    assert_eq!(
+        r.details["client"],
+        ip.as_str(),
+        "the same address correlates"
+    );
+    assert_eq!(
+        r.actor.as_ref().and_then(|a| a.user.clone()).as_deref(),
+        Some("u1")
+    );
+}
+
+#[test]
+fn forget_erases_events_still_queued_and_makes_no_new_key() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("f.db");
+    let policy =
+        Policy::from_toml("[redaction]\n[[redaction.fields]]\npath = \"diagnosis\"\naction = \"encrypt\"\n[[redaction.fields]]\npath = \"reason\"\naction = \"encrypt\"\n")
+            .expect("policy");
+    let log = AuditLogger::builder(&path)
+        .redaction(policy)
+        .durability(Durability::Async)
+        .open()
+        .expect("open");
+    for i in 0..500 {
+        log.log(
+            aiaudit::Event::new("triage", format!("visit {i}"))
+                .subject("patient-1")
+                .detail("diagnosis", "J10"),
+        )
+        .expect("log");
+    }
+    // No flush: the erasure is queued behind the 500 events, and must still cover them.
+    let (existed, seq) =
+        aiaudit::subjects::forget(&log, "patient-1", Some("request 7")).expect("forget");
+    assert!(existed);
+    log.close().expect("close");
+    let keys = aiaudit_sqlite::SubjectKeyFile::open(&path.with_extension("subjects"), false)
+        .expect("keys");
+    assert_eq!(keys.get("patient-1").expect("get"), None, "no new key");
+    let reader = LogReader::open(&path).expect("reader");
+    let report =
+        aiaudit::subjects::subject_access(&reader, Some(&keys), "patient-1").expect("access");
+    assert_eq!(report["summary"]["count"], 501);
+    assert_eq!(report["summary"]["encrypted_fields"]["erased"], 500);
+    assert_eq!(report["summary"]["encrypted_fields"]["decrypted"], 0);
+    let erasure = &report["events"][500];
+    assert_eq!(erasure["seq"], seq);
+    assert_eq!(erasure["details"]["key_destroyed"], true);
+    // The erasure's own fields were not encrypted to a new key: masked instead.
+    assert_eq!(erasure["details"]["reason"], "[REDACTED]");
+    assert!(
+        reader
+            .verify(&VerifyOptions::default(), &mut |_, _| {})
+            .expect("verify")
+            .is_intact()
+    );
+}

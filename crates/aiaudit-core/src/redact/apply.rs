@@ -62,6 +62,9 @@ struct Group {
 /// A compiled redaction policy. Cheap to share; `redact` takes `&self`.
 pub struct Redactor {
     enabled: bool,
+    /// Shorter strings are not searched: 6 bytes for the built-in detectors (`a@b.co`), 1 when
+    /// the policy has custom ones.
+    min_len: usize,
     /// Field rules that name one key without wildcards, by the key's length: most keys meet
     /// none of the same length.
     exact_by_len: Vec<Vec<usize>>,
@@ -212,6 +215,7 @@ impl Redactor {
             }
         }
         Ok(Redactor {
+            min_len: if policy.custom.is_empty() { MIN_LEN } else { 1 },
             enabled: policy.enabled,
             exact_by_len,
             patterned,
@@ -267,9 +271,25 @@ impl Redactor {
             let hit = g.set.matches(s);
             for i in hit.iter() {
                 let p = &self.patterns[g.members[i]];
-                for m in p.re.find_iter(s) {
-                    if (p.valid)(s, m.start(), m.end()) {
-                        spans.push((m.start(), m.end(), p.rule));
+                let mut at = 0;
+                while at <= s.len() {
+                    let Some(m) = p.re.find_at(s, at) else { break };
+                    let (a, b) = (m.start(), m.end());
+                    if a == b {
+                        at = next_char(s, b);
+                        continue;
+                    }
+                    if (p.valid)(s, a, b) {
+                        spans.push((a, b, p.rule));
+                        at = b;
+                    } else if let Some(e) = shorter(p, s, a, b) {
+                        // A card followed by its CVV, an address followed by a colon: the
+                        // rejected candidate holds a valid shorter one.
+                        spans.push((a, e, p.rule));
+                        at = e;
+                    } else {
+                        // A valid match may start inside a rejected one.
+                        at = next_char(s, a);
                     }
                 }
             }
@@ -277,12 +297,15 @@ impl Redactor {
         if spans.is_empty() {
             return spans;
         }
-        // Earliest first, longest first at one start, then the earlier rule; overlaps dropped.
+        // Earliest first, longest first at one start, then the earlier rule. An overlapping
+        // span is merged into the one before it (which keeps its rule), so that no part of
+        // either is left in clear.
         spans.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
         let mut kept: Vec<(usize, usize, usize)> = Vec::with_capacity(spans.len());
         for s in spans {
-            if kept.last().is_none_or(|k| s.0 >= k.1) {
-                kept.push(s);
+            match kept.last_mut() {
+                Some(k) if s.0 < k.1 => k.1 = k.1.max(s.1),
+                _ => kept.push(s),
             }
         }
         kept
@@ -312,7 +335,10 @@ impl Redactor {
                         .as_deref_mut()
                         .map(|w| w.encrypt(&s.as_bytes()[start..end], path, crypto::TEXT_PREFIX))
                     {
-                        Some(Ok(token)) => out.push_str(&token),
+                        Some(Ok(token)) => {
+                            out.push_str(&token);
+                            out.push(';');
+                        }
                         Some(Err(why)) => {
                             out.push_str(r.placeholder());
                             (done, reason) = (Action::Mask, Some(why));
@@ -340,7 +366,7 @@ impl Redactor {
     /// `s` with every detector's finds replaced (masked, hashed or dropped; with no subject
     /// here, `encrypt` masks).
     pub fn redact_str<'a>(&self, s: &'a str) -> Cow<'a, str> {
-        if !self.enabled || s.len() < MIN_LEN {
+        if !self.enabled || s.len() < self.min_len {
             return Cow::Borrowed(s);
         }
         let spans = self.find(s);
@@ -352,7 +378,7 @@ impl Redactor {
     }
 
     fn string(&self, s: &mut String, path: &str, w: &mut Walk<'_>) {
-        if !self.enabled || s.len() < MIN_LEN {
+        if !self.enabled || s.len() < self.min_len {
             return;
         }
         let spans = self.find(s);
@@ -418,19 +444,28 @@ impl Redactor {
         w: &mut Walk<'_>,
     ) {
         let mut dropped: Vec<String> = Vec::new();
+        let mut renamed: Vec<(String, String)> = Vec::new();
         for (k, v) in m.iter_mut() {
             let len = text.len();
             text.push('.');
-            segs.push((text.len(), text.len() + k.len()));
-            text.push_str(k);
+            // A key can hold personal data too (`{"jane@example.com": …}`): it is redacted like
+            // text (encryption masks: a key cannot be decrypted in place), and the path, marks
+            // included, names the redacted key.
+            let shown = self.redact_key(k, text, w);
+            segs.push((text.len(), text.len() + shown.len()));
+            text.push_str(&shown);
+            if let Cow::Owned(new) = shown {
+                renamed.push((k.clone(), new));
+            }
             match self.field_rule(text, segs) {
                 Some(f) => {
                     let (mut action, mut reason) = (f.action, None);
                     match action {
                         Action::Keep => {}
                         Action::Encrypt => {
-                            let plain = crate::canonical::to_vec(v).unwrap_or_default();
-                            match w.encrypt(&plain, text, crypto::FIELD_PREFIX) {
+                            let plain = crate::canonical::to_vec(v)
+                                .map_err(|_| "the value has no canonical JSON");
+                            match plain.and_then(|p| w.encrypt(&p, text, crypto::FIELD_PREFIX)) {
                                 Ok(token) => *v = Value::String(token),
                                 Err(why) => {
                                     *v = Value::String("[REDACTED]".into());
@@ -458,9 +493,55 @@ impl Redactor {
             segs.pop();
             text.truncate(len);
         }
-        for k in dropped {
-            m.remove(&k);
+        for k in &dropped {
+            m.remove(k);
         }
+        for (old, new) in renamed {
+            if let Some(v) = m.remove(&old) {
+                // Two keys redacted alike keep both values: `[EMAIL]`, `[EMAIL]#2`, …
+                let mut name = new.clone();
+                let mut n = 2;
+                while m.contains_key(&name) {
+                    name = format!("{new}#{n}");
+                    n += 1;
+                }
+                m.insert(name, v);
+            }
+        }
+    }
+
+    /// `k` with detected items masked or hashed; `parent` is the path of its object.
+    fn redact_key<'k>(&self, k: &'k str, parent: &str, w: &mut Walk<'_>) -> Cow<'k, str> {
+        if k.len() < self.min_len {
+            return Cow::Borrowed(k);
+        }
+        let spans = self.find(k);
+        if spans.is_empty() {
+            return Cow::Borrowed(k);
+        }
+        let mut out = String::with_capacity(k.len());
+        let mut at = 0;
+        for &(start, end, rule) in &spans {
+            out.push_str(&k[at..start]);
+            let (r, action) = &self.rules[rule];
+            let done = match action {
+                Action::Hash => {
+                    out.push_str(&self.hmac(&k.as_bytes()[start..end]));
+                    Action::Hash
+                }
+                _ => {
+                    out.push_str(r.placeholder());
+                    Action::Mask
+                }
+            };
+            w.marks
+                .entry((format!("{parent}(key)"), r.name().to_owned()))
+                .or_insert((done, 0, None))
+                .1 += 1;
+            at = end;
+        }
+        out.push_str(&k[at..]);
+        Cow::Owned(out)
     }
 
     /// Redacts `name` and `details` in place and returns the marks the sealed record keeps:
@@ -479,6 +560,19 @@ impl Redactor {
         subject: Option<&str>,
         keys: Option<&dyn SubjectKeys>,
     ) -> Vec<Value> {
+        self.redact_event(name, details, None, subject, keys)
+    }
+
+    /// [`Redactor::redact_for`], and the detectors on `actor_ip` too (the default policy
+    /// hashes it, as it hashes addresses in details).
+    pub fn redact_event(
+        &self,
+        name: &mut String,
+        details: &mut Map<String, Value>,
+        actor_ip: Option<&mut String>,
+        subject: Option<&str>,
+        keys: Option<&dyn SubjectKeys>,
+    ) -> Vec<Value> {
         if !self.enabled {
             return Vec::new();
         }
@@ -489,6 +583,9 @@ impl Redactor {
             key: None,
         };
         self.string(name, "name", &mut w);
+        if let Some(ip) = actor_ip {
+            self.string(ip, "actor.ip", &mut w);
+        }
         let mut text = String::with_capacity(64);
         text.push_str("details");
         self.object(details, &mut Vec::with_capacity(8), &mut text, &mut w);
@@ -504,6 +601,29 @@ impl Redactor {
             })
             .collect()
     }
+}
+
+/// The byte index of the character after the one at `i`.
+fn next_char(s: &str, i: usize) -> usize {
+    s[i..]
+        .chars()
+        .next()
+        .map_or(s.len() + 1, |c| i + c.len_utf8())
+}
+
+/// The longest valid candidate of pattern `p` that starts at `a` and ends before `b` at a
+/// separator, trying at most eight cut points from the right.
+fn shorter(p: &Pattern, s: &str, a: usize, b: usize) -> Option<usize> {
+    let bytes = s.as_bytes();
+    (a + 1..b)
+        .rev()
+        .filter(|&i| matches!(bytes[i], b' ' | b'-' | b':' | b'.' | b'/'))
+        .take(8)
+        .find(|&e| {
+            p.re.find_at(&s[..e], a)
+                .is_some_and(|m| m.start() == a && m.end() == e)
+                && (p.valid)(s, a, e)
+        })
 }
 
 /// Whether a number detector could match: they need a run of at least 7 digits (phones, SSNs,
@@ -734,5 +854,80 @@ mod tests {
             crypto::reveal(&mut n4, &mut d4, "patient-7", Some(&other)),
             (0, 2)
         );
+    }
+
+    #[test]
+    fn review_findings_stay_fixed() {
+        let r = redactor();
+        // A rejected longer candidate hides a valid shorter one.
+        assert_eq!(
+            r.redact_str("card 4111 1111 1111 1111 123"),
+            "card [CC] 123"
+        );
+        let masking = Redactor::new(
+            &Policy {
+                detectors: crate::redact::DetectorActions {
+                    ip: Some(Action::Mask),
+                    ..Policy::default().detectors
+                },
+                ..Policy::default()
+            },
+            Some([1; 32]),
+        )
+        .expect("policy");
+        assert_eq!(
+            masking.redact_str("from 2001:db8::1: refused"),
+            "from [IP]: refused"
+        );
+        assert_eq!(r.redact_str("call 03-1234-5678 now"), "call [PHONE] now");
+        // Overlapping matches merge: nothing of either is left in clear.
+        let p = Policy::from_toml(
+            "[redaction]\n[[redaction.custom]]\nname = \"acct\"\npattern = \"ACCT-[0-9]{4}\"\n",
+        )
+        .expect("policy");
+        let c = Redactor::new(&p, Some([1; 32])).expect("compile");
+        let out = c.redact_str("ACCT-4111 1111 1111 1111");
+        assert!(!out.contains("1111"), "{out}");
+        // Keys are redacted too, uniquely, and marks name the redacted key.
+        let mut d = json!({"jane@example.com": 1, "joe@example.com": 2, "ok": {"x@y.org": 3}});
+        let marks = r.redact(&mut String::new(), d.as_object_mut().expect("obj"));
+        let text = serde_json::to_string(&d).expect("json");
+        assert!(
+            !text.contains("example.com") && !text.contains("y.org"),
+            "{text}"
+        );
+        assert_eq!(
+            d["[EMAIL]"].as_i64().unwrap_or(0) + d["[EMAIL]#2"].as_i64().unwrap_or(0),
+            3
+        );
+        assert_eq!(d["ok"]["[EMAIL]"], 3);
+        assert!(
+            !serde_json::to_string(&marks)
+                .expect("json")
+                .contains("example")
+        );
+        // Zero-length custom matches do nothing; short strings meet custom detectors.
+        let p = Policy::from_toml(
+            "[redaction]\n[[redaction.custom]]\nname = \"empty\"\npattern = \"x*\"\n[[redaction.custom]]\nname = \"id\"\npattern = \"AB[0-9]{3}\"\n",
+        )
+        .expect("policy");
+        let c = Redactor::new(&p, Some([1; 32])).expect("compile");
+        assert_eq!(c.redact_str("abc"), "abc");
+        assert_eq!(c.redact_str("AB123"), "[ID]");
+    }
+
+    #[test]
+    fn text_tokens_end_before_the_text_that_follows() {
+        let p = Policy::from_toml("[redaction]\n[redaction.detectors]\nip = \"encrypt\"\n")
+            .expect("policy");
+        let r = Redactor::new(&p, Some([2; 32])).expect("compile");
+        let keys = Keys(Default::default());
+        let mut name = "route 10.0.0.0/8 via 10.1.1.1".to_owned();
+        r.redact_for(&mut name, &mut Map::new(), Some("s"), Some(&keys));
+        assert!(!name.contains("10.0.0.0"), "{name}");
+        let key = keys.key_for("s").expect("key");
+        let (n, e) = crypto::reveal(&mut name, &mut Map::new(), "s", Some(&key));
+        assert_eq!((n, e), (2, 0));
+        assert_eq!(name, "route 10.0.0.0/8 via 10.1.1.1");
     }
 }

@@ -3,8 +3,9 @@
 //! every leaf hash and proof, stays as it was.
 //!
 //! A whole field's value becomes `enc:v1:j:` and the base64 of a 24-byte nonce followed by the
-//! ciphertext of its RFC 8785 JSON; a match inside text becomes `enc:v1:t:…` in place, the
-//! ciphertext of the matched text. The associated data binds each ciphertext to its subject and
+//! ciphertext of its RFC 8785 JSON; a match inside text becomes `enc:v1:t:…;` in place, the
+//! ciphertext of the matched text, ended by `;` (not a base64 character) so that text after it
+//! (`…/8`) is never taken for part of the token. The associated data binds each ciphertext to its subject and
 //! to the path of the string holding it (`aiaudit/v1` ‖ 0 ‖ subject ‖ 0 ‖ path), so it cannot be
 //! moved to another subject or field.
 
@@ -84,7 +85,7 @@ pub fn decrypt(key: &[u8; 32], subject: &str, path: &str, b64: &str) -> Option<V
 }
 
 static TEXT_TOKEN: LazyLock<Option<regex::Regex>> =
-    LazyLock::new(|| regex::Regex::new(r"enc:v1:t:[A-Za-z0-9+/]+=*").ok());
+    LazyLock::new(|| regex::Regex::new(r"enc:v1:t:([A-Za-z0-9+/]+=*);").ok());
 
 /// Reads encrypted values of a record's `name` and `details` back: decrypted with `key`, or
 /// [`ERASED`] where the key is gone (`None`) or does not open them. Returns how many were
@@ -116,7 +117,7 @@ fn reveal_string(
         return;
     };
     let out = re.replace_all(s, |c: &regex::Captures<'_>| {
-        let token = &c[0][TEXT_PREFIX.len()..];
+        let token = &c[1];
         match key
             .and_then(|k| decrypt(k, subject, path, token))
             .and_then(|p| String::from_utf8(p).ok())

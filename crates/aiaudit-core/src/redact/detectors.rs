@@ -224,10 +224,11 @@ fn phone_international(text: &str, start: usize, end: usize) -> bool {
 fn phone_national(text: &str, start: usize, end: usize) -> bool {
     let m = &text[start..end];
     let n = digits(m).count();
-    // Dates (2024-01-31 has no trunk 0, but 01.02.2024 does) are not phones.
+    // Dates (2024-01-31 has no trunk 0, but 01.02.2024 does) are not phones; 03-1234-5678 is.
     let date_like = {
         let parts: Vec<&str> = m.split(['.', '/', '-']).collect();
-        parts.len() == 3 && parts.iter().all(|p| p.len() <= 4)
+        let lens: Vec<usize> = parts.iter().map(|p| p.len()).collect();
+        parts.len() == 3 && matches!(lens.as_slice(), [4, 1 | 2, 1 | 2] | [1 | 2, 1 | 2, 2 | 4])
     };
     (9..=12).contains(&n) && !date_like
 }

@@ -81,6 +81,10 @@ pub(crate) enum Msg {
     Flush(Responder),
     /// Like `Flush`, then drain what is still queued and stop.
     Close(Responder),
+    /// Erase a data subject: destroy its key after every event queued before this one is
+    /// sealed (so none of them gets a new key), then seal the erasure event, with encryption
+    /// off so that it cannot make the subject a new key; answered with its seq after commit.
+    Forget(Event, Responder),
 }
 
 /// State shared by the logger's handles and its writer.

@@ -29,6 +29,8 @@ pub(crate) struct Writer {
     /// The redaction policy, applied before sealing (`None`: off), with the subject key file
     /// when the policy encrypts.
     redactor: Option<(Arc<Redactor>, Option<Arc<SubjectKeyFile>>)>,
+    /// The subject key file's path, for erasures when this logger's policy does not encrypt.
+    keys_path: std::path::PathBuf,
 }
 
 fn empty_batch(size: u64) -> Staged {
@@ -54,6 +56,7 @@ impl Writer {
         batch_size: usize,
         source: Source,
         redactor: Option<(Arc<Redactor>, Option<Arc<SubjectKeyFile>>)>,
+        keys_path: std::path::PathBuf,
     ) -> Self {
         let size = range.size();
         Writer {
@@ -70,6 +73,7 @@ impl Writer {
             ids: IdGen::new(),
             staged: empty_batch(size),
             redactor,
+            keys_path,
         }
     }
 
@@ -152,20 +156,61 @@ impl Writer {
                 self.staged.barriers.push(ack);
                 true
             }
+            Msg::Forget(mut event, ack) => {
+                if self.shared.poisoned.load(Ordering::SeqCst) {
+                    ack.reply(Err(self.shared.poison_message()));
+                    return false;
+                }
+                let subject = event.subject.clone().unwrap_or_default();
+                let existed = match self.destroy_key(&subject) {
+                    Ok(e) => e,
+                    Err(e) => {
+                        ack.reply(Err(format!("destroying the key of {subject:?}: {e}")));
+                        return false;
+                    }
+                };
+                event
+                    .details
+                    .insert("key_destroyed".into(), serde_json::Value::Bool(existed));
+                match self.stage_with(event, false) {
+                    Ok(seq) => self.staged.waiting.push((ack, seq)),
+                    Err(e) => {
+                        let msg = format!("sealing failed: {e}");
+                        self.shared.poison(msg.clone());
+                        ack.reply(Err(msg));
+                    }
+                }
+                false
+            }
         }
     }
 
+    /// Destroys `subject`'s key in the subject key file (the writer's own, or the file beside
+    /// the log if this logger's policy does not encrypt); false if there was none.
+    fn destroy_key(&self, subject: &str) -> Result<bool, aiaudit_sqlite::Error> {
+        if let Some((_, Some(keys))) = &self.redactor {
+            return keys.destroy(subject);
+        }
+        if !self.keys_path.exists() {
+            return Ok(false);
+        }
+        SubjectKeyFile::open(&self.keys_path, false)?.destroy(subject)
+    }
+
     /// Seals `event` at the next seq and adds it to the tree; returns the seq.
-    fn stage(&mut self, mut event: Event) -> aiaudit_core::Result<u64> {
+    fn stage(&mut self, event: Event) -> aiaudit_core::Result<u64> {
+        self.stage_with(event, true)
+    }
+
+    /// [`Writer::stage`]; without `encrypt`, the policy's `encrypt` masks instead.
+    fn stage_with(&mut self, mut event: Event, encrypt: bool) -> aiaudit_core::Result<u64> {
         let seq = self.range.size();
         if let Some((r, keys)) = &self.redactor {
             let keys = keys.as_deref().map(|k| k as &dyn SubjectKeys);
-            event.redactions = r.redact_for(
-                &mut event.name,
-                &mut event.details,
-                event.subject.as_deref(),
-                keys,
-            );
+            let ip = event.actor.as_mut().and_then(|a| a.ip.as_mut());
+            let subject = event.subject.as_deref().filter(|_| encrypt);
+            event.redactions =
+                r.redact_event(&mut event.name, &mut event.details, ip, subject, keys);
         }
         let s = &mut event.source;
         if s.host.is_none() {

@@ -512,7 +512,16 @@ impl Redactor {
 
     /// `k` with detected items masked or hashed; `parent` is the path of its object.
     fn redact_key<'k>(&self, k: &'k str, parent: &str, w: &mut Walk<'_>) -> Cow<'k, str> {
-        if k.len() < self.min_len {
+        // Keys are identifiers almost always: only those with an `@`, a `:` or a run of digits
+        // (or any, when the policy has custom detectors) are searched. Secrets and tokens used
+        // as keys are not looked for.
+        let b = k.as_bytes();
+        let may_hold = self.min_len == 1
+            || (b
+                .iter()
+                .any(|&c| c == b'@' || c == b':' || c.is_ascii_digit())
+                && (memchr::memchr2(b'@', b':', b).is_some() || numeric_gate(b)));
+        if k.len() < self.min_len || !may_hold {
             return Cow::Borrowed(k);
         }
         let spans = self.find(k);

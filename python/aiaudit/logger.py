@@ -220,6 +220,11 @@ class AuditLogger(_native.Logger):
         """A consistency proof: the log of ``new_size`` entries extends that of ``old_size``."""
         return self._reader().prove_consistency(old_size, new_size)
 
+    def subject_access(self, subject: str) -> dict[str, Any]:
+        """Every event about a data subject (GDPR Art. 15), decrypted where the subject's key
+        still exists, with a summary of types, purposes, models and users."""
+        return self._reader().subject_access(subject)
+
     def verify(self, against: str | None = None, key: str | None = None) -> VerifyReport:
         """Recomputes every leaf and node and checks every checkpoint; with ``against`` (a
         checkpoint kept elsewhere), also that the log still extends it; with ``key``, that the

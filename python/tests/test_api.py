@@ -234,3 +234,21 @@ def test_the_writer_redacts_with_the_default_or_a_given_policy(tmp_path: Path) -
     with pytest.raises(aiaudit.AuditError, match="line 3"):
         AuditLogger(tmp_path / "bad.db", policy=policy)
     assert not (tmp_path / "bad.db").exists()
+
+
+def test_subject_access_and_erasure_from_python(tmp_path: Path) -> None:
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[redaction]\n[[redaction.fields]]\npath = "diagnosis"\naction = "encrypt"\n')
+    log = AuditLogger(tmp_path / "gdpr.db", policy=policy)
+    log.record("triage", "visit", subject="patient-9", details={"diagnosis": "J10", "purpose": "care"})
+    report = log.subject_access("patient-9")
+    assert report["events"][0]["details"]["diagnosis"] == "J10"
+    assert report["summary"]["purposes"] == {"care": 1}
+    assert "J10" not in (tmp_path / "gdpr.db").read_bytes().decode("latin-1")
+    assert log.forget("patient-9", reason="Art. 17") is True
+    after = log.subject_access("patient-9")
+    assert after["events"][0]["details"]["diagnosis"] == "[ERASED]"
+    assert after["summary"]["key"] == "destroyed"
+    assert after["events"][-1]["type"] == "erasure"
+    assert log.verify().intact
+    assert log.forget("patient-9") is False, "nothing left to destroy"

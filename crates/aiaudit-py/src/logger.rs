@@ -411,6 +411,28 @@ impl Logger {
         Ok(request_id)
     }
 
+    /// Erases a data subject (GDPR Art. 17, crypto-shredding): after everything queued is
+    /// sealed, destroys the subject's key and records the erasure. Returns whether a key
+    /// existed.
+    #[pyo3(signature = (subject, reason=None))]
+    fn forget(slf: &Bound<'_, Self>, subject: String, reason: Option<String>) -> PyResult<bool> {
+        let py = slf.py();
+        let h = Logger::handle(slf)?;
+        h.check(py)?;
+        if subject.trim().is_empty() {
+            return Err(raise(
+                py,
+                "InvalidEventError",
+                "forget needs a data subject".into(),
+            ));
+        }
+        let log = &h.shared.log;
+        let (existed, _seq) = py
+            .detach(|| aiaudit::subjects::forget(log, &subject, reason.as_deref()))
+            .py(py)?;
+        Ok(existed)
+    }
+
     /// Waits until everything logged through this log is committed; returns the log size.
     fn flush(slf: &Bound<'_, Self>) -> PyResult<u64> {
         let py = slf.py();

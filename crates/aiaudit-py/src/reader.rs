@@ -165,6 +165,21 @@ impl Reader {
         convert::to_py(py, &crate::report_json(&report))
     }
 
+    /// Everything the log holds about a data subject (GDPR Art. 15), decrypted where the
+    /// subject's key still exists (`[ERASED]` where it does not), with a summary.
+    fn subject_access<'py>(&self, py: Python<'py>, subject: String) -> PyResult<Bound<'py, PyAny>> {
+        let keys_path = aiaudit_sqlite::default_keys_path(&self.path);
+        let v = self.read(py, |r| {
+            let keys = if keys_path.exists() {
+                Some(aiaudit_sqlite::SubjectKeyFile::open(&keys_path, false)?)
+            } else {
+                None
+            };
+            aiaudit::subjects::subject_access(r, keys.as_ref(), &subject)
+        })?;
+        convert::to_py(py, &v)
+    }
+
     /// Seed 003's model usage report.
     fn usage_report<'py>(
         &self,

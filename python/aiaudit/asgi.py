@@ -63,7 +63,7 @@ class AuditMiddleware:
         self.exclude = tuple(exclude)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope.get("type") != "http" or str(scope.get("path", "")).startswith(self.exclude or ("\0",)):
+        if scope.get("type") != "http" or str(scope.get("path", "")).startswith(self.exclude):
             await self.app(scope, receive, send)
             return
         began = time.perf_counter()

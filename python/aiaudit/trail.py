@@ -20,6 +20,7 @@ from typing import Any, Callable, Dict, List, Optional, TypeVar
 
 from . import _native
 from .errors import LogClosedError
+from ._time import to_ns
 from .logger import AuditLogger, reader
 from .predictions import default_logger
 
@@ -396,8 +397,6 @@ def get_audit_logs(
     the end of that day), oldest first. Each entry is flat as in secureml — details at the top
     level, ``event_type``, ``timestamp`` (UTC), ``operation_id``, ``operation_name`` — plus
     ``audit`` (seq, id, status, regulations)."""
-    from ._time import to_ns
-
     since = to_ns(start_time, end=False, what="start_time")
     until = to_ns(end_time, end=True, what="end_time")
     log_dir = log_dir if log_dir is not None else DEFAULT_LOG_DIR

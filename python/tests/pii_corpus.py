@@ -78,7 +78,7 @@ def positives(seed: int = 2026) -> dict[str, list[str]]:
         "ip": lambda i: us.ipv4() if i % 2 == 0 else (us.ipv6() if i % 4 == 1 else us.ipv6().replace(":0000:", "::", 1)),
     }
     out = {k: [g(i) for i in range(N)] for k, g in gen.items()}
-    out["email"] += ["jane.o'neil@example.com".replace("'", ""), "m\u00fcller@b\u00fccher.de", "a.b+tag@sub.example.co.uk"]
+    out["email"] += ["jane.oneil@example.com", "m\u00fcller@b\u00fccher.de", "a.b+tag@sub.example.co.uk"]
     out["phone"] += ["+1 (555) 123-4567", "555.123.4567", "+44 20 7946 0958", "0049 30 12345678", "(0161) 496 0066", "+33 6 12 34 56 78", "+49 (0)30 1234567"]
     out["ip"] += ["2001:db8::1", "::ffff:192.0.2.128", "fe80::1ff:fe23:4567:890a", "10.0.0.1"]
     return out

@@ -252,3 +252,24 @@ def test_subject_access_and_erasure_from_python(tmp_path: Path) -> None:
     assert after["events"][-1]["type"] == "erasure"
     assert log.verify().intact
     assert log.forget("patient-9") is False, "nothing left to destroy"
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX-only")
+def test_a_long_lived_forked_child_does_not_keep_the_log_locked(tmp_path: Path) -> None:
+    db = tmp_path / "child.db"
+    log = AuditLogger(db)
+    log.log_event("before the fork")
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # a worker that outlives the parent's logger
+        os.read(r, 1)
+        os._exit(0)
+    try:
+        log.close()
+        again = AuditLogger(db)  # the child still runs: the lock must be free all the same
+        again.log_event("after")
+        assert [x["name"] for x in again.query()] == ["before the fork", "after"]
+        again.close()
+    finally:
+        os.write(w, b"x")
+        os.waitpid(pid, 0)

@@ -23,7 +23,12 @@ fn time(label: &str, n: u32, mut f: impl FnMut()) {
 }
 
 fn main() -> Result<(), aiaudit_core::Error> {
-    pieces();
+    // `events` only: the whole-event passes, e.g. under `valgrind --tool=callgrind`, whose
+    // instruction counts do not move with the machine's load as timings do.
+    let events_only = std::env::args().any(|a| a == "events");
+    if !events_only {
+        pieces();
+    }
     let r = Redactor::new(&Policy::default(), Some([1; 32]))?;
     let strings = [
         "credit-risk",
@@ -35,7 +40,7 @@ fn main() -> Result<(), aiaudit_core::Error> {
         "Customer asked for a review, reply to jane.doe@example.com",
         "顧客は決定の見直しを求めました。担当者による再審査をお願いします",
     ];
-    for s in strings {
+    for s in strings.iter().filter(|_| !events_only) {
         time(&format!("redact_str {:.40}", s), 200_000, || {
             std::hint::black_box(r.redact_str(std::hint::black_box(s)));
         });

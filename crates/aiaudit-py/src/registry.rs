@@ -128,6 +128,7 @@ pub(crate) fn after_fork_in_child() {
     CURRENT_PID.store(std::process::id(), Ordering::Relaxed);
     let mut reg = REGISTRY.lock().unwrap_or_else(|p| p.into_inner());
     for (_, e) in reg.drain() {
+        e.shared.log.release_lock_after_fork();
         std::mem::forget(e.shared);
     }
 }

@@ -352,7 +352,18 @@ fn writer_lock(db: &Path) -> Result<std::fs::File> {
         .write(true)
         .open(&path)
         .map_err(io)?;
-    match file.try_lock() {
+    // A lock released a moment ago can still be held by a child that a thread of this process
+    // forked just before and has not yet exec'd (the lock follows the open file): a short wait
+    // tells that apart from a writer that is really there.
+    let mut result = file.try_lock();
+    for _ in 0..25 {
+        if !matches!(result, Err(std::fs::TryLockError::WouldBlock)) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        result = file.try_lock();
+    }
+    match result {
         Ok(()) => Ok(file),
         Err(std::fs::TryLockError::WouldBlock) => Err(Error::Busy(format!(
             "another logger is writing to {} (it holds {}); a log has one writer — send events to it, or to `aiaudit serve`",

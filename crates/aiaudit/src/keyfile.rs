@@ -30,6 +30,14 @@ pub fn load(path: &Path) -> Result<NoteSigner> {
 
 /// Writes a new key file readable only by its owner; never overwrites an existing file.
 pub fn create(path: &Path, signer: &NoteSigner) -> Result<()> {
+    write_private(path, &signer.to_private_string()).map_err(|source| Error::Io {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// Creates `path` (mode 0600 on Unix; failing if it exists) holding `line`, synced.
+fn write_private(path: &Path, line: &str) -> std::io::Result<()> {
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
@@ -37,14 +45,9 @@ pub fn create(path: &Path, signer: &NoteSigner) -> Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let io = |source| Error::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let mut f = opts.open(path).map_err(io)?;
-    f.write_all(format!("{}\n", signer.to_private_string()).as_bytes())
-        .map_err(io)?;
-    f.sync_all().map_err(io)
+    let mut f = opts.open(path)?;
+    f.write_all(format!("{line}\n").as_bytes())?;
+    f.sync_all()
 }
 
 /// Reads the 32-byte secret at `path` (64 hex digits), creating it (random, mode 0600) if
@@ -64,29 +67,17 @@ pub fn load_or_create_secret(path: &Path) -> Result<[u8; 32]> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let mut key = [0u8; 32];
             getrandom::fill(&mut key).map_err(|e| bad(format!("no randomness: {e}")))?;
-            let mut opts = std::fs::OpenOptions::new();
-            opts.write(true).create_new(true);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::OpenOptionsExt;
-                opts.mode(0o600);
-            }
-            let io = |source| Error::Io {
-                path: path.to_owned(),
-                source,
-            };
-            let mut f = match opts.open(path) {
-                Ok(f) => f,
+            match write_private(path, &hex::encode(key)) {
+                Ok(()) => Ok(key),
                 // Another opener made it first: use theirs.
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    return load_or_create_secret(path);
+                    load_or_create_secret(path)
                 }
-                Err(e) => return Err(io(e)),
-            };
-            f.write_all(format!("{}\n", hex::encode(key)).as_bytes())
-                .map_err(io)?;
-            f.sync_all().map_err(io)?;
-            Ok(key)
+                Err(source) => Err(Error::Io {
+                    path: path.to_owned(),
+                    source,
+                }),
+            }
         }
         Err(e) => Err(bad(e.to_string())),
     }

@@ -245,6 +245,16 @@ impl AuditLogger {
         result
     }
 
+    /// In a child forked from the process that opened this logger: closes the child's copy of
+    /// the writer lock, so that the lock goes when the parent lets go of it, however long the
+    /// child lives. The child has no writer thread: it must not use this logger (and must not
+    /// drop it, which would wait for that thread), only forget it.
+    pub fn release_lock_after_fork(&self) {
+        if let Ok(mut lock) = self.writer_lock.try_lock() {
+            lock.take();
+        }
+    }
+
     /// A reader over the same log (its own connection).
     pub fn reader(&self) -> Result<LogReader> {
         LogReader::open(&self.path)

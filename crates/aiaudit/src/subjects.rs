@@ -36,12 +36,16 @@ pub fn subject_access(
     let mut models: BTreeMap<String, u64> = BTreeMap::new();
     let mut users: BTreeMap<String, u64> = BTreeMap::new();
     let mut events = Vec::with_capacity(entries.len());
+    let mut erasures = Vec::new();
     for e in &entries {
         let mut r = Record::from_leaf_data(&e.data)?;
         let (d, x) = reveal(&mut r.name, &mut r.details, subject, key.as_ref());
         decrypted += d;
         erased += x;
         *types.entry(r.kind.clone()).or_default() += 1;
+        if r.kind == ERASURE_TYPE {
+            erasures.push(r.time.clone());
+        }
         if let Some(p) = r.details.get("purpose").and_then(Value::as_str) {
             *purposes.entry(p.to_owned()).or_default() += 1;
         }
@@ -57,12 +61,6 @@ pub fn subject_access(
         }
         events.push(serde_json::to_value(&r).map_err(aiaudit_core::Error::from)?);
     }
-    let erasures = entries
-        .iter()
-        .filter_map(|e| Record::from_leaf_data(&e.data).ok())
-        .filter(|r| r.kind == ERASURE_TYPE)
-        .map(|r| r.time)
-        .collect::<Vec<_>>();
     Ok(json!({
         "subject": subject,
         "events": events,

@@ -1,19 +1,12 @@
 //! The logger's contract: durability modes, validation at the call, reserved fields, caller
 //! location, restart, group commit, closing.
 
-use aiaudit::{AuditLogger, Durability, Error, LogReader, Query, Record, VerifyOptions, events};
+use aiaudit::{AuditLogger, Durability, Error, LogReader, Record, VerifyOptions, events};
 use serde_json::json;
 use std::sync::Arc;
 
-fn records(path: &std::path::Path) -> Vec<Record> {
-    LogReader::open(path)
-        .expect("reader")
-        .query(&Query::default())
-        .expect("query")
-        .iter()
-        .map(|e| Record::from_leaf_data(&e.data).expect("record"))
-        .collect()
-}
+mod common;
+use common::records;
 
 fn intact(path: &std::path::Path) -> aiaudit::VerifyReport {
     let report = LogReader::open(path)

@@ -2,18 +2,11 @@
 //! policy file's errors, and hashing that correlates across events and restarts.
 
 use aiaudit::redact::Policy;
-use aiaudit::{AuditLogger, Durability, LogReader, Query, Record, VerifyOptions};
+use aiaudit::{AuditLogger, Durability, LogReader, VerifyOptions};
 use serde_json::json;
 
-fn records(path: &std::path::Path) -> Vec<Record> {
-    LogReader::open(path)
-        .expect("reader")
-        .query(&Query::default())
-        .expect("query")
-        .iter()
-        .map(|e| Record::from_leaf_data(&e.data).expect("record"))
-        .collect()
-}
+mod common;
+use common::records;
 
 #[test]
 fn the_default_policy_redacts_before_sealing_and_marks_what_it_did() {

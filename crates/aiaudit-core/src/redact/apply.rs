@@ -62,9 +62,8 @@ struct Group {
 /// A compiled redaction policy. Cheap to share; `redact` takes `&self`.
 pub struct Redactor {
     enabled: bool,
-    /// Shorter strings are not searched: 6 bytes for the built-in detectors (`a@b.co`), 1 when
-    /// the policy has custom ones.
-    min_len: usize,
+    /// The policy has custom detectors, which may match anything, however short.
+    has_custom: bool,
     /// Field rules that name one key without wildcards, by the key's length: most keys meet
     /// none of the same length.
     exact_by_len: Vec<Vec<usize>>,
@@ -215,7 +214,7 @@ impl Redactor {
             }
         }
         Ok(Redactor {
-            min_len: if policy.custom.is_empty() { MIN_LEN } else { 1 },
+            has_custom: !policy.custom.is_empty(),
             enabled: policy.enabled,
             exact_by_len,
             patterned,
@@ -226,6 +225,12 @@ impl Redactor {
             fields,
             hmac_key,
         })
+    }
+
+    /// Shorter strings are not searched: 6 bytes for the built-in detectors (`a@b.co`), 1 with
+    /// custom ones.
+    fn min_len(&self) -> usize {
+        if self.has_custom { 1 } else { MIN_LEN }
     }
 
     /// True when the policy is on.
@@ -247,10 +252,21 @@ impl Redactor {
     }
 
     /// Non-overlapping validated matches in `s`: `(start, end, rule index)`.
-    fn find(&self, s: &str) -> Vec<(usize, usize, usize)> {
+    /// In an object key (`in_key`), JWTs and secrets are not looked for: keys are identifiers.
+    fn find(&self, s: &str, in_key: bool) -> Vec<(usize, usize, usize)> {
         // Cheap scans decide which groups can match at all (SIMD searches for `@` and `:`, a
         // vectorised digit count), so that most strings never reach a regex.
         let b = s.as_bytes();
+        // A key (short, and searched for no JWT or secret) without an `@`, a `:` or a digit
+        // meets no group but the custom one: one plain pass decides.
+        if in_key
+            && !self.has_custom
+            && !b
+                .iter()
+                .any(|&c| c == b'@' || c == b':' || c.is_ascii_digit())
+        {
+            return Vec::new();
+        }
         let at = memchr::memchr(b'@', b).is_some();
         let colon = memchr::memchr(b':', b).is_some();
         let digit = numeric_gate(b);
@@ -260,9 +276,9 @@ impl Redactor {
                 Gate::Digit => digit,
                 Gate::At => at,
                 Gate::Colon => colon,
-                Gate::Jwt => s.contains("eyJ"),
+                Gate::Jwt => !in_key && s.contains("eyJ"),
                 // Every secret pattern is at least 14 bytes long.
-                Gate::Secret => s.len() >= 14 && self.secret_hints.is_match(s),
+                Gate::Secret => !in_key && s.len() >= 14 && self.secret_hints.is_match(s),
                 Gate::Always => true,
             };
             if !open {
@@ -366,10 +382,10 @@ impl Redactor {
     /// `s` with every detector's finds replaced (masked, hashed or dropped; with no subject
     /// here, `encrypt` masks).
     pub fn redact_str<'a>(&self, s: &'a str) -> Cow<'a, str> {
-        if !self.enabled || s.len() < self.min_len {
+        if !self.enabled || s.len() < self.min_len() {
             return Cow::Borrowed(s);
         }
-        let spans = self.find(s);
+        let spans = self.find(s, false);
         if spans.is_empty() {
             Cow::Borrowed(s)
         } else {
@@ -378,10 +394,10 @@ impl Redactor {
     }
 
     fn string(&self, s: &mut String, path: &str, w: &mut Walk<'_>) {
-        if !self.enabled || s.len() < self.min_len {
+        if !self.enabled || s.len() < self.min_len() {
             return;
         }
-        let spans = self.find(s);
+        let spans = self.find(s, false);
         if spans.is_empty() {
             return;
         }
@@ -447,11 +463,11 @@ impl Redactor {
         let mut renamed: Vec<(String, String)> = Vec::new();
         for (k, v) in m.iter_mut() {
             let len = text.len();
-            text.push('.');
             // A key can hold personal data too (`{"jane@example.com": …}`): it is redacted like
             // text (encryption masks: a key cannot be decrypted in place), and the path, marks
             // included, names the redacted key.
             let shown = self.redact_key(k, text, w);
+            text.push('.');
             segs.push((text.len(), text.len() + shown.len()));
             text.push_str(&shown);
             if let Cow::Owned(new) = shown {
@@ -512,19 +528,10 @@ impl Redactor {
 
     /// `k` with detected items masked or hashed; `parent` is the path of its object.
     fn redact_key<'k>(&self, k: &'k str, parent: &str, w: &mut Walk<'_>) -> Cow<'k, str> {
-        // Keys are identifiers almost always: only those with an `@`, a `:` or a run of digits
-        // (or any, when the policy has custom detectors) are searched. Secrets and tokens used
-        // as keys are not looked for.
-        let b = k.as_bytes();
-        let may_hold = self.min_len == 1
-            || (b
-                .iter()
-                .any(|&c| c == b'@' || c == b':' || c.is_ascii_digit())
-                && (memchr::memchr2(b'@', b':', b).is_some() || numeric_gate(b)));
-        if k.len() < self.min_len || !may_hold {
+        if k.len() < self.min_len() {
             return Cow::Borrowed(k);
         }
-        let spans = self.find(k);
+        let spans = self.find(k, true);
         if spans.is_empty() {
             return Cow::Borrowed(k);
         }
@@ -557,23 +564,13 @@ impl Redactor {
     /// `{"path", "rule", "action", "count"}` (and `"reason"` where an action fell back), sorted.
     /// With no subject, `encrypt` masks.
     pub fn redact(&self, name: &mut String, details: &mut Map<String, Value>) -> Vec<Value> {
-        self.redact_for(name, details, None, None)
+        self.redact_event(name, details, None, None, None)
     }
 
-    /// [`Redactor::redact`] for an event about `subject`: `encrypt` encrypts to the subject's key
-    /// from `keys` (made on first use), and masks where there is no subject or no key.
-    pub fn redact_for(
-        &self,
-        name: &mut String,
-        details: &mut Map<String, Value>,
-        subject: Option<&str>,
-        keys: Option<&dyn SubjectKeys>,
-    ) -> Vec<Value> {
-        self.redact_event(name, details, None, subject, keys)
-    }
-
-    /// [`Redactor::redact_for`], and the detectors on `actor_ip` too (the default policy
-    /// hashes it, as it hashes addresses in details).
+    /// [`Redactor::redact`] for an event about `subject`, with its `actor.ip`: `encrypt`
+    /// encrypts to the subject's key from `keys` (made on first use) and masks where there is
+    /// no subject or no key; the detectors also run on `actor_ip` (the default policy hashes
+    /// it, as it hashes addresses in details).
     pub fn redact_event(
         &self,
         name: &mut String,
@@ -837,7 +834,7 @@ mod tests {
         let mut name = "note for p@example.com".to_owned();
         let mut d = json!({"diagnosis": {"code": "J10", "text": "flu"}, "n": 1});
         let m = d.as_object_mut().expect("obj");
-        let marks = r.redact_for(&mut name, m, Some("patient-7"), Some(&keys));
+        let marks = r.redact_event(&mut name, m, None, Some("patient-7"), Some(&keys));
         assert!(name.starts_with("note for enc:v1:t:"), "{name}");
         let stored = m["diagnosis"].as_str().expect("token").to_owned();
         assert!(stored.starts_with("enc:v1:j:"));
@@ -915,6 +912,8 @@ mod tests {
                 .expect("json")
                 .contains("example")
         );
+        let paths: Vec<&str> = marks.iter().filter_map(|m| m["path"].as_str()).collect();
+        assert_eq!(paths, ["details(key)", "details.ok(key)"]);
         // Zero-length custom matches do nothing; short strings meet custom detectors.
         let p = Policy::from_toml(
             "[redaction]\n[[redaction.custom]]\nname = \"empty\"\npattern = \"x*\"\n[[redaction.custom]]\nname = \"id\"\npattern = \"AB[0-9]{3}\"\n",
@@ -932,7 +931,7 @@ mod tests {
         let r = Redactor::new(&p, Some([2; 32])).expect("compile");
         let keys = Keys(Default::default());
         let mut name = "route 10.0.0.0/8 via 10.1.1.1".to_owned();
-        r.redact_for(&mut name, &mut Map::new(), Some("s"), Some(&keys));
+        r.redact_event(&mut name, &mut Map::new(), None, Some("s"), Some(&keys));
         assert!(!name.contains("10.0.0.0"), "{name}");
         let key = keys.key_for("s").expect("key");
         let (n, e) = crypto::reveal(&mut name, &mut Map::new(), "s", Some(&key));

@@ -23,6 +23,9 @@ pub struct Cli {
     pub policy: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
+    /// Whether --db was given (on the command line or in the environment).
+    #[arg(skip)]
+    pub db_given: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -120,6 +123,18 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Serve the log over HTTP: ingest, queries, proofs, verification, with API tokens and
+    /// roles; every read is itself logged. Stops on SIGTERM or Ctrl-C after committing
+    /// everything accepted.
+    Serve(ServeArgs),
+    /// Manage the server's API tokens (stored only as hashes in <db>.tokens).
+    Token {
+        /// A server configuration (aiaudit.toml) naming the log and token file.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
     /// Log a realistic ML pipeline (ingestion to 10,000 predictions), verify it, summarise.
     Demo {
         /// Number of predictions.
@@ -141,7 +156,53 @@ pub enum Command {
 }
 
 #[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// A configuration file: a [server] table (listen, db, tokens, tls_cert, tls_key, limits,
+    /// open_health, open_metrics, statuses) and optionally a [redaction] table.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on (default 127.0.0.1:7878; port 0 picks a free port).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// TLS certificate chain (PEM); with --tls-key, serves HTTPS.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token; it is printed once and stored only as a hash.
+    Create {
+        /// ingest (write events), read (query), audit (proofs, verify, access log), admin.
+        #[arg(long)]
+        role: String,
+        /// A name for people, unique among active tokens.
+        #[arg(long)]
+        name: String,
+    },
+    /// List tokens (never the tokens themselves).
+    List,
+    /// Revoke a token by id or name; it stops working on the server's next request.
+    Revoke {
+        /// The token's id or name.
+        token: String,
+    },
+}
+
+#[derive(Debug, Args)]
 pub struct LogArgs {
+    /// Send the event to a server (`aiaudit serve`) instead of the local log.
+    #[arg(long, env = "AIAUDIT_SERVER", value_name = "URL")]
+    pub server: Option<String>,
+    /// The API token for --server (role ingest).
+    #[arg(long, env = "AIAUDIT_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// A CA certificate (PEM) to trust for an https:// server.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
     /// The event's name (the human message).
     pub name: String,
     /// Status: DEBUG, INFO, NOTICE, WARNING, ERROR, FAILURE, CRITICAL.

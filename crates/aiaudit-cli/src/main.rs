@@ -26,10 +26,10 @@ mod output;
 mod proofs;
 mod read;
 mod redact;
+mod serve;
 mod subjects;
 mod write;
 
-use clap::Parser;
 use std::process::ExitCode;
 
 use cli::{Cli, Command};
@@ -63,6 +63,8 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Redact { json } => redact::run(cli, *json)?,
         Command::Forget { subject, reason } => subjects::forget(cli, subject, reason.as_deref())?,
         Command::Subject { id, format } => subjects::access(cli, id, *format)?,
+        Command::Serve(args) => serve::serve(cli, args)?,
+        Command::Token { config, command } => serve::token(cli, config.as_deref(), command)?,
         Command::Demo { predictions } => demo::run(cli, *predictions)?,
         Command::Bench {
             events,
@@ -74,7 +76,13 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = <Cli as clap::CommandFactory>::command().get_matches();
+    let mut cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
+    // A configuration file's `db` gives way only to a --db (or AIAUDIT_DB) actually given.
+    cli.db_given = matches.value_source("db") != Some(clap::parser::ValueSource::DefaultValue);
     match run(&cli) {
         Ok(code) => code,
         // A reader that went away (`aiaudit query | head`) is not an error.

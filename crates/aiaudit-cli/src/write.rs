@@ -103,6 +103,9 @@ pub fn log(cli: &Cli, args: &LogArgs) -> Result<()> {
         });
     }
     aiaudit::validate(&event)?;
+    if let Some(server) = &args.server {
+        return crate::serve::log_remote(server, args, &event);
+    }
     let log = open_logger(cli, Durability::Sync)?;
     let seq = log.log(event)?;
     log.close()?;

@@ -50,6 +50,9 @@ pub enum Error {
         /// What is wrong.
         what: String,
     },
+    /// A request this store refuses (a duplicate token name, an unknown token).
+    #[error("{0}")]
+    Invalid(String),
     /// Any other SQLite failure.
     #[error("{path}: {source}")]
     Sqlite {

@@ -47,51 +47,11 @@ impl SubjectKeyFile {
 
     /// Opens the key file at `path`, creating it (readable by its owner only) if `create`.
     pub fn open(path: &Path, create: bool) -> Result<SubjectKeyFile, Error> {
-        if !path.exists() {
-            if !create {
-                return Err(Error::Missing {
-                    path: path.to_owned(),
-                });
-            }
-            let mut opts = std::fs::OpenOptions::new();
-            opts.write(true).create_new(true);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::OpenOptionsExt;
-                opts.mode(0o600);
-            }
-            if let Err(e) = opts.open(path)
-                && e.kind() != std::io::ErrorKind::AlreadyExists
-            {
-                return Err(Error::Inconsistent {
-                    path: path.to_owned(),
-                    what: format!("cannot create the subject key file: {e}"),
-                });
-            }
-        }
         let sq = |source| Error::Sqlite {
             path: path.to_owned(),
             source,
         };
-        let conn = Connection::open(path).map_err(sq)?;
-        // Checked before anything is written: never add a table to someone else's database.
-        let app: i32 = conn
-            .query_row("PRAGMA application_id", [], |r| r.get(0))
-            .map_err(sq)?;
-        let tables: i64 = conn
-            .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
-            .map_err(sq)?;
-        match (app, tables) {
-            (0, 0) => conn
-                .execute_batch(&format!("PRAGMA application_id={KEYS_APPLICATION_ID}"))
-                .map_err(sq)?,
-            (KEYS_APPLICATION_ID, _) => {}
-            _ => {
-                return Err(Error::NotAnAuditLog {
-                    path: path.to_owned(),
-                });
-            }
-        }
+        let conn = open_private(path, create, KEYS_APPLICATION_ID)?;
         // EXTRA also syncs the directory when the rollback journal is deleted, so that a power
         // cut can neither lose a stored key nor bring back a destroyed one.
         conn.execute_batch(
@@ -226,4 +186,59 @@ mod tests {
             assert_eq!(mode & 0o777, 0o600);
         }
     }
+}
+
+/// Opens a private SQLite file of this crate (keys, tokens), creating it readable by its owner
+/// only if `create`, and checks that it is one of `application_id`'s files (or new and empty).
+pub(crate) fn open_private(
+    path: &Path,
+    create: bool,
+    application_id: i32,
+) -> Result<Connection, Error> {
+    if !path.exists() {
+        if !create {
+            return Err(Error::Missing {
+                path: path.to_owned(),
+            });
+        }
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        if let Err(e) = opts.open(path)
+            && e.kind() != std::io::ErrorKind::AlreadyExists
+        {
+            return Err(Error::Inconsistent {
+                path: path.to_owned(),
+                what: format!("cannot create {}: {e}", path.display()),
+            });
+        }
+    }
+    let sq = |source| Error::Sqlite {
+        path: path.to_owned(),
+        source,
+    };
+    let conn = Connection::open(path).map_err(sq)?;
+    // Checked before anything is written: never add a table to someone else's database.
+    let app: i32 = conn
+        .query_row("PRAGMA application_id", [], |r| r.get(0))
+        .map_err(sq)?;
+    let tables: i64 = conn
+        .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+        .map_err(sq)?;
+    match (app, tables) {
+        (0, 0) => conn
+            .execute_batch(&format!("PRAGMA application_id={application_id}"))
+            .map_err(sq)?,
+        (a, _) if a == application_id => {}
+        _ => {
+            return Err(Error::NotAnAuditLog {
+                path: path.to_owned(),
+            });
+        }
+    }
+    Ok(conn)
 }

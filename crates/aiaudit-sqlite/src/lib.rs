@@ -23,10 +23,12 @@ mod keys;
 mod postings;
 mod read;
 mod schema;
+mod tokens;
 
 pub use error::Error;
 pub use keys::{KEYS_APPLICATION_ID, SubjectKeyFile, default_keys_path};
 pub use schema::{APPLICATION_ID, FORMAT_VERSION};
+pub use tokens::{TOKEN_PREFIX, TOKENS_APPLICATION_ID, TokenFile, TokenInfo, default_tokens_path};
 
 use aiaudit_core::{AppendBatch, Hash, LogInfo, NodeSource, Store, StoredCheckpoint, StoredEntry};
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, params};

@@ -41,6 +41,7 @@ pub struct AuditLoggerBuilder {
     hmac_key: Option<[u8; 32]>,
     hmac_key_path: Option<PathBuf>,
     subject_keys_path: Option<PathBuf>,
+    observer: Option<ObserverSlot>,
 }
 
 impl AuditLoggerBuilder {
@@ -60,6 +61,7 @@ impl AuditLoggerBuilder {
             hmac_key: None,
             hmac_key_path: None,
             subject_keys_path: None,
+            observer: None,
         }
     }
 
@@ -144,6 +146,12 @@ impl AuditLoggerBuilder {
     /// with the extension `subjects`; created, mode 0600, when a policy first encrypts).
     pub fn subject_keys_path(mut self, p: impl Into<PathBuf>) -> Self {
         self.subject_keys_path = Some(p.into());
+        self
+    }
+
+    /// Calls `f` after every commit with the batch's size and commit time (for metrics).
+    pub fn on_commit(mut self, f: crate::submit::CommitObserver) -> Self {
+        self.observer = Some(ObserverSlot(f));
         self
     }
 
@@ -313,6 +321,7 @@ impl AuditLoggerBuilder {
             self.subject_keys_path
                 .clone()
                 .unwrap_or_else(|| aiaudit_sqlite::default_keys_path(&self.path)),
+            self.observer.take().map(|o| o.0),
         );
         let thread = std::thread::Builder::new()
             .name("aiaudit-writer".into())
@@ -485,4 +494,13 @@ pub(crate) fn custom_status_name(name: &str) -> Result<Arc<str>> {
         .into());
     }
     Ok(Arc::from(name.to_ascii_uppercase()))
+}
+
+/// The commit observer, which has no `Debug` of its own.
+struct ObserverSlot(crate::submit::CommitObserver);
+
+impl std::fmt::Debug for ObserverSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CommitObserver")
+    }
 }

@@ -50,6 +50,14 @@ pub enum Error {
     /// Something asked of the log that it does not hold.
     #[error("{0}")]
     NotFound(String),
+    /// One event of a submitted batch is invalid; nothing of the batch was queued.
+    #[error("event {index}: {source}")]
+    Rejected {
+        /// The event's position in the batch (from 0).
+        index: usize,
+        /// Why it was refused.
+        source: Box<Error>,
+    },
     /// An I/O failure outside the store.
     #[error("{path}: {source}")]
     Io {

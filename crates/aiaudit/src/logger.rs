@@ -72,6 +72,11 @@ impl AuditLogger {
         self.queue.len()
     }
 
+    /// True once a failed write has stopped the logger (every later call fails).
+    pub fn is_poisoned(&self) -> bool {
+        self.shared.poisoned.load(Ordering::SeqCst)
+    }
+
     /// Entries committed so far.
     pub fn committed(&self) -> u64 {
         self.shared.committed.load(Ordering::SeqCst)
@@ -85,14 +90,14 @@ impl AuditLogger {
         let status = self.status(status)?;
         let mut event = Event::new(aiaudit_core::event::types::EVENT, name).status(status);
         event.details = details_object(details)?;
-        self.submit(event, Location::caller())
+        self.submit_one(event, Location::caller())
     }
 
     /// Logs a prepared event (see [`crate::events`] for typed constructors).
     #[track_caller]
     pub fn log(&self, event: Event) -> Result<Option<u64>> {
         self.check_status(&event.status)?;
-        self.submit(event, Location::caller())
+        self.submit_one(event, Location::caller())
     }
 
     /// Logs `event` if the queue has room and hands it back if the queue is full, so that a
@@ -103,12 +108,12 @@ impl AuditLogger {
     pub fn try_log(&self, event: Event) -> Result<Result<Option<u64>, Event>> {
         self.check_status(&event.status)?;
         if self.durability == Durability::Sync || !self.queue.is_full() {
-            return self.submit(event, Location::caller()).map(Ok);
+            return self.submit_one(event, Location::caller()).map(Ok);
         }
         Ok(Err(event))
     }
 
-    fn check_status(&self, status: &Status) -> Result<()> {
+    pub(crate) fn check_status(&self, status: &Status) -> Result<()> {
         if let Status::Custom(c) = status {
             self.status(c)?;
         }
@@ -149,7 +154,7 @@ impl AuditLogger {
         Ok(Status::Custom(name))
     }
 
-    fn submit(&self, mut event: Event, at: &'static Location<'static>) -> Result<Option<u64>> {
+    fn submit_one(&self, mut event: Event, at: &'static Location<'static>) -> Result<Option<u64>> {
         validate(&event)?;
         self.fill_source(&mut event, at);
         if self.shared.poisoned.load(Ordering::Relaxed) {
@@ -184,7 +189,7 @@ impl AuditLogger {
         }
     }
 
-    fn send(&self, msg: Msg) -> Result<()> {
+    pub(crate) fn send(&self, msg: Msg) -> Result<()> {
         self.inflight.fetch_add(1, Ordering::SeqCst);
         let result = if self.closed.load(Ordering::SeqCst) {
             Err(Error::Closed)

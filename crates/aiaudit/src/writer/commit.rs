@@ -19,12 +19,15 @@ pub(crate) struct Staged {
     pub(crate) waiting: Vec<(Responder, u64)>,
     /// Flush and close requests that came after these entries, answered with the size.
     pub(crate) barriers: Vec<Responder>,
+    /// Submitted batches' commit callbacks, answered with the size.
+    pub(crate) callbacks: Vec<crate::submit::OnCommit>,
 }
 
 pub(crate) struct Committer {
     pub(crate) store: Box<dyn Store>,
     pub(crate) signer: NoteSigner,
     pub(crate) shared: Arc<Shared>,
+    pub(crate) observer: Option<crate::submit::CommitObserver>,
 }
 
 impl Committer {
@@ -42,9 +45,17 @@ impl Committer {
             // A batch after a failed one would leave a gap: never write it.
             Err(self.shared.poison_message())
         } else {
+            let started = std::time::Instant::now();
             match self.write(&b) {
                 Ok(()) => {
                     self.shared.committed.store(b.size, Ordering::SeqCst);
+                    if let Some(observe) = &self.observer {
+                        observe(crate::submit::CommitStats {
+                            entries: b.entries.len(),
+                            size: b.size,
+                            elapsed: started.elapsed(),
+                        });
+                    }
                     Ok(b.size)
                 }
                 Err(e) => {
@@ -56,6 +67,9 @@ impl Committer {
         };
         for (r, seq) in b.waiting {
             r.reply(result.clone().map(|_| seq));
+        }
+        for mut c in b.callbacks {
+            c.call(result.clone());
         }
         for r in b.barriers {
             r.reply(self.status());

@@ -85,6 +85,8 @@ pub(crate) enum Msg {
     /// sealed (so none of them gets a new key), then seal the erasure event, with encryption
     /// off so that it cannot make the subject a new key; answered with its seq after commit.
     Forget(Event, Responder),
+    /// A validated batch, sealed as consecutive seqs; its callbacks report the seal and commit.
+    Batch(crate::submit::Submission),
 }
 
 /// State shared by the logger's handles and its writer.

@@ -41,6 +41,7 @@ fn empty_batch(size: u64) -> Staged {
         root: [0; 32],
         waiting: Vec::new(),
         barriers: Vec::new(),
+        callbacks: Vec::new(),
     }
 }
 
@@ -57,6 +58,7 @@ impl Writer {
         source: Source,
         redactor: Option<(Arc<Redactor>, Option<Arc<SubjectKeyFile>>)>,
         keys_path: std::path::PathBuf,
+        observer: Option<crate::submit::CommitObserver>,
     ) -> Self {
         let size = range.size();
         Writer {
@@ -64,6 +66,7 @@ impl Writer {
                 store,
                 signer,
                 shared: Arc::clone(&shared),
+                observer,
             }),
             range,
             queue,
@@ -148,6 +151,7 @@ impl Writer {
                 }
                 false
             }
+            Msg::Batch(sub) => self.stage_batch(sub),
             Msg::Flush(ack) => {
                 self.staged.barriers.push(ack);
                 false
@@ -183,6 +187,42 @@ impl Writer {
                 false
             }
         }
+    }
+
+    /// Seals a submitted batch as consecutive seqs and answers its seal callback at once.
+    fn stage_batch(&mut self, mut sub: crate::submit::Submission) -> bool {
+        if self.shared.poisoned.load(Ordering::SeqCst) {
+            sub.fail(&self.shared.poison_message());
+            return false;
+        }
+        let first_seq = self.range.size();
+        let mut ids = Vec::with_capacity(sub.events.len());
+        for event in std::mem::take(&mut sub.events) {
+            match self.stage(event) {
+                Ok(_) => ids.push(
+                    self.staged
+                        .entries
+                        .last()
+                        .map(|e| e.id.clone())
+                        .unwrap_or_default(),
+                ),
+                Err(e) => {
+                    // Validated on the caller's side, so this is a bug: stop rather than leave
+                    // half a batch unanswered.
+                    let msg = format!("sealing failed: {e}");
+                    self.shared.poison(msg.clone());
+                    sub.fail(&msg);
+                    return false;
+                }
+            }
+        }
+        if let Some(c) = sub.on_committed.take() {
+            self.staged.callbacks.push(c);
+        }
+        if let Some(f) = sub.on_sealed.take() {
+            f(Ok(crate::submit::Sealed { first_seq, ids }));
+        }
+        false
     }
 
     /// Destroys `subject`'s key in the subject key file (the writer's own, or the file beside
@@ -267,7 +307,10 @@ impl Writer {
 
     /// Hands the staged batch (and any barriers) to the committer.
     fn hand_over(&mut self, to_committer: &SyncSender<Staged>) {
-        if self.staged.entries.is_empty() && self.staged.barriers.is_empty() {
+        if self.staged.entries.is_empty()
+            && self.staged.barriers.is_empty()
+            && self.staged.callbacks.is_empty()
+        {
             return;
         }
         let size = self.range.size();

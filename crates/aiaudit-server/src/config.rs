@@ -1,0 +1,206 @@
+//! Server settings: defaults, the `[server]` table of `aiaudit.toml`, and the limits that
+//! bound what one request may ask.
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use crate::error::Error;
+
+/// Everything `aiaudit serve` needs. [`ServerConfig::new`] gives the embedded defaults: the
+/// SQLite log at `db`, plain HTTP on 127.0.0.1:7878, health open, metrics protected.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Address to listen on (port 0: any free port).
+    pub listen: SocketAddr,
+    /// The SQLite log.
+    pub db: PathBuf,
+    /// The token file (default `<db>.tokens`).
+    pub tokens: Option<PathBuf>,
+    /// The signing key (default `<db>.key`).
+    pub signing_key: Option<PathBuf>,
+    /// TLS certificate chain and private key (PEM), both or neither.
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// The redaction policy as TOML text with a `[redaction]` table (default: built in).
+    pub policy_toml: Option<(PathBuf, String)>,
+    /// Custom statuses events may use besides the standard seven.
+    pub statuses: Vec<String>,
+    /// Request limits.
+    pub limits: Limits,
+    /// `/healthz` and `/readyz` answer without a token.
+    pub open_health: bool,
+    /// `/metrics` answers without a token (otherwise it needs the `audit` role).
+    pub open_metrics: bool,
+}
+
+/// What one request may carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest request body, in bytes (larger: 413).
+    pub max_body_bytes: usize,
+    /// Most events in one POST (more: 413).
+    pub max_batch: usize,
+    /// Deepest nesting of an event's `details` (deeper: 400).
+    pub max_depth: usize,
+    /// Most events one query answers with.
+    pub max_page: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 16 * 1024 * 1024,
+            max_batch: 10_000,
+            max_depth: 32,
+            max_page: 10_000,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// The defaults for the log at `db`.
+    pub fn new(db: impl Into<PathBuf>) -> Self {
+        ServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 7878)),
+            db: db.into(),
+            tokens: None,
+            signing_key: None,
+            tls: None,
+            policy_toml: None,
+            statuses: Vec::new(),
+            limits: Limits::default(),
+            open_health: true,
+            open_metrics: false,
+        }
+    }
+
+    /// Reads `aiaudit.toml`: its `[server]` table (every key optional, unknown keys refused)
+    /// and, if present, its `[redaction]` table as the policy. Paths in the file are relative
+    /// to the file's directory.
+    pub fn from_file(path: &Path) -> Result<Self, Error> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Config {
+            path: path.to_owned(),
+            why: e.to_string(),
+        })?;
+        Self::from_toml(path, &text)
+    }
+
+    /// [`ServerConfig::from_file`] on text already read.
+    pub fn from_toml(path: &Path, text: &str) -> Result<Self, Error> {
+        let bad = |why: String| Error::Config {
+            path: path.to_owned(),
+            why,
+        };
+        let file: File = toml::from_str(text).map_err(|e| bad(e.to_string()))?;
+        let base = path.parent().unwrap_or(Path::new(""));
+        let rel = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
+        let s = file.server.unwrap_or_default();
+        let mut c = ServerConfig::new(rel(s.db.unwrap_or_else(|| "aiaudit.db".into())));
+        if let Some(l) = s.listen {
+            c.listen = l
+                .parse()
+                .map_err(|e| bad(format!("server.listen {l:?}: {e} (want HOST:PORT)")))?;
+        }
+        c.tokens = s.tokens.map(rel);
+        c.signing_key = s.signing_key.map(rel);
+        c.tls = match (s.tls_cert, s.tls_key) {
+            (Some(cert), Some(key)) => Some((rel(cert), rel(key))),
+            (None, None) => None,
+            _ => return Err(bad("server.tls_cert and server.tls_key go together".into())),
+        };
+        if file.redaction.is_some() {
+            c.policy_toml = Some((path.to_owned(), text.to_owned()));
+        }
+        c.statuses = s.statuses.unwrap_or_default();
+        let d = Limits::default();
+        c.limits = Limits {
+            max_body_bytes: s.max_body_bytes.unwrap_or(d.max_body_bytes),
+            max_batch: s.max_batch.unwrap_or(d.max_batch),
+            max_depth: s.max_depth.unwrap_or(d.max_depth),
+            max_page: s.max_page.unwrap_or(d.max_page),
+        };
+        c.open_health = s.open_health.unwrap_or(true);
+        c.open_metrics = s.open_metrics.unwrap_or(false);
+        c.check()?;
+        Ok(c)
+    }
+
+    /// Refuses settings that cannot work.
+    pub fn check(&self) -> Result<(), Error> {
+        let l = &self.limits;
+        if l.max_body_bytes < 1024 {
+            return Err(Error::Invalid(
+                "max_body_bytes must be at least 1024".into(),
+            ));
+        }
+        if l.max_batch == 0 || l.max_page == 0 {
+            return Err(Error::Invalid(
+                "max_batch and max_page must be at least 1".into(),
+            ));
+        }
+        if !(1..=aiaudit::MAX_DEPTH).contains(&l.max_depth) {
+            return Err(Error::Invalid(format!(
+                "max_depth must be between 1 and {}",
+                aiaudit::MAX_DEPTH
+            )));
+        }
+        Ok(())
+    }
+
+    /// The token file in use.
+    pub fn tokens_path(&self) -> PathBuf {
+        self.tokens
+            .clone()
+            .unwrap_or_else(|| aiaudit_sqlite::default_tokens_path(&self.db))
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct File {
+    server: Option<ServerTable>,
+    /// Only whether it is present; the policy parser reads it.
+    redaction: Option<toml::Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServerTable {
+    listen: Option<String>,
+    db: Option<PathBuf>,
+    tokens: Option<PathBuf>,
+    signing_key: Option<PathBuf>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    statuses: Option<Vec<String>>,
+    max_body_bytes: Option<usize>,
+    max_batch: Option<usize>,
+    max_depth: Option<usize>,
+    max_page: Option<usize>,
+    open_health: Option<bool>,
+    open_metrics: Option<bool>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_settings_and_errors() {
+        let p = Path::new("/etc/aiaudit/aiaudit.toml");
+        let c = ServerConfig::from_toml(
+            p,
+            "[server]\nlisten = \"0.0.0.0:9000\"\ndb = \"prod.db\"\nmax_batch = 5\n",
+        )
+        .expect("valid");
+        assert_eq!(c.listen.port(), 9000);
+        assert_eq!(c.db, Path::new("/etc/aiaudit/prod.db"));
+        assert_eq!(c.limits.max_batch, 5);
+        assert!(c.policy_toml.is_none());
+        let e = ServerConfig::from_toml(p, "[server]\nlisen = \"x\"\n").expect_err("typo");
+        assert!(e.to_string().contains("lisen"), "{e}");
+        let e = ServerConfig::from_toml(p, "[server]\ntls_cert = \"a.pem\"\n").expect_err("half");
+        assert!(e.to_string().contains("go together"), "{e}");
+        let e = ServerConfig::from_toml(p, "[server]\nmax_depth = 0\n").expect_err("zero");
+        assert!(e.to_string().contains("max_depth"), "{e}");
+    }
+}

@@ -1,0 +1,372 @@
+//! Events as clients send them: the JSON schema of `POST /v1/events`, the body formats (one
+//! object, an array, or NDJSON), and their conversion into [`Event`]s with every check named.
+
+use aiaudit::{AuditLogger, Event};
+use aiaudit_core::event::{Actor, ModelRef, Operation, Source};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use std::borrow::Cow;
+use utoipa::ToSchema;
+
+use crate::config::Limits;
+use crate::error::ApiError;
+
+/// An event to record. Only `name` is required; `type` defaults to `event` and `status` to
+/// `INFO`. Unknown fields are refused, so that a misspelt field is never silently lost.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EventInput {
+    /// Event type: `model_inference`, `model_training`, `data_access`, `data_transformation`,
+    /// `evaluation`, `deployment`, `drift`, `compliance_check`, `user_request`, `error`, or any
+    /// word (1 to 128 bytes, no spaces).
+    #[serde(rename = "type", default)]
+    #[schema(example = "model_inference")]
+    pub kind: Option<String>,
+    /// The human message.
+    #[schema(example = "Prediction served")]
+    pub name: String,
+    /// DEBUG, INFO, NOTICE, WARNING, ERROR, FAILURE, CRITICAL, or a status the server registers.
+    #[serde(default)]
+    #[schema(example = "INFO")]
+    pub status: Option<String>,
+    /// When it happened (RFC 3339), if not now; kept beside the log's own time.
+    #[serde(default)]
+    pub occurred: Option<String>,
+    /// Who caused it.
+    #[serde(default)]
+    pub actor: Option<ActorInput>,
+    /// The data subject it is about.
+    #[serde(default)]
+    pub subject: Option<String>,
+    /// The run, trail or trace.
+    #[serde(default)]
+    pub operation: Option<OperationInput>,
+    /// The id of the event this one follows from.
+    #[serde(default)]
+    pub parent: Option<String>,
+    /// The model concerned.
+    #[serde(default)]
+    pub model: Option<ModelInput>,
+    /// Regulations the event is kept for.
+    #[serde(default)]
+    pub regulations: Option<Vec<String>>,
+    /// Free-form details (a JSON object).
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub details: Option<Map<String, Value>>,
+    /// Where it was recorded (defaults to the server).
+    #[serde(default)]
+    pub source: Option<SourceInput>,
+}
+
+/// Who caused an event.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActorInput {
+    /// A person's user id.
+    #[serde(default)]
+    pub user: Option<String>,
+    /// A service identity (defaults to the token's name).
+    #[serde(default)]
+    pub service: Option<String>,
+    /// The client's address (defaults to the caller's).
+    #[serde(default)]
+    pub ip: Option<String>,
+}
+
+/// A run, trail or trace.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OperationInput {
+    /// Unique id of the run.
+    #[serde(default)]
+    pub id: Option<String>,
+    /// The operation's name.
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// A model.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ModelInput {
+    /// Model name.
+    pub name: String,
+    /// Model version.
+    #[serde(default)]
+    pub version: Option<String>,
+}
+
+/// Where an event was recorded.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SourceInput {
+    /// Host name.
+    #[serde(default)]
+    pub host: Option<String>,
+    /// Process id.
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 4294967295u64)]
+    pub pid: Option<u32>,
+    /// Program name.
+    #[serde(default)]
+    pub process: Option<String>,
+    /// Source file.
+    #[serde(default)]
+    pub file: Option<String>,
+    /// Line.
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 4294967295u64)]
+    pub line: Option<u32>,
+    /// Function.
+    #[serde(default)]
+    pub function: Option<String>,
+}
+
+/// The body's format, from its `Content-Type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyFormat {
+    /// `application/json`: one event object, or an array of them.
+    Json,
+    /// `application/x-ndjson`: one event object per line.
+    Ndjson,
+}
+
+impl BodyFormat {
+    /// The format a `Content-Type` names, or a 415 naming what is accepted.
+    pub fn from_content_type(ct: Option<&str>) -> Result<Self, ApiError> {
+        let essence = ct
+            .map(|c| {
+                c.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            })
+            .unwrap_or_default();
+        match essence.as_str() {
+            "application/json" => Ok(BodyFormat::Json),
+            "application/x-ndjson" | "application/jsonl" => Ok(BodyFormat::Ndjson),
+            "" => Err(unsupported("no Content-Type")),
+            other => Err(unsupported(&format!("Content-Type {other:?}"))),
+        }
+    }
+}
+
+fn unsupported(what: &str) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        format!(
+            "{what}: send application/json (an event or an array of events) or application/x-ndjson (one event per line)"
+        ),
+    )
+}
+
+/// Parses a body into events, refusing more than `limits.max_batch`.
+pub fn parse_body(
+    body: &[u8],
+    format: BodyFormat,
+    limits: &Limits,
+) -> Result<Vec<EventInput>, ApiError> {
+    let events = match format {
+        BodyFormat::Json => {
+            let first = body.iter().find(|b| !b.is_ascii_whitespace());
+            match first {
+                Some(b'{') => vec![from_json(body, None)?],
+                Some(b'[') => {
+                    let events: Vec<EventInput> = from_json(body, None)?;
+                    events
+                }
+                None => return Err(ApiError::bad_request("invalid_json", "the body is empty")),
+                Some(_) => {
+                    return Err(ApiError::bad_request(
+                        "invalid_json",
+                        "the body must be a JSON object (one event) or an array of events",
+                    ));
+                }
+            }
+        }
+        BodyFormat::Ndjson => {
+            let mut events = Vec::new();
+            for (i, line) in body.split(|b| *b == b'\n').enumerate() {
+                if line.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                if events.len() == limits.max_batch {
+                    return Err(too_many(limits));
+                }
+                events.push(from_json(line, Some(i + 1))?);
+            }
+            events
+        }
+    };
+    if events.is_empty() {
+        return Err(ApiError::bad_request(
+            "invalid_event",
+            "the body holds no event",
+        ));
+    }
+    if events.len() > limits.max_batch {
+        return Err(too_many(limits));
+    }
+    Ok(events)
+}
+
+fn too_many(limits: &Limits) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+        "batch_too_large",
+        format!(
+            "a request may carry at most {} events; split the batch",
+            limits.max_batch
+        ),
+    )
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(
+    text: &[u8],
+    line: Option<usize>,
+) -> Result<T, ApiError> {
+    serde_json::from_slice(text).map_err(|e| {
+        let at = match line {
+            Some(l) => format!("line {l}: "),
+            None => String::new(),
+        };
+        let msg = e.to_string();
+        if msg.contains("recursion limit") {
+            return ApiError::bad_request("too_deep", format!("{at}the JSON is nested too deeply"));
+        }
+        let code = if e.is_data() {
+            "invalid_event"
+        } else {
+            "invalid_json"
+        };
+        ApiError::bad_request(code, format!("{at}{msg}"))
+    })
+}
+
+/// Depth of a JSON value: a scalar is 0, `{"a": 1}` is 1.
+fn depth(v: &Value) -> usize {
+    match v {
+        Value::Array(a) => 1 + a.iter().map(depth).max().unwrap_or(0),
+        Value::Object(m) => 1 + m.values().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// Turns one input into an event: statuses checked against the logger's, times parsed,
+/// nesting bounded; `service` and `ip` fill the actor's when the event names none.
+pub fn to_event(
+    input: EventInput,
+    index: usize,
+    logger: &AuditLogger,
+    limits: &Limits,
+    service: &str,
+    ip: Option<&str>,
+) -> Result<Event, ApiError> {
+    let at = |e: ApiError| ApiError::bad_request(e.code, format!("event {index}: {}", e.message));
+    let kind = input.kind.unwrap_or_else(|| "event".to_owned());
+    let mut event = Event::new(Cow::Owned(kind), input.name);
+    if let Some(s) = input.status {
+        event.status = logger.status(&s).map_err(|e| at(e.into()))?;
+    }
+    if let Some(t) = input.occurred {
+        event.occurred_ns = Some(aiaudit_core::timefmt::parse_rfc3339(&t).map_err(|e| {
+            at(ApiError::bad_request(
+                "invalid_event",
+                format!("occurred: {e}"),
+            ))
+        })?);
+    }
+    let a = input.actor.unwrap_or(ActorInput {
+        user: None,
+        service: None,
+        ip: None,
+    });
+    event.actor = Some(Actor {
+        user: a.user,
+        service: a.service.or_else(|| Some(service.to_owned())),
+        ip: a.ip.or_else(|| ip.map(str::to_owned)),
+    });
+    event.subject = input.subject;
+    event.operation = input.operation.map(|o| Operation {
+        id: o.id,
+        name: o.name,
+    });
+    event.parent = input.parent;
+    event.model = input.model.map(|m| ModelRef {
+        name: m.name,
+        version: m.version,
+    });
+    event.regulations = input.regulations.unwrap_or_default();
+    if let Some(d) = input.details {
+        let deepest = d.values().map(depth).max().unwrap_or(0) + 1;
+        if deepest > limits.max_depth {
+            return Err(at(ApiError::bad_request(
+                "too_deep",
+                format!(
+                    "details are nested {deepest} levels deep; the limit is {}",
+                    limits.max_depth
+                ),
+            )));
+        }
+        event.details = d;
+    }
+    if let Some(s) = input.source {
+        event.source = Source {
+            host: s.host.map(Into::into),
+            pid: s.pid,
+            process: s.process.map(Into::into),
+            file: s.file.map(Cow::Owned),
+            line: s.line,
+            function: s.function.map(Cow::Owned),
+        };
+    }
+    aiaudit::validate(&event).map_err(|e| at(e.into()))?;
+    Ok(event)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_formats_and_limits() {
+        let l = Limits {
+            max_batch: 2,
+            ..Limits::default()
+        };
+        let one = parse_body(br#"{"name":"a"}"#, BodyFormat::Json, &l).expect("one");
+        assert_eq!(one.len(), 1);
+        let two = parse_body(
+            b"{\"name\":\"a\"}\n\n{\"name\":\"b\"}\n",
+            BodyFormat::Ndjson,
+            &l,
+        )
+        .expect("ndjson");
+        assert_eq!(two[1].name, "b");
+        let e = parse_body(
+            br#"[{"name":"a"},{"name":"b"},{"name":"c"}]"#,
+            BodyFormat::Json,
+            &l,
+        )
+        .expect_err("three");
+        assert_eq!(e.code, "batch_too_large");
+        let e =
+            parse_body(br#"{"name":"a","stauts":"INFO"}"#, BodyFormat::Json, &l).expect_err("typo");
+        assert!(e.message.contains("stauts"), "{}", e.message);
+        let e = parse_body(b"{\"name\":\"a\"}\n{oops", BodyFormat::Ndjson, &l).expect_err("bad");
+        assert!(e.message.starts_with("line 2:"), "{}", e.message);
+        let e = parse_body(b"42", BodyFormat::Json, &l).expect_err("scalar");
+        assert_eq!(e.code, "invalid_json");
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        let e = parse_body(deep.as_bytes(), BodyFormat::Json, &l).expect_err("deep");
+        assert_eq!(e.code, "too_deep");
+        assert!(BodyFormat::from_content_type(Some("text/plain")).is_err());
+        assert_eq!(
+            BodyFormat::from_content_type(Some("application/json; charset=utf-8")).ok(),
+            Some(BodyFormat::Json)
+        );
+    }
+}

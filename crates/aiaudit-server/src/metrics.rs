@@ -1,0 +1,153 @@
+//! Prometheus metrics, served as text at `/metrics`.
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use std::sync::Mutex;
+
+type Labels = Vec<(String, String)>;
+
+/// The server's metrics.
+pub struct Metrics {
+    registry: Mutex<Registry>,
+    ingested: Counter,
+    committed: Counter,
+    queue_depth: Gauge,
+    log_size: Gauge,
+    batch_size: Histogram,
+    commit_latency: Histogram,
+    verify_runs: Family<Labels, Counter>,
+    auth_failures: Family<Labels, Counter>,
+    requests: Family<Labels, Counter>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Registers every metric.
+    pub fn new() -> Self {
+        let m = Metrics {
+            registry: Mutex::new(Registry::with_prefix("aiaudit")),
+            ingested: Counter::default(),
+            committed: Counter::default(),
+            queue_depth: Gauge::default(),
+            log_size: Gauge::default(),
+            batch_size: Histogram::new(exponential_buckets(1.0, 4.0, 9)),
+            commit_latency: Histogram::new(exponential_buckets(0.000_125, 2.0, 16)),
+            verify_runs: Family::default(),
+            auth_failures: Family::default(),
+            requests: Family::default(),
+        };
+        {
+            let mut r = m.registry.lock().unwrap_or_else(|p| p.into_inner());
+            r.register(
+                "events_ingested",
+                "Events accepted over HTTP",
+                m.ingested.clone(),
+            );
+            r.register(
+                "events_committed",
+                "Events committed to the log by this process",
+                m.committed.clone(),
+            );
+            r.register(
+                "queue_depth",
+                "Messages waiting for the writer",
+                m.queue_depth.clone(),
+            );
+            r.register("log_size", "Entries in the log", m.log_size.clone());
+            r.register(
+                "commit_batch_size",
+                "Entries per committed batch",
+                m.batch_size.clone(),
+            );
+            r.register_with_unit(
+                "commit_latency",
+                "Time to append and fsync one batch with its checkpoint",
+                prometheus_client::registry::Unit::Seconds,
+                m.commit_latency.clone(),
+            );
+            r.register(
+                "verify_runs",
+                "Verifications run, by result (intact, damaged, error)",
+                m.verify_runs.clone(),
+            );
+            r.register(
+                "auth_failures",
+                "Requests refused by authentication or role (missing, malformed, invalid, forbidden)",
+                m.auth_failures.clone(),
+            );
+            r.register(
+                "http_requests",
+                "HTTP requests answered, by method and status class",
+                m.requests.clone(),
+            );
+        }
+        m
+    }
+
+    /// `n` events accepted over HTTP.
+    pub fn ingested(&self, n: usize) {
+        self.ingested.inc_by(n as u64);
+    }
+
+    /// A batch committed (called by the writer).
+    pub fn committed(&self, stats: aiaudit::CommitStats) {
+        self.committed.inc_by(stats.entries as u64);
+        self.batch_size.observe(stats.entries as f64);
+        self.commit_latency.observe(stats.elapsed.as_secs_f64());
+        self.log_size
+            .set(i64::try_from(stats.size).unwrap_or(i64::MAX));
+    }
+
+    /// A verification's result.
+    pub fn verify_result(&self, result: &str) {
+        self.verify_runs
+            .get_or_create(&vec![("result".into(), result.into())])
+            .inc();
+    }
+
+    /// A refused request.
+    pub fn auth_failure(&self, reason: &str) {
+        self.auth_failures
+            .get_or_create(&vec![("reason".into(), reason.into())])
+            .inc();
+    }
+
+    /// A request answered.
+    pub fn request(&self, method: &str, status: u16) {
+        let class = format!("{}xx", status / 100);
+        self.requests
+            .get_or_create(&vec![
+                ("method".into(), method.into()),
+                ("status".into(), class),
+            ])
+            .inc();
+    }
+
+    /// The text exposition, with the queue depth and log size read now.
+    pub fn render(&self, queue_depth: usize, size: u64) -> String {
+        self.queue_depth
+            .set(i64::try_from(queue_depth).unwrap_or(i64::MAX));
+        self.log_size.set(i64::try_from(size).unwrap_or(i64::MAX));
+        let mut out = String::new();
+        let r = self.registry.lock().unwrap_or_else(|p| p.into_inner());
+        if encode(&mut out, &r).is_err() {
+            out.clear();
+        }
+        out
+    }
+}

@@ -1,0 +1,253 @@
+//! `GET /v1/events` and `GET /v1/events/{target}`.
+
+use aiaudit::{Query, StoredEntry};
+use aiaudit_core::event::types::ACCESS;
+use aiaudit_core::timefmt::{DayEdge, now_ns, parse_bound};
+use axum::extract::State;
+use axum::http::HeaderMap;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use serde_json::value::RawValue;
+use utoipa::{IntoParams, ToSchema};
+
+use super::{P, Peer, Q, require};
+use crate::access;
+use crate::auth::Role;
+use crate::error::ApiError;
+use crate::openapi::SealedRecord;
+use crate::state::AppState;
+
+/// Filters of `GET /v1/events` (the same as `aiaudit query`).
+#[derive(Debug, Default, Deserialize, Serialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EventFilter {
+    /// Event type (`access` needs the audit role).
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    #[param(rename = "type")]
+    pub kind: Option<String>,
+    /// Status (any case).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Model name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Acting user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// Operation id or name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation: Option<String>,
+    /// Data subject.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// SHA-256 of an input's canonical JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_hash: Option<String>,
+    /// From: RFC 3339, a date, or an age (`7d`, `12h`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<String>,
+    /// Until: RFC 3339, a date (its end), or an age.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
+    /// Most events in the answer (default 100; at most the server's page limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(minimum = 1, maximum = 10000)]
+    pub limit: Option<u32>,
+    /// Continue after this cursor (a previous answer's `next_cursor`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    /// `asc` (oldest first, the default) or `desc`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<Order>,
+}
+
+/// Result order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Order {
+    /// Oldest first.
+    Asc,
+    /// Newest first.
+    Desc,
+}
+
+/// A page of events.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventPage {
+    /// The sealed records, in the order asked.
+    #[schema(value_type = Vec<SealedRecord>)]
+    pub events: Vec<Box<RawValue>>,
+    /// Pass as `cursor` for the next page; absent at the end.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// One entry: its sealed record and leaf hash.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EntryOut {
+    /// Position in the log.
+    #[schema(minimum = 0)]
+    pub seq: u64,
+    /// SHA-256(0x00 ‖ record), hex.
+    pub leaf_hash: String,
+    /// The sealed record.
+    #[schema(value_type = SealedRecord)]
+    pub record: Box<RawValue>,
+}
+
+/// Query events. Tokens with role `read` do not see the access log (`type=access` needs
+/// `audit`). Every query is recorded as an `access` event.
+#[utoipa::path(
+    get,
+    path = "/v1/events",
+    tag = "events",
+    params(EventFilter),
+    responses(
+        (status = 200, description = "Matching events", body = EventPage),
+        (status = 400, description = "A bad filter", body = crate::error::ErrorBody),
+        (status = 401, description = "No valid token", body = crate::error::ErrorBody),
+        (status = 403, description = "The token's role may not read this", body = crate::error::ErrorBody)
+    ),
+    security(("token" = []))
+)]
+pub async fn list_events(
+    State(state): State<AppState>,
+    Peer(peer): Peer,
+    Q(filter): Q<EventFilter>,
+    headers: HeaderMap,
+) -> Result<axum::Json<EventPage>, ApiError> {
+    let route = "GET /v1/events";
+    let need = if filter.kind.as_deref() == Some(ACCESS) {
+        Role::Audit
+    } else {
+        Role::Read
+    };
+    let caller = require(&state, &headers, peer, need, route).await?;
+    let hide_access = !caller.role.allows(Role::Audit);
+    let page = page_size(filter.limit, state.limits.max_page)?;
+    let q = to_query(&filter, page)?;
+    let (entries, scanned_to, more) = state
+        .read(move |r| {
+            let found = r.query(&q)?;
+            let more = found.len() > page;
+            let last = found.iter().take(page).last().map(|e| e.seq);
+            Ok((found, last, more))
+        })
+        .await?;
+    let events = entries
+        .into_iter()
+        .take(page)
+        .filter(|e| !(hide_access && e.kind == ACCESS))
+        .map(|e| raw(&e))
+        .collect::<Result<Vec<_>, _>>()?;
+    let filter_json = serde_json::to_value(&filter).map_err(ApiError::internal)?;
+    access::record(&state, &caller, route, filter_json, events.len() as u64).await?;
+    Ok(axum::Json(EventPage {
+        events,
+        next_cursor: if more {
+            scanned_to.map(|s| s.to_string())
+        } else {
+            None
+        },
+    }))
+}
+
+fn page_size(limit: Option<u32>, max: usize) -> Result<usize, ApiError> {
+    match limit {
+        None => Ok(100.min(max)),
+        Some(0) => Err(ApiError::parameter("limit must be at least 1")),
+        Some(n) => Ok((n as usize).min(max)),
+    }
+}
+
+/// The store query for `f`, asking one more than `page` so that the answer knows if more
+/// follow.
+fn to_query(f: &EventFilter, page: usize) -> Result<Query, ApiError> {
+    let now = now_ns();
+    let bound = |name: &str, v: &Option<String>, edge| {
+        v.as_deref()
+            .map(|s| parse_bound(s, edge, now))
+            .transpose()
+            .map_err(|e| ApiError::parameter(format!("{name}: {e}")))
+    };
+    let after_seq = match &f.cursor {
+        None => None,
+        Some(c) => Some(c.parse::<u64>().map_err(|_| {
+            ApiError::parameter(format!("cursor {c:?} is not one this server gave"))
+        })?),
+    };
+    Ok(Query {
+        kind: f.kind.clone(),
+        status: f.status.as_ref().map(|s| s.to_ascii_uppercase()),
+        model: f.model.clone(),
+        user: f.user.clone(),
+        operation: f.operation.clone(),
+        subject: f.subject.clone(),
+        input_hash: f.input_hash.clone(),
+        since_ns: bound("since", &f.since, DayEdge::Start)?,
+        until_ns: bound("until", &f.until, DayEdge::End)?,
+        after_seq,
+        descending: f.order == Some(Order::Desc),
+        limit: page + 1,
+    })
+}
+
+fn raw(e: &StoredEntry) -> Result<Box<RawValue>, ApiError> {
+    let text = std::str::from_utf8(&e.data).map_err(ApiError::internal)?;
+    RawValue::from_string(text.to_owned()).map_err(ApiError::internal)
+}
+
+/// Show one event by seq or id (recorded as an `access` event).
+#[utoipa::path(
+    get,
+    path = "/v1/events/{target}",
+    tag = "events",
+    params(("target" = String, Path, description = "A seq number or an event id")),
+    responses(
+        (status = 200, description = "The entry", body = EntryOut),
+        (status = 400, description = "Neither a seq nor an id", body = crate::error::ErrorBody),
+        (status = 401, description = "No valid token", body = crate::error::ErrorBody),
+        (status = 403, description = "The token's role may not read this", body = crate::error::ErrorBody),
+        (status = 404, description = "No such entry", body = crate::error::ErrorBody)
+    ),
+    security(("token" = []))
+)]
+pub async fn get_event(
+    State(state): State<AppState>,
+    Peer(peer): Peer,
+    P(target): P<String>,
+    headers: HeaderMap,
+) -> Result<axum::Json<EntryOut>, ApiError> {
+    let route = "GET /v1/events/{target}";
+    let caller = require(&state, &headers, peer, Role::Read, route).await?;
+    let by_seq = target.parse::<u64>().ok();
+    if by_seq.is_none() && target.len() != 36 {
+        return Err(ApiError::parameter(format!(
+            "{target:?} is neither a seq number nor an event id"
+        )));
+    }
+    let t = target.clone();
+    let found = state
+        .read(move |r| {
+            let got = match by_seq {
+                Some(seq) => r.get(seq),
+                None => r.get_by_id(&t),
+            };
+            match got {
+                Ok(e) => Ok(Some(e)),
+                Err(aiaudit::Error::NotFound(_)) => Ok(None),
+                Err(e) => Err(e.into()),
+            }
+        })
+        .await?;
+    // A hidden access event reads as absent to a token that may not see the access log.
+    let found = found.filter(|e| e.kind != ACCESS || caller.role.allows(Role::Audit));
+    let filter = json!({ "target": target });
+    access::record(&state, &caller, route, filter, u64::from(found.is_some())).await?;
+    let e = found.ok_or_else(|| ApiError::not_found(format!("no event {target}")))?;
+    Ok(axum::Json(EntryOut {
+        seq: e.seq,
+        leaf_hash: e.leaf_hash.iter().map(|b| format!("{b:02x}")).collect(),
+        record: raw(&e)?,
+    }))
+}

@@ -1,0 +1,117 @@
+//! `/healthz`, `/readyz` and `/metrics`.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::{Peer, require};
+use crate::auth::Role;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// A health answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// `ok` or `ready`.
+    pub status: String,
+    /// Entries committed (readiness only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0)]
+    pub size: Option<u64>,
+}
+
+/// The process is up (open, or the audit role when configured so).
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Up", body = Health),
+        (status = 401, description = "No valid token (when protected)", body = crate::error::ErrorBody),
+        (status = 403, description = "The token's role may not (when protected)", body = crate::error::ErrorBody)
+    )
+)]
+pub async fn healthz(
+    State(state): State<AppState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+) -> Result<axum::Json<Health>, ApiError> {
+    if !state.open_health {
+        require(&state, &headers, peer, Role::Audit, "GET /healthz").await?;
+    }
+    Ok(axum::Json(Health {
+        status: "ok".into(),
+        size: None,
+    }))
+}
+
+/// The log accepts events and can be read (503 otherwise).
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Ready", body = Health),
+        (status = 401, description = "No valid token (when protected)", body = crate::error::ErrorBody),
+        (status = 403, description = "The token's role may not (when protected)", body = crate::error::ErrorBody),
+        (status = 503, description = "Not ready", body = crate::error::ErrorBody)
+    )
+)]
+pub async fn readyz(
+    State(state): State<AppState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+) -> Result<axum::Json<Health>, ApiError> {
+    if !state.open_health {
+        require(&state, &headers, peer, Role::Audit, "GET /readyz").await?;
+    }
+    let not_ready =
+        |why: String| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", why);
+    if state.logger.is_poisoned() {
+        return Err(not_ready(
+            "the log stopped accepting events after a failed write".into(),
+        ));
+    }
+    let size = state
+        .read(|r| Ok(r.size()?))
+        .await
+        .map_err(|e| not_ready(format!("the log cannot be read: {}", e.message)))?;
+    Ok(axum::Json(Health {
+        status: "ready".into(),
+        size: Some(size),
+    }))
+}
+
+/// Prometheus metrics, text format (open, or the audit role when configured so).
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Metrics", body = String, content_type = "application/openmetrics-text"),
+        (status = 401, description = "No valid token (when protected)", body = crate::error::ErrorBody),
+        (status = 403, description = "The token's role may not (when protected)", body = crate::error::ErrorBody)
+    )
+)]
+pub async fn metrics(
+    State(state): State<AppState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    if !state.open_metrics {
+        require(&state, &headers, peer, Role::Audit, "GET /metrics").await?;
+    }
+    let text = state
+        .metrics
+        .render(state.logger.queue_depth(), state.logger.committed());
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response())
+}

@@ -1,0 +1,222 @@
+//! `POST /v1/events`.
+
+use aiaudit::{Sealed, Submission};
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use http_body_util::BodyExt;
+use serde::{Deserialize, Serialize};
+use tokio::sync::oneshot;
+use utoipa::{IntoParams, ToSchema};
+
+use super::{Peer, Q, require};
+use crate::auth::Role;
+use crate::error::ApiError;
+use crate::input::{BodyFormat, EventInput, parse_body, to_event};
+use crate::state::AppState;
+
+/// When `POST /v1/events` answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Wait {
+    /// Once the events are sealed (seqs and ids assigned; committed moments later): 202.
+    #[default]
+    Seal,
+    /// Once they are committed and fsynced: 201.
+    Commit,
+}
+
+/// Parameters of `POST /v1/events`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct IngestParams {
+    /// `commit`: answer only after the events are durable (201); `seal` (default): answer once
+    /// they have their seqs (202).
+    #[serde(default)]
+    pub wait: Option<Wait>,
+}
+
+/// Where the events of one request went.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct IngestReceipt {
+    /// Events recorded.
+    #[schema(minimum = 1)]
+    pub count: usize,
+    /// Their seqs, in the order sent (consecutive).
+    pub seqs: Vec<u64>,
+    /// Their ids (UUIDv7), in the order sent.
+    pub ids: Vec<String>,
+    /// Whether they were committed before this answer.
+    pub committed: bool,
+    /// The committed log size, when `committed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1)]
+    pub size: Option<u64>,
+}
+
+/// One event, or an array of events.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub enum EventBody {
+    /// One event.
+    One(EventInput),
+    /// Several, sealed in order as consecutive seqs.
+    Many(Vec<EventInput>),
+}
+
+/// Record events: one JSON object, a JSON array, or NDJSON (one event per line). The batch is
+/// checked whole first: one bad event rejects it (naming its index) and nothing is written.
+#[utoipa::path(
+    post,
+    path = "/v1/events",
+    tag = "events",
+    params(IngestParams,
+        ("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key get the first answer instead of recording twice")),
+    request_body(content(
+        (EventBody = "application/json"),
+        (String = "application/x-ndjson")
+    )),
+    responses(
+        (status = 201, description = "Committed (wait=commit)", body = IngestReceipt),
+        (status = 202, description = "Sealed; commit follows", body = IngestReceipt),
+        (status = 400, description = "Malformed JSON, an invalid event, an unknown status, nesting too deep", body = crate::error::ErrorBody),
+        (status = 401, description = "No valid token", body = crate::error::ErrorBody),
+        (status = 403, description = "The token's role may not write", body = crate::error::ErrorBody),
+        (status = 413, description = "Body or batch too large", body = crate::error::ErrorBody),
+        (status = 415, description = "Neither JSON nor NDJSON", body = crate::error::ErrorBody),
+        (status = 503, description = "The log is not accepting events", body = crate::error::ErrorBody)
+    ),
+    security(("token" = []))
+)]
+pub async fn post_events(
+    State(state): State<AppState>,
+    Peer(peer): Peer,
+    Q(params): Q<IngestParams>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let caller = require(&state, &headers, peer, Role::Ingest, "POST /v1/events").await?;
+    let wait = params.wait.unwrap_or_default();
+    let key = match headers.get("idempotency-key") {
+        None => None,
+        Some(v) => match v.to_str() {
+            Ok(k) if !k.is_empty() && k.len() <= 256 => Some(k.to_owned()),
+            _ => {
+                return Err(ApiError::bad_request(
+                    "invalid_parameter",
+                    "Idempotency-Key must be 1 to 256 visible ASCII characters",
+                ));
+            }
+        },
+    };
+    let ip = peer.ip().to_string();
+    let run = || ingest(&state, &headers, body, wait, &caller.token.name, &ip);
+    let (status, receipt) = match key {
+        None => run().await?,
+        Some(k) => state
+            .idempotency
+            .slot(&caller.token.id, &k)
+            .get_or_try_init(run)
+            .await?
+            .clone(),
+    };
+    Ok((status, axum::Json(receipt)).into_response())
+}
+
+async fn ingest(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+    wait: Wait,
+    service: &str,
+    ip: &str,
+) -> Result<(StatusCode, IngestReceipt), ApiError> {
+    let format = BodyFormat::from_content_type(
+        headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok()),
+    )?;
+    let limits = state.limits;
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("the body is larger than {} bytes", limits.max_body_bytes),
+        )
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limits.max_body_bytes as u64) {
+        return Err(too_large());
+    }
+    let bytes = http_body_util::Limited::new(body, limits.max_body_bytes)
+        .collect()
+        .await
+        .map_err(|e| {
+            if e.is::<http_body_util::LengthLimitError>() {
+                too_large()
+            } else {
+                ApiError::bad_request("invalid_json", format!("reading the body failed: {e}"))
+            }
+        })?
+        .to_bytes();
+    let inputs = parse_body(&bytes, format, &limits)?;
+    drop(bytes);
+    let logger = &state.logger;
+    let events = inputs
+        .into_iter()
+        .enumerate()
+        .map(|(i, input)| to_event(input, i, logger, &limits, service, Some(ip)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let count = events.len();
+    let (sealed_tx, sealed_rx) = oneshot::channel::<Result<Sealed, String>>();
+    let mut sub = Submission::new(events).on_sealed(move |r| {
+        let _ = sealed_tx.send(r);
+    });
+    let committed_rx = if wait == Wait::Commit {
+        let (tx, rx) = oneshot::channel::<Result<u64, String>>();
+        sub = sub.on_committed(move |r| {
+            let _ = tx.send(r);
+        });
+        Some(rx)
+    } else {
+        None
+    };
+    if let Err(sub) = logger.try_submit(sub)? {
+        // The queue is full: wait for room on a thread that may block.
+        let logger = std::sync::Arc::clone(logger);
+        tokio::task::spawn_blocking(move || logger.submit(sub))
+            .await
+            .map_err(ApiError::internal)??;
+    }
+    let writer_failed = |detail: String| ApiError::from(aiaudit::Error::Poisoned(detail));
+    let sealed = sealed_rx
+        .await
+        .map_err(|_| writer_failed("the writer dropped a batch".into()))?
+        .map_err(writer_failed)?;
+    state.metrics.ingested(count);
+    let size = match committed_rx {
+        Some(rx) => Some(
+            rx.await
+                .map_err(|_| writer_failed("the writer dropped a batch".into()))?
+                .map_err(writer_failed)?,
+        ),
+        None => None,
+    };
+    let receipt = IngestReceipt {
+        count,
+        seqs: (sealed.first_seq..sealed.first_seq + count as u64).collect(),
+        ids: sealed.ids,
+        committed: size.is_some(),
+        size,
+    };
+    let status = if size.is_some() {
+        StatusCode::CREATED
+    } else {
+        StatusCode::ACCEPTED
+    };
+    Ok((status, receipt))
+}

@@ -1,0 +1,160 @@
+//! The router: every route with its OpenAPI description, the JSON fallbacks for unknown paths
+//! and methods, and the extractors that turn bad parameters into JSON errors.
+
+mod admin;
+mod events;
+mod health;
+pub(crate) mod ingest;
+mod proofs;
+
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::net::SocketAddr;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::access;
+use crate::auth::{self, Caller, Role};
+use crate::error::ApiError;
+use crate::openapi::ApiDoc;
+use crate::state::AppState;
+
+/// The application: every route, the OpenAPI document at `/openapi.json`, JSON errors for
+/// unknown routes, methods and panics, and request counting.
+pub fn app(state: AppState) -> axum::Router {
+    let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(ingest::post_events, events::list_events))
+        .routes(routes!(events::get_event))
+        .routes(routes!(proofs::checkpoint))
+        .routes(routes!(proofs::inclusion))
+        .routes(routes!(proofs::consistency))
+        .routes(routes!(proofs::verify))
+        .routes(routes!(admin::create_token, admin::list_tokens))
+        .routes(routes!(admin::revoke_token))
+        .routes(routes!(admin::erase_subject))
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(health::metrics))
+        .with_state(state.clone())
+        .split_for_parts();
+    let spec = api.to_json().unwrap_or_else(|_| "{}".into());
+    router
+        .route(
+            "/openapi.json",
+            axum::routing::get(move || async move {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    spec.clone(),
+                )
+            }),
+        )
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(state, count))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
+}
+
+async fn not_found(method: Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::not_found(format!("no route {method} {}", uri.path()))
+}
+
+async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{} does not accept {method}", uri.path()),
+    )
+}
+
+fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    ApiError::internal("a request handler panicked").into_response()
+}
+
+async fn count(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let resp = next.run(req).await;
+    state
+        .metrics
+        .request(method.as_str(), resp.status().as_u16());
+    resp
+}
+
+/// The caller, if its token allows `need`; a refusal for the role is itself recorded.
+pub(crate) async fn require(
+    state: &AppState,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+    need: Role,
+    route: &str,
+) -> Result<Caller, ApiError> {
+    let caller = auth::authenticate(state, headers, Some(peer.ip().to_string()))?;
+    if !caller.role.allows(need) {
+        state.metrics.auth_failure("forbidden");
+        access::record_denied(state, &caller, route).await;
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!(
+                "token {:?} has role {}; {route} needs role {need}",
+                caller.token.name, caller.role
+            ),
+        ));
+    }
+    Ok(caller)
+}
+
+/// `Query` whose rejections are JSON errors naming the parameter.
+pub(crate) struct Q<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Q<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| Q(q.0))
+            .map_err(|e: QueryRejection| ApiError::parameter(e.body_text()))
+    }
+}
+
+/// `Path` whose rejections are JSON errors.
+pub(crate) struct P<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for P<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| P(p.0))
+            .map_err(|e: PathRejection| ApiError::parameter(e.body_text()))
+    }
+}
+
+/// The peer address, or a JSON error if the server was not started with it.
+pub(crate) struct Peer(pub SocketAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for Peer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<SocketAddr>>()
+            .map(|c| Peer(c.0))
+            .ok_or_else(|| ApiError::internal("the server was started without peer addresses"))
+    }
+}

@@ -1,0 +1,170 @@
+//! Batches submitted with callbacks, for services that answer each request with the seqs and
+//! ids the writer assigned, without holding a thread while the batch is sealed and committed.
+//!
+//! A [`Submission`] is validated whole before any of it is queued (one bad event rejects the
+//! batch, naming its index), sealed as one run of consecutive seqs, and committed in one
+//! transaction with whatever else the writer batches alongside it.
+
+use aiaudit_core::Event;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::logger::{AuditLogger, validate};
+use crate::writer::Msg;
+
+/// Where a submitted batch was sealed: its events hold seqs `first_seq ..` in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sealed {
+    /// The seq of the batch's first event; the others follow consecutively.
+    pub first_seq: u64,
+    /// The event ids (UUIDv7), in submission order.
+    pub ids: Vec<String>,
+}
+
+type SealedFn = Box<dyn FnOnce(std::result::Result<Sealed, String>) + Send>;
+type CommittedFn = Box<dyn FnOnce(std::result::Result<u64, String>) + Send>;
+
+/// A batch of events with what to call once it is sealed and once it is committed.
+///
+/// Every callback runs exactly once: with the outcome, or with an error if the writer stops
+/// first. Callbacks run on the writer's threads and must be quick (send on a channel, say).
+pub struct Submission {
+    pub(crate) events: Vec<Event>,
+    pub(crate) on_sealed: Option<SealedFn>,
+    pub(crate) on_committed: Option<OnCommit>,
+}
+
+impl std::fmt::Debug for Submission {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Submission")
+            .field("events", &self.events.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Submission {
+    /// A batch of `events` (in the order they are to be sealed).
+    pub fn new(events: Vec<Event>) -> Self {
+        Submission {
+            events,
+            on_sealed: None,
+            on_committed: None,
+        }
+    }
+
+    /// Called with the seqs and ids once the batch is sealed (before it is committed).
+    pub fn on_sealed(
+        mut self,
+        f: impl FnOnce(std::result::Result<Sealed, String>) + Send + 'static,
+    ) -> Self {
+        self.on_sealed = Some(Box::new(f));
+        self
+    }
+
+    /// Called with the committed log size once the batch is durable.
+    pub fn on_committed(
+        mut self,
+        f: impl FnOnce(std::result::Result<u64, String>) + Send + 'static,
+    ) -> Self {
+        self.on_committed = Some(OnCommit(Some(Box::new(f))));
+        self
+    }
+
+    /// Number of events.
+    pub fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    /// True if the batch holds no event.
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    /// Answers both callbacks with `why` (the batch will not be written).
+    pub(crate) fn fail(mut self, why: &str) {
+        if let Some(f) = self.on_sealed.take() {
+            f(Err(why.to_owned()));
+        }
+        if let Some(mut c) = self.on_committed.take() {
+            c.call(Err(why.to_owned()));
+        }
+    }
+}
+
+impl Drop for Submission {
+    fn drop(&mut self) {
+        if let Some(f) = self.on_sealed.take() {
+            f(Err("the writer stopped before sealing this batch".into()));
+        }
+    }
+}
+
+/// The commit callback, answered with an error if it is dropped unanswered.
+pub(crate) struct OnCommit(Option<CommittedFn>);
+
+impl OnCommit {
+    pub(crate) fn call(&mut self, r: std::result::Result<u64, String>) {
+        if let Some(f) = self.0.take() {
+            f(r);
+        }
+    }
+}
+
+impl Drop for OnCommit {
+    fn drop(&mut self) {
+        self.call(Err("the writer stopped before committing this batch".into()));
+    }
+}
+
+/// What the committer reports after each commit, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommitStats {
+    /// Entries in the batch.
+    pub entries: usize,
+    /// The log size after it.
+    pub size: u64,
+    /// How long the transaction (append, checkpoint, fsync) took.
+    pub elapsed: Duration,
+}
+
+/// Called after every commit, on the commit thread.
+pub type CommitObserver = std::sync::Arc<dyn Fn(CommitStats) + Send + Sync>;
+
+impl AuditLogger {
+    /// Checks every event of `sub` and queues it whole, blocking while the queue is full. A bad
+    /// event rejects the batch ([`Error::Rejected`] names its index) and nothing is queued.
+    pub fn submit(&self, sub: Submission) -> Result<()> {
+        self.check_batch(&sub)?;
+        self.send(Msg::Batch(sub))
+    }
+
+    /// [`AuditLogger::submit`] without blocking: hands the batch back if the queue is full, so
+    /// that an async caller can move to a thread that may block.
+    pub fn try_submit(&self, sub: Submission) -> Result<std::result::Result<(), Submission>> {
+        self.check_batch(&sub)?;
+        if self.queue.is_full() {
+            return Ok(Err(sub));
+        }
+        self.send(Msg::Batch(sub)).map(Ok)
+    }
+
+    fn check_batch(&self, sub: &Submission) -> Result<()> {
+        for (index, event) in sub.events.iter().enumerate() {
+            let checked = validate(event).and_then(|()| self.check_status(&event.status));
+            if let Err(e) = checked {
+                return Err(Error::Rejected {
+                    index,
+                    source: Box::new(e),
+                });
+            }
+        }
+        if self
+            .shared
+            .poisoned
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            return Err(Error::Poisoned(self.shared.poison_message()));
+        }
+        Ok(())
+    }
+}

@@ -228,22 +228,34 @@ fn from_json<T: serde::de::DeserializeOwned>(
     text: &[u8],
     line: Option<usize>,
 ) -> Result<T, ApiError> {
-    serde_json::from_slice(text).map_err(|e| {
-        let at = match line {
-            Some(l) => format!("line {l}: "),
-            None => String::new(),
-        };
-        let msg = e.to_string();
+    let at = match line {
+        Some(l) => format!("line {l}: "),
+        None => String::new(),
+    };
+    let fail = |path: String, inner: serde_json::Error| {
+        let msg = inner.to_string();
         if msg.contains("recursion limit") {
             return ApiError::bad_request("too_deep", format!("{at}the JSON is nested too deeply"));
         }
-        let code = if e.is_data() {
+        let code = if inner.is_data() {
             "invalid_event"
         } else {
             "invalid_json"
         };
-        ApiError::bad_request(code, format!("{at}{msg}"))
-    })
+        let field = if path == "." || path.is_empty() || !inner.is_data() {
+            String::new()
+        } else {
+            format!("{path}: ")
+        };
+        ApiError::bad_request(code, format!("{at}{field}{msg}"))
+    };
+    let mut de = serde_json::Deserializer::from_slice(text);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        fail(path, e.into_inner())
+    })?;
+    de.end().map_err(|e| fail(String::new(), e))?;
+    Ok(value)
 }
 
 /// Depth of a JSON value: a scalar is 0, `{"a": 1}` is 1.
@@ -360,7 +372,11 @@ mod tests {
         assert!(e.message.starts_with("line 2:"), "{}", e.message);
         let e = parse_body(b"42", BodyFormat::Json, &l).expect_err("scalar");
         assert_eq!(e.code, "invalid_json");
-        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        let deep = format!(
+            "{{\"name\":\"x\",\"details\":{{\"a\":{}{}}}}}",
+            "[".repeat(200),
+            "]".repeat(200)
+        );
         let e = parse_body(deep.as_bytes(), BodyFormat::Json, &l).expect_err("deep");
         assert_eq!(e.code, "too_deep");
         assert!(BodyFormat::from_content_type(Some("text/plain")).is_err());

@@ -1,0 +1,91 @@
+//! A server on a free loopback port over a fresh log, with one token per role.
+
+#![allow(dead_code)]
+
+use aiaudit_server::{Server, ServerConfig};
+use aiaudit_sqlite::TokenFile;
+use serde_json::Value;
+use std::collections::HashMap;
+
+pub struct Harness {
+    pub dir: tempfile::TempDir,
+    pub server: Server,
+    pub url: String,
+    pub tokens: HashMap<&'static str, String>,
+    pub http: reqwest::Client,
+}
+
+pub fn config(dir: &std::path::Path) -> ServerConfig {
+    let mut c = ServerConfig::new(dir.join("audit.db"));
+    c.listen = "127.0.0.1:0".parse().expect("address");
+    c
+}
+
+pub async fn start() -> Harness {
+    let dir = tempfile::tempdir().expect("tempdir");
+    start_with(dir, |_| {}).await
+}
+
+pub async fn start_with(dir: tempfile::TempDir, tweak: impl FnOnce(&mut ServerConfig)) -> Harness {
+    let mut c = config(dir.path());
+    tweak(&mut c);
+    let server = Server::start(c).await.expect("server starts");
+    let file = TokenFile::open(&server.tokens_path(), true).expect("token file");
+    let mut tokens = HashMap::new();
+    for role in ["ingest", "read", "audit", "admin"] {
+        let token = match file.create(&format!("{role}-token"), role, 1) {
+            Ok((_, t)) => t,
+            // A restarted harness over the same directory makes fresh tokens.
+            Err(_) => {
+                file.revoke(&format!("{role}-token"), 2).expect("revoke");
+                file.create(&format!("{role}-token"), role, 3)
+                    .expect("create")
+                    .1
+            }
+        };
+        tokens.insert(role, token);
+    }
+    let url = server.url();
+    Harness {
+        dir,
+        server,
+        url,
+        tokens,
+        http: reqwest::Client::new(),
+    }
+}
+
+impl Harness {
+    pub fn token(&self, role: &str) -> &str {
+        &self.tokens[role]
+    }
+
+    pub async fn post_json(&self, role: &str, path: &str, body: &Value) -> (u16, Value) {
+        let resp = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .bearer_auth(self.token(role))
+            .json(body)
+            .send()
+            .await
+            .expect("request");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn get_json(&self, role: &str, path: &str) -> (u16, Value) {
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.url))
+            .bearer_auth(self.token(role))
+            .send()
+            .await
+            .expect("request");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    pub fn db(&self) -> std::path::PathBuf {
+        self.dir.path().join("audit.db")
+    }
+}

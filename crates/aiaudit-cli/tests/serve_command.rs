@@ -134,7 +134,15 @@ fn serve_log_remote_sigterm_and_the_access_log() {
         &db,
         &["query", "--type", "access", "--format", "jsonl"],
     ));
-    assert_eq!(access.lines().count(), 1, "{access}");
+    // The refused write, then the read.
+    assert_eq!(access.lines().count(), 2, "{access}");
+    assert!(
+        access
+            .lines()
+            .next()
+            .is_some_and(|l| l.contains("\"outcome\":\"denied\"")),
+        "{access}"
+    );
     assert!(
         access.contains("\"user\":\"auditor\"") && access.contains("\"records\":3"),
         "{access}"

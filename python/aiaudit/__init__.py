@@ -20,6 +20,7 @@ import os as _os
 from . import _native
 from ._native import canonical_json, hash_input, redact_text, verify_proof
 from .asgi import AuditMiddleware, audit_endpoint
+from .client import Client, ServerError
 from .errors import (
     AuditError,
     InvalidEventError,
@@ -51,6 +52,7 @@ __all__ = [
     "AuditLogger",
     "AuditMiddleware",
     "AuditTrail",
+    "Client",
     "ComplianceReporter",
     "InvalidEventError",
     "LogBusyError",
@@ -58,6 +60,7 @@ __all__ = [
     "NotFoundError",
     "Prediction",
     "ProofError",
+    "ServerError",
     "TamperedError",
     "VerifyReport",
     "WriterStoppedError",

@@ -20,14 +20,17 @@ pub struct EventInput {
     /// `evaluation`, `deployment`, `drift`, `compliance_check`, `user_request`, `error`, or any
     /// word (1 to 128 bytes, no spaces).
     #[serde(rename = "type", default)]
-    #[schema(example = "model_inference")]
+    #[schema(example = "model_inference", pattern = "^[!-~]{1,128}$")]
     pub kind: Option<String>,
     /// The human message.
     #[schema(example = "Prediction served")]
     pub name: String,
     /// DEBUG, INFO, NOTICE, WARNING, ERROR, FAILURE, CRITICAL, or a status the server registers.
     #[serde(default)]
-    #[schema(example = "INFO")]
+    #[schema(
+        example = "INFO",
+        pattern = "^(?i:DEBUG|INFO|NOTICE|WARNING|ERROR|FAILURE|CRITICAL|[A-Z0-9_]{1,32})$"
+    )]
     pub status: Option<String>,
     /// When it happened (RFC 3339), if not now; kept beside the log's own time.
     #[serde(default)]

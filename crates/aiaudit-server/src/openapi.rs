@@ -16,7 +16,14 @@ use utoipa::{Modify, OpenApi, ToSchema};
         license(name = "Apache-2.0")
     ),
     modifiers(&Bearer),
-    components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail, SealedRecord)),
+    components(schemas(
+        crate::error::ErrorBody,
+        crate::error::ErrorDetail,
+        SealedRecord,
+        crate::routes::events::Order,
+        crate::routes::ingest::Wait,
+        crate::auth::Role
+    )),
     tags(
         (name = "events", description = "Ingest and query"),
         (name = "proofs", description = "Checkpoints, proofs and verification"),

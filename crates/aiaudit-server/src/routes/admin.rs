@@ -202,6 +202,7 @@ pub async fn list_tokens(
     params(("token" = String, Path, description = "The token's id or name")),
     responses(
         (status = 200, description = "Revoked", body = TokenOut),
+        (status = 400, description = "A token cannot revoke itself", body = crate::error::ErrorBody),
         (status = 401, description = "No valid token", body = crate::error::ErrorBody),
         (status = 403, description = "Not an admin token", body = crate::error::ErrorBody),
         (status = 404, description = "No such token", body = crate::error::ErrorBody)
@@ -222,6 +223,12 @@ pub async fn revoke_token(
         "DELETE /v1/tokens/{token}",
     )
     .await?;
+    if target == caller.token.id || target == caller.token.name {
+        // So that no client (or fuzzer) locks the last admin out; `aiaudit token revoke` can.
+        return Err(ApiError::parameter(
+            "a token cannot revoke itself: use another admin token, or `aiaudit token revoke` on the server",
+        ));
+    }
     let tokens = std::sync::Arc::clone(&state.tokens);
     let info = tokio::task::spawn_blocking(move || tokens.revoke(&target, now_ns()))
         .await

@@ -2,7 +2,7 @@
 //! and methods, and the extractors that turn bad parameters into JSON errors.
 
 mod admin;
-mod events;
+pub(crate) mod events;
 mod health;
 pub(crate) mod ingest;
 mod proofs;

@@ -127,6 +127,9 @@ pub enum Command {
     /// roles; every read is itself logged. Stops on SIGTERM or Ctrl-C after committing
     /// everything accepted.
     Serve(ServeArgs),
+    /// Measure `aiaudit serve` under load: batched ingest, single POSTs at a fixed rate,
+    /// queries by id (a server child process, the load from this one).
+    BenchHttp(BenchHttpArgs),
     /// Manage the server's API tokens (stored only as hashes in <db>.tokens).
     Token {
         /// A server configuration (aiaudit.toml) naming the log and token file.
@@ -153,6 +156,31 @@ pub enum Command {
         #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=9))]
         rounds: u32,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct BenchHttpArgs {
+    /// Events for the batched ingest (1,000 per request).
+    #[arg(long, default_value_t = 300_000)]
+    pub batched_events: u64,
+    /// Offered rate of single-event POSTs, per second.
+    #[arg(long, default_value_t = 5_000)]
+    pub rate: u64,
+    /// Seconds of single-event POSTs.
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u64,
+    /// Queries by id.
+    #[arg(long, default_value_t = 20_000)]
+    pub queries: u64,
+    /// Concurrent connections for the batched ingest.
+    #[arg(long, default_value_t = 8)]
+    pub connections: usize,
+    /// Concurrent connections for the queries by id.
+    #[arg(long, default_value_t = 2)]
+    pub query_connections: usize,
+    /// Directory for the server's log (default: a temporary directory).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

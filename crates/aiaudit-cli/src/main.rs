@@ -20,6 +20,7 @@ macro_rules! say_raw {
 }
 
 mod bench;
+mod bench_http;
 mod cli;
 mod demo;
 mod output;
@@ -64,6 +65,17 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Forget { subject, reason } => subjects::forget(cli, subject, reason.as_deref())?,
         Command::Subject { id, format } => subjects::access(cli, id, *format)?,
         Command::Serve(args) => serve::serve(cli, args)?,
+        Command::BenchHttp(a) => bench_http::run(
+            a.dir.as_deref(),
+            &bench_http::Options {
+                batched_events: a.batched_events,
+                rate: a.rate,
+                seconds: a.seconds,
+                queries: a.queries,
+                connections: a.connections,
+                query_connections: a.query_connections,
+            },
+        )?,
         Command::Token { config, command } => serve::token(cli, config.as_deref(), command)?,
         Command::Demo { predictions } => demo::run(cli, *predictions)?,
         Command::Bench {

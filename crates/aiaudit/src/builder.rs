@@ -77,7 +77,8 @@ impl AuditLoggerBuilder {
         self
     }
 
-    /// Most events per commit (default 8,192).
+    /// Most events per commit (default 8,192); a batch given to [`AuditLogger::submit`] is
+    /// never split, so a commit may hold more when one is larger.
     pub fn batch_size(mut self, n: usize) -> Self {
         self.batch_size = n.max(1);
         self

@@ -88,8 +88,9 @@ impl Queue {
         let _ = self.writer.set(std::thread::current());
     }
 
-    /// Takes at least one and at most `max` messages, parking while the queue is empty.
-    pub(crate) fn pop_batch(&self, out: &mut Vec<Msg>, max: usize) {
+    /// Takes at most `max` messages, parking while the queue is empty: until one arrives, or,
+    /// with `wait`, at most that long (then it may return none).
+    pub(crate) fn pop_batch(&self, out: &mut Vec<Msg>, max: usize, wait: Option<Duration>) {
         loop {
             while out.len() < max {
                 match self.q.pop() {
@@ -111,8 +112,17 @@ impl Queue {
                 out.push(m);
                 continue;
             }
-            std::thread::park_timeout(Duration::from_millis(100));
+            std::thread::park_timeout(wait.unwrap_or(Duration::from_millis(100)));
             self.idle.store(false, Ordering::SeqCst);
+            if wait.is_some() {
+                while out.len() < max {
+                    match self.q.pop() {
+                        Some(m) => out.push(m),
+                        None => break,
+                    }
+                }
+                return;
+            }
         }
     }
 

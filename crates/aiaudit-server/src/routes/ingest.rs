@@ -110,8 +110,7 @@ pub async fn post_events(
             }
         },
     };
-    let ip = peer.ip().to_string();
-    let run = || ingest(&state, &headers, body, wait, &caller.token.name, &ip);
+    let run = || ingest(&state, &headers, body, wait, &caller.token.name);
     let (status, receipt) = match key {
         None => run().await?,
         Some(k) => state
@@ -130,7 +129,6 @@ async fn ingest(
     body: Body,
     wait: Wait,
     service: &str,
-    ip: &str,
 ) -> Result<(StatusCode, IngestReceipt), ApiError> {
     let format = BodyFormat::from_content_type(
         headers
@@ -169,7 +167,7 @@ async fn ingest(
     let events = inputs
         .into_iter()
         .enumerate()
-        .map(|(i, input)| to_event(input, i, logger, &limits, service, Some(ip)))
+        .map(|(i, input)| to_event(input, i, logger, &limits, service))
         .collect::<Result<Vec<_>, _>>()?;
     let count = events.len();
     let (sealed_tx, sealed_rx) = oneshot::channel::<Result<Sealed, String>>();

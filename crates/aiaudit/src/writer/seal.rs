@@ -9,7 +9,7 @@ use aiaudit_core::{
 use aiaudit_sqlite::SubjectKeyFile;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{SyncSender, sync_channel};
+use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 
 use super::commit::{Committer, Staged};
 use super::{Msg, Shared};
@@ -101,12 +101,19 @@ impl Writer {
         };
         let mut msgs = Vec::with_capacity(self.batch_size);
         loop {
-            self.queue.pop_batch(&mut msgs, self.batch_size);
+            // While a sealed batch waits for the committer, keep sealing what arrives (callers
+            // waiting only for their seal are answered at once) and offer the batch again soon.
+            let pending = !self.staged_is_empty();
+            let wait = pending.then_some(std::time::Duration::from_micros(500));
+            self.queue.pop_batch(&mut msgs, self.batch_size, wait);
             let mut closing = false;
             for m in msgs.drain(..) {
                 closing |= self.handle(m);
             }
-            self.hand_over(&to_committer);
+            // A commit holds at most `batch_size` events (a submitted batch is never split):
+            // once that many are staged, wait for the committer, which is also the backpressure.
+            let full = self.staged.entries.len() >= self.batch_size;
+            self.hand_over(&to_committer, closing || full);
             if closing {
                 break;
             }
@@ -115,10 +122,10 @@ impl Writer {
         while let Some(m) = self.queue.try_pop() {
             self.handle(m);
             if self.staged.entries.len() >= self.batch_size {
-                self.hand_over(&to_committer);
+                self.hand_over(&to_committer, true);
             }
         }
-        self.hand_over(&to_committer);
+        self.hand_over(&to_committer, true);
         drop(to_committer);
         let _ = handle.join();
     }
@@ -305,22 +312,37 @@ impl Writer {
         Ok(seq)
     }
 
-    /// Hands the staged batch (and any barriers) to the committer.
-    fn hand_over(&mut self, to_committer: &SyncSender<Staged>) {
-        if self.staged.entries.is_empty()
+    fn staged_is_empty(&self) -> bool {
+        self.staged.entries.is_empty()
             && self.staged.barriers.is_empty()
             && self.staged.callbacks.is_empty()
-        {
+    }
+
+    /// Hands the staged batch (and any barriers) to the committer; unless `wait`, only if the
+    /// committer can take it now (otherwise it stays staged and grows).
+    fn hand_over(&mut self, to_committer: &SyncSender<Staged>, wait: bool) {
+        if self.staged_is_empty() {
             return;
         }
         let size = self.range.size();
         let mut batch = std::mem::replace(&mut self.staged, empty_batch(size));
         batch.size = size;
         batch.root = self.range.root();
-        if let Err(returned) = to_committer.send(batch) {
-            // The committer is gone (it cannot be, short of a panic): answer everyone.
-            self.shared.poison("the commit thread stopped".into());
-            drop(returned);
+        let sent = if wait {
+            to_committer
+                .send(batch)
+                .map_err(|e| TrySendError::Disconnected(e.0))
+        } else {
+            to_committer.try_send(batch)
+        };
+        match sent {
+            Ok(()) => {}
+            Err(TrySendError::Full(back)) => self.staged = back,
+            Err(TrySendError::Disconnected(back)) => {
+                // The committer is gone (it cannot be, short of a panic): answer everyone.
+                self.shared.poison("the commit thread stopped".into());
+                drop(back);
+            }
         }
     }
 }

@@ -1,0 +1,354 @@
+//! `aiaudit bench-http`: the server's figures under load, measured side by side in one run.
+//!
+//! Starts `aiaudit serve` (this binary) as a child process over a fresh log on loopback, then
+//! drives it from this process:
+//! (a) batched ingest, 1,000 events per request, `wait=commit`, several connections;
+//! (b) single-event POSTs offered at a fixed rate (open loop: latency is measured from each
+//!     request's scheduled time, so a stall is not hidden by the generator waiting);
+//! (c) `GET /v1/events/{id}` for random ids (each also records an access event).
+
+use anyhow::{Context, Result, bail};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::demo::Rng;
+
+pub struct Options {
+    pub batched_events: u64,
+    pub rate: u64,
+    pub seconds: u64,
+    pub queries: u64,
+    pub connections: usize,
+    pub query_connections: usize,
+}
+
+struct ServerProcess {
+    child: Child,
+    url: String,
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_server(dir: &Path) -> Result<(ServerProcess, String, String)> {
+    let exe = std::env::current_exe()?;
+    let db = dir.join("http-bench.db");
+    let token = |role: &str| -> Result<String> {
+        let out = Command::new(&exe)
+            .arg("--db")
+            .arg(&db)
+            .args([
+                "token",
+                "create",
+                "--role",
+                role,
+                "--name",
+                &format!("bench-{role}"),
+            ])
+            .output()?;
+        if !out.status.success() {
+            bail!("token create: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    };
+    let ingest = token("ingest")?;
+    let read = token("read")?;
+    let mut child = Command::new(&exe)
+        .arg("--db")
+        .arg(&db)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .context("starting aiaudit serve")?;
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().context("server stdout")?).read_line(&mut line)?;
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .with_context(|| format!("no URL in {line:?}"))?
+        .to_owned();
+    Ok((ServerProcess { child, url }, ingest, read))
+}
+
+/// One realistic prediction event as JSON text: its operation is the request (unique per
+/// event, as `log()` in Python makes it) or, with `per_run`, a batch run of 10,000 events.
+fn event_json(rng: &mut Rng, i: u64, per_run: bool) -> String {
+    let op = if per_run {
+        format!("run-{}", i / 10_000)
+    } else {
+        format!("req-{i}")
+    };
+    let models = ["credit-risk", "fraud-detector", "churn"];
+    let m = models[(rng.next_u64() % 3) as usize];
+    format!(
+        r#"{{"type":"model_inference","name":"prediction served","model":{{"name":"{m}","version":"2.{}.0"}},"actor":{{"user":"user-{}"}},"operation":{{"id":"{op}"}},"details":{{"input_hash":"{:016x}{:016x}","prediction":{:.4},"latency_ms":{:.2},"features":{{"age":{},"income":{},"region":"eu-west"}}}}}}"#,
+        rng.next_u64() % 4,
+        rng.next_u64() % 500,
+        rng.next_u64(),
+        rng.next_u64(),
+        rng.unit(),
+        1.0 + rng.unit() * 40.0,
+        18 + rng.next_u64() % 60,
+        20_000 + rng.next_u64() % 100_000
+    )
+}
+
+fn pct(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i].as_secs_f64() * 1e3
+}
+
+pub fn run(dir: Option<&Path>, o: &Options) -> Result<()> {
+    let tmp = tempfile_dir(dir)?;
+    let (server, ingest, read) = start_server(&tmp)?;
+    let url = server.url.clone();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    say!(
+        "aiaudit bench-http: server {url} (a child process), load from this process, {cores} cores shared"
+    );
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()?;
+    let mut rng = Rng::new(7);
+
+    // (a) batched ingest: request-level operations, then run-level ones.
+    let mut a_rates = Vec::new();
+    let mut ids = Vec::new();
+    for per_run in [false, true] {
+        let batches: Vec<bytes::Bytes> = (0..8)
+            .map(|b| {
+                let events: Vec<String> = (0..1_000)
+                    .map(|i| event_json(&mut rng, b * 1_000 + i, per_run))
+                    .collect();
+                bytes::Bytes::from(format!("[{}]", events.join(",")))
+            })
+            .collect();
+        let requests = o.batched_events.div_ceil(1_000);
+        let (a_rate, a_p99, got) = rt.block_on(async {
+            let next = Arc::new(std::sync::atomic::AtomicU64::new(0));
+            let started = Instant::now();
+            let mut tasks = Vec::new();
+            for c in 0..o.connections {
+                let (http, url, token, next, batches) = (
+                    http.clone(),
+                    url.clone(),
+                    ingest.clone(),
+                    Arc::clone(&next),
+                    batches.clone(),
+                );
+                tasks.push(tokio::spawn(async move {
+                    let mut lat = Vec::new();
+                    let mut ids = Vec::new();
+                    loop {
+                        let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if n >= requests {
+                            break;
+                        }
+                        let t = Instant::now();
+                        let resp = http
+                            .post(format!("{url}/v1/events?wait=commit"))
+                            .bearer_auth(&token)
+                            .header("content-type", "application/json")
+                            .body(batches[(n as usize + c) % batches.len()].clone())
+                            .send()
+                            .await?;
+                        if resp.status().as_u16() != 201 {
+                            bail!("batched ingest answered {}", resp.status());
+                        }
+                        let receipt: serde_json::Value = resp.json().await?;
+                        lat.push(t.elapsed());
+                        if let Some(id) = receipt["ids"].get(0).and_then(|v| v.as_str()) {
+                            ids.push(id.to_owned());
+                        }
+                    }
+                    Ok::<_, anyhow::Error>((lat, ids))
+                }));
+            }
+            let mut lat = Vec::new();
+            let mut ids = Vec::new();
+            for t in tasks {
+                let (l, i) = t.await??;
+                lat.extend(l);
+                ids.extend(i);
+            }
+            let secs = started.elapsed().as_secs_f64();
+            lat.sort();
+            Ok::<_, anyhow::Error>(((requests * 1_000) as f64 / secs, pct(&lat, 0.99), ids))
+        })?;
+        say!(
+            "(a{}) batched ingest, 1,000/request, wait=commit  {a_rate:>10.0} events/s  (p99 {a_p99:.1} ms per request, {} connections; operation per {})  target >= 150,000",
+            if per_run { 2 } else { 1 },
+            o.connections,
+            if per_run { "run of 10,000" } else { "event" }
+        );
+        a_rates.push(a_rate);
+        ids.extend(got);
+    }
+
+    // (b) single-event POSTs at a fixed offered rate.
+    let singles: Vec<bytes::Bytes> = (0..1_000)
+        .map(|i| bytes::Bytes::from(event_json(&mut rng, i, false)))
+        .collect();
+    let total = o.rate * o.seconds;
+    let (b_rate, b_p50, b_p99, b_errors) = rt.block_on(async {
+        let interval = Duration::from_secs_f64(1.0 / o.rate as f64);
+        let started = tokio::time::Instant::now();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Result<Duration, String>>();
+        for n in 0..total {
+            let due = started + interval * n as u32;
+            tokio::time::sleep_until(due).await;
+            let (http, url, token, tx) = (http.clone(), url.clone(), ingest.clone(), tx.clone());
+            let body = singles[(n % 1_000) as usize].clone();
+            tokio::spawn(async move {
+                let r = http
+                    .post(format!("{url}/v1/events"))
+                    .bearer_auth(&token)
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await;
+                let outcome = match r {
+                    Ok(resp) if resp.status().as_u16() == 202 => {
+                        let _ = resp.bytes().await;
+                        Ok(due.elapsed())
+                    }
+                    Ok(resp) => Err(format!("status {}", resp.status())),
+                    Err(e) => Err(e.to_string()),
+                };
+                let _ = tx.send(outcome);
+            });
+        }
+        drop(tx);
+        let mut lat = Vec::with_capacity(total as usize);
+        let mut errors = 0u64;
+        while let Some(r) = rx.recv().await {
+            match r {
+                Ok(d) => lat.push(d),
+                Err(_) => errors += 1,
+            }
+        }
+        let secs = started.elapsed().as_secs_f64();
+        lat.sort();
+        (
+            lat.len() as f64 / secs,
+            pct(&lat, 0.5),
+            pct(&lat, 0.99),
+            errors,
+        )
+    });
+    say!(
+        "(b) single-event POSTs offered at {}/s for {}s   {b_rate:>10.0} requests/s  p50 {b_p50:.2} ms  p99 {b_p99:.2} ms  ({b_errors} errors)  target 5,000/s, p99 <= 5 ms",
+        o.rate,
+        o.seconds
+    );
+
+    // (c) query by id.
+    if ids.is_empty() {
+        bail!("no ids came back from the batched ingest");
+    }
+    let queries = o.queries;
+    let (c_rate, c_p50, c_p99) = rt.block_on(async {
+        let next = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let ids = Arc::new(ids);
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for c in 0..o.query_connections {
+            let (http, url, token, next, ids) = (
+                http.clone(),
+                url.clone(),
+                read.clone(),
+                Arc::clone(&next),
+                Arc::clone(&ids),
+            );
+            tasks.push(tokio::spawn(async move {
+                let mut lat = Vec::new();
+                let mut k = c as u64 * 7_919;
+                loop {
+                    let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if n >= queries {
+                        break;
+                    }
+                    k = k
+                        .wrapping_mul(6_364_136_223_846_793_005)
+                        .wrapping_add(1_442_695_040_888_963_407);
+                    let id = &ids[(k >> 33) as usize % ids.len()];
+                    let t = Instant::now();
+                    let resp = http
+                        .get(format!("{url}/v1/events/{id}"))
+                        .bearer_auth(&token)
+                        .send()
+                        .await?;
+                    if resp.status().as_u16() != 200 {
+                        bail!("query by id answered {}", resp.status());
+                    }
+                    let _ = resp.bytes().await?;
+                    lat.push(t.elapsed());
+                }
+                Ok::<_, anyhow::Error>(lat)
+            }));
+        }
+        let mut lat = Vec::new();
+        for t in tasks {
+            lat.extend(t.await??);
+        }
+        let secs = started.elapsed().as_secs_f64();
+        lat.sort();
+        Ok::<_, anyhow::Error>((lat.len() as f64 / secs, pct(&lat, 0.5), pct(&lat, 0.99)))
+    })?;
+    say!(
+        "(c) GET /v1/events/{{id}}, {} connections          {c_rate:>10.0} requests/s  p50 {c_p50:.2} ms  p99 {c_p99:.2} ms  target p99 <= 2 ms",
+        o.query_connections
+    );
+    let mark = |ok: bool| if ok { "met" } else { "NOT met" };
+    say!("summary");
+    for (k, a_rate) in a_rates.iter().enumerate() {
+        say!(
+            "  batched ingest (a{}) {a_rate:.0} events/s vs 150,000: {:.2}x, {}",
+            k + 1,
+            a_rate / 150_000.0,
+            mark(*a_rate >= 150_000.0)
+        );
+    }
+    say!(
+        "  single POSTs {b_rate:.0}/s of {} offered, p99 {b_p99:.2} ms vs 5 ms: {}",
+        o.rate,
+        mark(b_rate >= 0.98 * o.rate as f64 && b_p99 <= 5.0 && b_errors == 0)
+    );
+    say!(
+        "  query by id p99 {c_p99:.2} ms vs 2 ms: {}",
+        mark(c_p99 <= 2.0)
+    );
+    drop(server);
+    if dir.is_none() {
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+    Ok(())
+}
+
+fn tempfile_dir(dir: Option<&Path>) -> Result<std::path::PathBuf> {
+    let d = match dir {
+        Some(d) => d.to_owned(),
+        None => std::env::temp_dir().join(format!("aiaudit-bench-http-{}", std::process::id())),
+    };
+    std::fs::create_dir_all(&d).with_context(|| format!("creating {}", d.display()))?;
+    Ok(d)
+}

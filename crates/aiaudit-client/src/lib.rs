@@ -4,23 +4,34 @@
 //! twice: each batch carries an `Idempotency-Key`), queries, fetches proofs and checkpoints.
 //! [`Batcher`] collects events from many tasks and sends them in batches, by size or by time.
 //!
-//! ```no_run
+//! ```
 //! use aiaudit_client::{Batcher, BatchConfig, Client};
 //! use serde_json::json;
 //!
-//! # async fn f() -> Result<(), aiaudit_client::Error> {
-//! let client = Client::new("http://127.0.0.1:7878", "aiat_…")?;
+//! # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dir = tempfile::tempdir()?;
+//! # let mut config = aiaudit_server::ServerConfig::new(dir.path().join("audit.db"));
+//! # config.listen = "127.0.0.1:0".parse()?;
+//! # let server = aiaudit_server::Server::start(config).await?;
+//! # let tokens = aiaudit_sqlite::TokenFile::open(&server.tokens_path(), true)?;
+//! # let (_, token) = tokens.create("pipeline", "ingest", 0)?;
+//! # let url = server.url();
+//! // `url` is the server (`http://127.0.0.1:7878`), `token` an API token with role ingest.
+//! let client = Client::new(&url, &token)?;
 //! let receipt = client
 //!     .send(&[json!({"type": "model_training", "name": "Training started"})], true)
 //!     .await?;
-//! println!("sealed at seq {}", receipt.seqs[0]);
+//! assert_eq!(receipt.seqs, vec![0]);
+//! assert!(receipt.committed);
 //!
 //! let batcher = Batcher::new(client, BatchConfig::default());
 //! for i in 0..10_000 {
 //!     batcher.log(json!({"type": "model_inference", "name": "prediction", "details": {"i": i}})).await?;
 //! }
-//! let sent = batcher.close().await?; // sends what is left, waits for the commit
+//! let sent = batcher.close().await?; // sends what is left, each batch committed
 //! assert_eq!(sent, 10_000);
+//! # server.shutdown().await?;
 //! # Ok(()) }
 //! ```
 

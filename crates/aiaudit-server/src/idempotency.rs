@@ -13,9 +13,12 @@ pub const REMEMBERED: usize = 16_384;
 /// A remembered answer, or the slot the first attempt fills.
 pub type Slot<T> = Arc<OnceCell<T>>;
 
+/// The slots by key, and the keys in arrival order.
+type Remembered<T> = (HashMap<String, Slot<T>>, VecDeque<String>);
+
 /// Remembered keys, oldest evicted first.
 pub struct Keys<T> {
-    inner: Mutex<(HashMap<String, Slot<T>>, VecDeque<String>)>,
+    inner: Mutex<Remembered<T>>,
 }
 
 impl<T> Default for Keys<T> {

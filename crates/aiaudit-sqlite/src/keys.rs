@@ -156,38 +156,6 @@ impl SubjectKeys for SubjectKeyFile {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keys_are_made_once_kept_and_destroyed() {
-        let dir = tempfile::tempdir().expect("tmp");
-        let path = dir.path().join("a.subjects");
-        let f = SubjectKeyFile::open(&path, true).expect("open");
-        let k = f.get_or_create("alice").expect("key");
-        assert_eq!(f.get_or_create("alice").expect("again"), k);
-        drop(f);
-        let f = SubjectKeyFile::open(&path, false).expect("reopen");
-        assert_eq!(f.get("alice").expect("get"), Some(k));
-        assert!(f.destroy("alice").expect("destroy"));
-        assert!(!f.destroy("alice").expect("twice"), "already gone");
-        assert_eq!(f.get("alice").expect("get"), None);
-        drop(f);
-        let raw = std::fs::read(&path).expect("read");
-        assert!(
-            !raw.windows(32).any(|w| w == k),
-            "the destroyed key's bytes are not left in the file"
-        );
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
-            assert_eq!(mode & 0o777, 0o600);
-        }
-    }
-}
-
 /// Opens a private SQLite file of this crate (keys, tokens), creating it readable by its owner
 /// only if `create`, and checks that it is one of `application_id`'s files (or new and empty).
 pub(crate) fn open_private(
@@ -241,4 +209,36 @@ pub(crate) fn open_private(
         }
     }
     Ok(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_made_once_kept_and_destroyed() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("a.subjects");
+        let f = SubjectKeyFile::open(&path, true).expect("open");
+        let k = f.get_or_create("alice").expect("key");
+        assert_eq!(f.get_or_create("alice").expect("again"), k);
+        drop(f);
+        let f = SubjectKeyFile::open(&path, false).expect("reopen");
+        assert_eq!(f.get("alice").expect("get"), Some(k));
+        assert!(f.destroy("alice").expect("destroy"));
+        assert!(!f.destroy("alice").expect("twice"), "already gone");
+        assert_eq!(f.get("alice").expect("get"), None);
+        drop(f);
+        let raw = std::fs::read(&path).expect("read");
+        assert!(
+            !raw.windows(32).any(|w| w == k),
+            "the destroyed key's bytes are not left in the file"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
 }

@@ -130,7 +130,7 @@ pub async fn list_events(
         .read(move |r| {
             let found = r.query(&q)?;
             let more = found.len() > page;
-            let last = found.iter().take(page).last().map(|e| e.seq);
+            let last = found[..found.len().min(page)].last().map(|e| e.seq);
             Ok((found, last, more))
         })
         .await?;

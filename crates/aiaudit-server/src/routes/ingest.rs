@@ -55,12 +55,12 @@ pub struct IngestReceipt {
     pub size: Option<u64>,
 }
 
-/// One event, or an array of events.
+/// One event, or an array of events (a type for the OpenAPI document only).
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub enum EventBody {
     /// One event.
-    One(EventInput),
+    One(Box<EventInput>),
     /// Several, sealed in order as consecutive seqs.
     Many(Vec<EventInput>),
 }

@@ -202,5 +202,11 @@ mod tests {
         assert!(e.to_string().contains("go together"), "{e}");
         let e = ServerConfig::from_toml(p, "[server]\nmax_depth = 0\n").expect_err("zero");
         assert!(e.to_string().contains("max_depth"), "{e}");
+        // One file for the server and its redaction policy.
+        let both = "[server]\nopen_metrics = true\n\n[redaction]\n[[redaction.fields]]\npath = \"diagnosis\"\naction = \"drop\"\n";
+        let c = ServerConfig::from_toml(p, both).expect("valid");
+        assert!(c.open_metrics);
+        let (_, text) = c.policy_toml.expect("the policy comes along");
+        aiaudit_core::redact::Policy::from_toml(&text).expect("the policy parser ignores [server]");
     }
 }

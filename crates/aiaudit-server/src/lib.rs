@@ -52,7 +52,7 @@ mod auth;
 mod config;
 mod error;
 mod idempotency;
-mod input;
+pub mod input;
 mod metrics;
 mod openapi;
 mod routes;

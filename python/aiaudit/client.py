@@ -23,6 +23,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import weakref
 from typing import Any, Iterator, Mapping, Sequence
 
 from .errors import AuditError, InvalidEventError, NotFoundError
@@ -33,11 +34,13 @@ _RETRY_STATUSES = {429, 502, 503, 504}
 class ServerError(AuditError):
     """The server refused a request: ``status`` is the HTTP status, ``code`` its error code."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, index: int | None = None) -> None:
         super().__init__(f"{status} {code}: {message}")
         self.status = status
         self.code = code
         self.message = message
+        #: For a refused batch, the position of the event at fault.
+        self.index = index
 
 
 class Client:
@@ -78,8 +81,12 @@ class Client:
         self._sent = 0
         self._error: BaseException | None = None
         self._closed = False
+        self._flushing = 0
         self._thread = threading.Thread(target=self._run, name="aiaudit-client", daemon=True)
         self._thread.start()
+        # What is queued is sent at interpreter exit, as AuditLogger commits at exit.
+        # (`finalize` runs at exit for objects still alive; the sending thread keeps this one so.)
+        self._finalizer = weakref.finalize(self, _close_quietly, weakref.ref(self))
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -108,7 +115,8 @@ class Client:
             if self._closed:
                 raise AuditError("the client is closed")
             self._queue.append(dict(event))
-            if len(self._queue) >= self.batch_size:
+            # The sender starts its delay at the first event, and sends at once when full.
+            if len(self._queue) == 1 or len(self._queue) >= self.batch_size:
                 self._cond.notify_all()
 
     def send(self, events: Sequence[Mapping[str, Any]], wait_commit: bool | None = None) -> dict:
@@ -128,9 +136,13 @@ class Client:
         """Sends everything queued; returns the events sent so far, or raises the first
         failure since the last flush."""
         with self._cond:
+            self._flushing += 1
             self._cond.notify_all()
-            while (self._queue or self._sending) and self._thread.is_alive():
-                self._cond.wait(0.05)
+            try:
+                while (self._queue or self._sending) and self._thread.is_alive():
+                    self._cond.wait(0.05)
+            finally:
+                self._flushing -= 1
             error, self._error = self._error, None
             if error is not None:
                 raise error
@@ -155,23 +167,38 @@ class Client:
     def _run(self) -> None:
         while True:
             with self._cond:
-                deadline = time.monotonic() + self.flush_interval
+                deadline: float | None = None
                 while not self._closed and len(self._queue) < self.batch_size:
-                    remaining = deadline - time.monotonic()
-                    if self._queue and remaining <= 0:
-                        break
-                    self._cond.wait(remaining if self._queue else 0.5)
                     if not self._queue:
+                        deadline = None
+                        self._cond.wait(0.5)
+                        continue
+                    if deadline is None:  # the delay runs from the first waiting event
                         deadline = time.monotonic() + self.flush_interval
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0 or self._flushing:
+                        break
+                    self._cond.wait(remaining)
                 if self._closed and not self._queue:
                     return
                 batch = self._queue[: self.batch_size]
                 del self._queue[: self.batch_size]
                 self._sending += 1
             try:
-                receipt = self.send(batch)
-                with self._cond:
-                    self._sent += int(receipt.get("count", 0))
+                while batch:
+                    try:
+                        receipt = self.send(batch)
+                        with self._cond:
+                            self._sent += int(receipt.get("count", 0))
+                        break
+                    except ServerError as e:
+                        # One bad event refuses the request: set it aside, send the others.
+                        if e.status != 400 or e.index is None or not 0 <= e.index < len(batch):
+                            raise
+                        del batch[e.index]
+                        with self._cond:
+                            if self._error is None:
+                                self._error = e
             except BaseException as e:  # reported by the next flush
                 with self._cond:
                     if self._error is None:
@@ -258,17 +285,28 @@ class Client:
         raise AuditError(f"cannot reach {self.url}")  # pragma: no cover - the loop returns
 
 
+def _close_quietly(ref: "weakref.ref[Client]") -> None:
+    client = ref()
+    if client is not None and not client._closed:
+        try:
+            client.close()
+        except AuditError:
+            pass
+
+
 def _server_error(status: int, payload: bytes) -> AuditError:
+    index = None
     try:
         err = json.loads(payload)["error"]
         code, message = err["code"], err["message"]
-    except (ValueError, KeyError, TypeError):
+        index = err.get("index")
+    except (ValueError, KeyError, TypeError, AttributeError):
         code, message = "http_error", payload.decode(errors="replace")[:500]
     if status == 404:
-        return _NotFound(status, code, message)
+        return _NotFound(status, code, message, index)
     if status == 400 and code in ("invalid_event", "unknown_status", "too_deep", "invalid_json"):
-        return _Invalid(status, code, message)
-    return ServerError(status, code, message)
+        return _Invalid(status, code, message, index)
+    return ServerError(status, code, message, index)
 
 
 class _NotFound(ServerError, NotFoundError):

@@ -96,3 +96,33 @@ def test_retries_until_the_server_is_up_and_survives_a_restart(tmp_path: Path) -
     r = Client(s.url, s.tokens["read"])
     assert len(list(r.iter_events(limit=500))) == 1_001
     s.stop()
+
+
+def test_a_refused_event_is_set_aside_and_the_rest_sent(server: Server) -> None:
+    c = Client(server.url, server.tokens["ingest"], batch_size=10, flush_interval=5.0)
+    for i in range(10):
+        c.log_event(f"e{i}", {"i": i}, status="NOPE" if i == 4 else "INFO")
+    with pytest.raises(InvalidEventError) as e:
+        c.flush()
+    assert e.value.index == 4 and "event 4" in str(e.value)
+    assert c.flush() == 9
+    names = [ev["name"] for ev in Client(server.url, server.tokens["read"]).iter_events()]
+    assert names == [f"e{i}" for i in range(10) if i != 4]
+    # A reserved type is the server's own.
+    with pytest.raises(InvalidEventError, match="recorded by the server"):
+        c.send([{"name": "fake read", "type": "access"}])
+    c.close()
+
+
+def test_queued_events_are_sent_at_interpreter_exit(tmp_path: Path, server: Server) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import aiaudit\n"
+        f"c = aiaudit.Client({server.url!r}, {server.tokens['ingest']!r}, flush_interval=60)\n"
+        "for i in range(250): c.log_event('at exit', {'i': i})\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+    got = list(Client(server.url, server.tokens["read"]).iter_events(limit=1000))
+    assert len(got) == 250

@@ -32,8 +32,9 @@ enum Cmd {
     Flush(oneshot::Sender<Result<u64>>),
 }
 
-/// Collects events and sends them in batches from a background task. A batch that fails after
-/// every retry is reported by the next [`Batcher::flush`] or [`Batcher::close`].
+/// Collects events and sends them in batches from a background task. An event the server
+/// refuses is set aside and the rest of its batch sent again; that refusal, or a batch that
+/// fails after every retry, is reported by the next [`Batcher::flush`] or [`Batcher::close`].
 #[derive(Debug)]
 pub struct Batcher {
     tx: mpsc::Sender<Cmd>,
@@ -130,11 +131,37 @@ async fn send(
     if batch.is_empty() {
         return;
     }
-    match client.send(batch, config.wait_commit).await {
-        Ok(r) => *sent += r.count as u64,
-        Err(e) => {
-            if failure.is_none() {
-                *failure = Some(e);
+    loop {
+        match client.send(batch, config.wait_commit).await {
+            Ok(r) => {
+                *sent += r.count as u64;
+                break;
+            }
+            // One bad event refuses the whole request: set it aside, send the others.
+            Err(Error::Api {
+                status: 400,
+                index: Some(i),
+                code,
+                message,
+            }) if i < batch.len() => {
+                batch.remove(i);
+                if failure.is_none() {
+                    *failure = Some(Error::Api {
+                        status: 400,
+                        index: Some(i),
+                        code,
+                        message,
+                    });
+                }
+                if batch.is_empty() {
+                    break;
+                }
+            }
+            Err(e) => {
+                if failure.is_none() {
+                    *failure = Some(e);
+                }
+                break;
             }
         }
     }

@@ -46,12 +46,22 @@ pub struct Receipt {
 }
 
 /// A client of one server, with one token.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Client {
     http: reqwest::Client,
     base: String,
     token: String,
     retry: RetryPolicy,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the token.
+        f.debug_struct("Client")
+            .field("base", &self.base)
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Client {
@@ -228,6 +238,11 @@ async fn api_error(resp: reqwest::Response) -> Error {
         status,
         code: field("code"),
         message: field("message"),
+        index: body
+            .get("error")
+            .and_then(|e| e.get("index"))
+            .and_then(Value::as_u64)
+            .map(|i| i as usize),
     }
 }
 

@@ -54,6 +54,8 @@ pub enum Error {
         code: String,
         /// The server's message.
         message: String,
+        /// For a refused batch, the event at fault.
+        index: Option<usize>,
     },
     /// The request failed on the way (connection, TLS, timeout) after every retry.
     #[error("request to {url} failed: {source}")]

@@ -168,7 +168,9 @@ pub fn parse_bound(s: &str, edge: DayEdge, now_ns: i64) -> Result<i64> {
         let ns = i64::try_from(start.unix_timestamp_nanos()).map_err(|_| bad("out of range"))?;
         return Ok(match edge {
             DayEdge::Start => ns,
-            DayEdge::End => ns + 86_400_000_000_000 - 1,
+            DayEdge::End => ns
+                .checked_add(86_400_000_000_000 - 1)
+                .ok_or_else(|| bad("out of range"))?,
         });
     }
     parse_rfc3339(s).map_err(|_| {

@@ -55,6 +55,11 @@ pub struct ErrorDetail {
     pub code: String,
     /// What is wrong, for a person.
     pub message: String,
+    /// For a refused batch, the position (from 0) of the event at fault: a client can set it
+    /// aside and send the others again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0)]
+    pub index: Option<usize>,
 }
 
 /// An error answer.
@@ -66,6 +71,8 @@ pub struct ApiError {
     pub code: &'static str,
     /// The message.
     pub message: String,
+    /// The event at fault in a refused batch.
+    pub index: Option<usize>,
 }
 
 impl ApiError {
@@ -75,7 +82,14 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            index: None,
         }
+    }
+
+    /// The same error, naming the event at fault.
+    pub fn at_event(mut self, index: usize) -> Self {
+        self.index = Some(index);
+        self
     }
 
     /// 400 with `code`.
@@ -116,6 +130,7 @@ impl From<aiaudit::Error> for ApiError {
                     "invalid_event"
                 };
                 ApiError::bad_request(code, format!("event {index}: {}", inner.message))
+                    .at_event(index)
             }
             E::Core(core) => core_error(core),
             E::NotFound(m) => ApiError::not_found(m),
@@ -154,6 +169,7 @@ impl IntoResponse for ApiError {
             error: ErrorDetail {
                 code: self.code.to_owned(),
                 message: self.message,
+                index: self.index,
             },
         };
         let mut resp = (self.status, axum::Json(body)).into_response();

@@ -175,10 +175,7 @@ pub fn parse_body(
             let first = body.iter().find(|b| !b.is_ascii_whitespace());
             match first {
                 Some(b'{') => vec![from_json(body, None)?],
-                Some(b'[') => {
-                    let events: Vec<EventInput> = from_json(body, None)?;
-                    events
-                }
+                Some(b'[') => array(body, limits)?,
                 None => return Err(ApiError::bad_request("invalid_json", "the body is empty")),
                 Some(_) => {
                     return Err(ApiError::bad_request(
@@ -197,7 +194,14 @@ pub fn parse_body(
                 if events.len() == limits.max_batch {
                     return Err(too_many(limits));
                 }
-                events.push(from_json(line, Some(i + 1))?);
+                let n = events.len();
+                events.push(from_json(line, Some(i + 1)).map_err(|e| {
+                    if e.code == "invalid_event" {
+                        e.at_event(n)
+                    } else {
+                        e
+                    }
+                })?);
             }
             events
         }
@@ -233,27 +237,7 @@ fn from_json<T: serde::de::DeserializeOwned>(
         Some(l) => format!("line {l}: "),
         None => String::new(),
     };
-    let fail = |path: String, inner: serde_json::Error| {
-        let msg = inner.to_string();
-        if msg.contains("recursion limit") {
-            return ApiError::bad_request("too_deep", format!("{at}the JSON is nested too deeply"));
-        }
-        let code = if inner.is_data() {
-            "invalid_event"
-        } else {
-            "invalid_json"
-        };
-        let field = if path == "." || path.is_empty() || !inner.is_data() {
-            String::new()
-        } else {
-            format!("{path}: ")
-        };
-        ApiError::bad_request(code, format!("{at}{field}{msg}"))
-    };
-    // The fast parse first; only a failure is parsed again to name the field at fault.
-    if let Ok(v) = serde_json::from_slice(text) {
-        return Ok(v);
-    }
+    let fail = |path: String, inner: serde_json::Error| json_error(&path, inner, &at);
     let mut de = serde_json::Deserializer::from_slice(text);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
@@ -261,6 +245,93 @@ fn from_json<T: serde::de::DeserializeOwned>(
     })?;
     de.end().map_err(|e| fail(String::new(), e))?;
     Ok(value)
+}
+
+/// Parsing stops at the first event past the limit, so a huge array of tiny events costs no
+/// more memory than the limit allows.
+struct Bounded {
+    max: usize,
+}
+
+const TOO_MANY: &str = "aiaudit: more events than the batch limit";
+
+impl<'de> serde::de::DeserializeSeed<'de> for Bounded {
+    type Value = Vec<EventInput>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Bounded {
+    type Value = Vec<EventInput>;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an array of events")
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(self.max));
+        while let Some(e) = seq.next_element::<EventInput>()? {
+            if out.len() == self.max {
+                return Err(serde::de::Error::custom(TOO_MANY));
+            }
+            out.push(e);
+        }
+        Ok(out)
+    }
+}
+
+/// A JSON array of events, at most `limits.max_batch` of them.
+fn array(body: &[u8], limits: &Limits) -> Result<Vec<EventInput>, ApiError> {
+    use serde::de::DeserializeSeed;
+    let seed = || Bounded {
+        max: limits.max_batch,
+    };
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let fast = seed()
+        .deserialize(&mut de)
+        .and_then(|v| de.end().map(|()| v));
+    let first = match fast {
+        Ok(v) => return Ok(v),
+        Err(e) => e,
+    };
+    if first.to_string().contains(TOO_MANY) {
+        return Err(too_many(limits));
+    }
+    // Parsed again, tracking the path, only to name the field at fault.
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let mut track = serde_path_to_error::Track::new();
+    let traced = seed().deserialize(serde_path_to_error::Deserializer::new(&mut de, &mut track));
+    let (path, inner) = match traced {
+        Err(e) => (track.path().to_string(), e),
+        Ok(_) => (String::new(), first),
+    };
+    let index = path
+        .strip_prefix('[')
+        .and_then(|p| p.split(']').next())
+        .and_then(|i| i.parse::<usize>().ok());
+    let err = json_error(&path, inner, "");
+    Err(match index {
+        Some(i) if err.code == "invalid_event" => err.at_event(i),
+        _ => err,
+    })
+}
+
+/// The 400 for a JSON failure at `path`, prefixed with `at` (an NDJSON line).
+fn json_error(path: &str, inner: serde_json::Error, at: &str) -> ApiError {
+    let msg = inner.to_string();
+    if msg.contains("recursion limit") {
+        return ApiError::bad_request("too_deep", format!("{at}the JSON is nested too deeply"));
+    }
+    let code = if inner.is_data() {
+        "invalid_event"
+    } else {
+        "invalid_json"
+    };
+    let field = if path == "." || path.is_empty() || !inner.is_data() {
+        String::new()
+    } else {
+        format!("{path}: ")
+    };
+    ApiError::bad_request(code, format!("{at}{field}{msg}"))
 }
 
 /// Depth of a JSON value: a scalar is 0, `{"a": 1}` is 1.
@@ -271,6 +342,10 @@ fn depth(v: &Value) -> usize {
         _ => 0,
     }
 }
+
+/// Event types only the server records (reads, administration, erasure): a client could
+/// otherwise plant records that look like the server's own.
+pub const RESERVED_TYPES: [&str; 3] = ["access", "admin", aiaudit::subjects::ERASURE_TYPE];
 
 /// Turns one input into an event: statuses checked against the logger's, times parsed,
 /// nesting bounded; `service` (the token's name) fills the actor's when the event names none.
@@ -283,8 +358,16 @@ pub fn to_event(
     limits: &Limits,
     service: &str,
 ) -> Result<Event, ApiError> {
-    let at = |e: ApiError| ApiError::bad_request(e.code, format!("event {index}: {}", e.message));
+    let at = |e: ApiError| {
+        ApiError::bad_request(e.code, format!("event {index}: {}", e.message)).at_event(index)
+    };
     let kind = input.kind.unwrap_or_else(|| "event".to_owned());
+    if RESERVED_TYPES.contains(&kind.as_str()) {
+        return Err(at(ApiError::bad_request(
+            "invalid_event",
+            format!("type {kind:?} is recorded by the server itself and cannot be sent"),
+        )));
+    }
     let mut event = Event::new(Cow::Owned(kind), input.name);
     if let Some(s) = input.status {
         event.status = logger.status(&s).map_err(|e| at(e.into()))?;

@@ -301,3 +301,61 @@ async fn every_bad_input_is_a_named_4xx_and_writes_nothing() {
 
     h.server.shutdown().await.expect("shutdown");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_record_is_refused_alone_and_reserved_types_are_the_servers() {
+    // The default limits: a 16 MiB body may carry an event larger than a sealed record.
+    let h = common::start().await;
+    let big = "x".repeat(1_100_000);
+    let (s, e) = h
+        .post_json(
+            "ingest",
+            "/v1/events?wait=commit",
+            &json!([{"name": "ok"}, {"name": "big", "details": {"b": big}}]),
+        )
+        .await;
+    assert_eq!(s, 400, "{e}");
+    assert_eq!(e["error"]["index"], json!(1), "{e}");
+    // Escapes make a record larger than its text: refused by the writer, alone.
+    let escaped = "\u{1}".repeat(300_000);
+    let (s, e) = h
+        .post_json(
+            "ingest",
+            "/v1/events?wait=commit",
+            &json!([{"name": "ok"}, {"name": "esc", "details": {"b": escaped}}]),
+        )
+        .await;
+    assert!(s == 400 || s == 503, "{s} {e}");
+    assert_ne!(s, 503, "one oversized record must not stop the log: {e}");
+    for kind in ["access", "admin", "erasure"] {
+        let (s, e) = h
+            .post_json(
+                "ingest",
+                "/v1/events",
+                &json!({"name": "forged", "type": kind}),
+            )
+            .await;
+        assert_eq!(s, 400, "{kind}: {e}");
+        assert_eq!(e["error"]["index"], json!(0));
+    }
+    // A schema error inside an array names the event too.
+    let (s, e) = h
+        .post_json(
+            "ingest",
+            "/v1/events",
+            &json!([{"name": "a"}, {"name": "b"}, {"name": 3}]),
+        )
+        .await;
+    assert_eq!(s, 400);
+    assert_eq!(e["error"]["index"], json!(2), "{e}");
+    let (s, r) = h
+        .post_json(
+            "ingest",
+            "/v1/events?wait=commit",
+            &json!({"name": "still fine"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{r}");
+    assert_eq!(r["seqs"], json!([0]));
+    h.server.shutdown().await.expect("shutdown");
+}

@@ -48,5 +48,5 @@ pub use builder::{AuditLoggerBuilder, Durability};
 pub use error::{Error, Result};
 pub use logger::{AuditLogger, MAX_DEPTH, validate};
 pub use reader::LogReader;
-pub use submit::{CommitObserver, CommitStats, Sealed, Submission};
+pub use submit::{CommitObserver, CommitStats, NotSealed, Sealed, Submission};
 pub use verify::{Finding, VerifyOptions, VerifyReport, verify_store};

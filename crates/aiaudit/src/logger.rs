@@ -283,7 +283,32 @@ pub const MAX_DEPTH: usize = 64;
 /// bad event fails at its call instead of stopping the writer.
 pub fn validate(event: &Event) -> Result<()> {
     event.validate()?;
-    validate_details(&event.details, 0)
+    validate_details(&event.details, 0)?;
+    // The details' text alone over the sealed record's limit can never seal; refusing it here
+    // keeps it from reaching the writer. (Escapes and redaction can still push a record near
+    // the limit over it; the writer refuses that one alone.)
+    let size = event.name.len() + text_len(&event.details);
+    if size > aiaudit_core::seal::MAX_RECORD_LEN {
+        return Err(aiaudit_core::Error::InvalidEvent(format!(
+            "the event holds {size} bytes of text; a sealed record is at most {} bytes",
+            aiaudit_core::seal::MAX_RECORD_LEN
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// Bytes of keys and string values in `map`, the most part of its encoding.
+fn text_len(map: &Map<String, Value>) -> usize {
+    fn value(v: &Value) -> usize {
+        match v {
+            Value::String(s) => s.len(),
+            Value::Array(a) => a.iter().map(value).sum::<usize>() + a.len(),
+            Value::Object(m) => text_len(m),
+            _ => 1,
+        }
+    }
+    map.iter().map(|(k, v)| k.len() + value(v)).sum()
 }
 
 fn validate_details(map: &Map<String, Value>, depth: usize) -> Result<()> {

@@ -21,7 +21,31 @@ pub struct Sealed {
     pub ids: Vec<String>,
 }
 
-type SealedFn = Box<dyn FnOnce(std::result::Result<Sealed, String>) + Send>;
+/// Why a submitted batch was not sealed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotSealed {
+    /// One event cannot be sealed (its record is over the size limit once redacted); nothing
+    /// of the batch was written, and the log goes on.
+    Rejected {
+        /// The event's position in the batch.
+        index: usize,
+        /// Why.
+        why: String,
+    },
+    /// The writer stopped (a failed write, or shutdown) before sealing the batch.
+    Stopped(String),
+}
+
+impl std::fmt::Display for NotSealed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotSealed::Rejected { index, why } => write!(f, "event {index}: {why}"),
+            NotSealed::Stopped(why) => f.write_str(why),
+        }
+    }
+}
+
+type SealedFn = Box<dyn FnOnce(std::result::Result<Sealed, NotSealed>) + Send>;
 type CommittedFn = Box<dyn FnOnce(std::result::Result<u64, String>) + Send>;
 
 /// A batch of events with what to call once it is sealed and once it is committed.
@@ -55,7 +79,7 @@ impl Submission {
     /// Called with the seqs and ids once the batch is sealed (before it is committed).
     pub fn on_sealed(
         mut self,
-        f: impl FnOnce(std::result::Result<Sealed, String>) + Send + 'static,
+        f: impl FnOnce(std::result::Result<Sealed, NotSealed>) + Send + 'static,
     ) -> Self {
         self.on_sealed = Some(Box::new(f));
         self
@@ -81,12 +105,13 @@ impl Submission {
     }
 
     /// Answers both callbacks with `why` (the batch will not be written).
-    pub(crate) fn fail(mut self, why: &str) {
+    pub(crate) fn fail(mut self, why: NotSealed) {
+        let text = why.to_string();
         if let Some(f) = self.on_sealed.take() {
-            f(Err(why.to_owned()));
+            f(Err(why));
         }
         if let Some(mut c) = self.on_committed.take() {
-            c.call(Err(why.to_owned()));
+            c.call(Err(text));
         }
     }
 }
@@ -94,7 +119,9 @@ impl Submission {
 impl Drop for Submission {
     fn drop(&mut self) {
         if let Some(f) = self.on_sealed.take() {
-            f(Err("the writer stopped before sealing this batch".into()));
+            f(Err(NotSealed::Stopped(
+                "the writer stopped before sealing this batch".into(),
+            )));
         }
     }
 }

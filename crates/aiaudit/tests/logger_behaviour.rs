@@ -431,3 +431,56 @@ fn a_log_has_one_writer_at_a_time() {
         .close()
         .expect("close");
 }
+
+#[test]
+fn a_record_too_large_to_seal_is_refused_alone_and_the_log_goes_on() {
+    use aiaudit::{Durability, Submission};
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("a.db");
+    let log = AuditLogger::builder(&path)
+        .durability(Durability::Sync)
+        .open()
+        .expect("open");
+    // Plain text over the limit is refused on the caller's thread.
+    let big = "x".repeat(aiaudit_core::seal::MAX_RECORD_LEN + 1);
+    let e = log
+        .log_event("big", serde_json::json!({ "blob": big }), "INFO")
+        .expect_err("too big");
+    assert!(e.to_string().contains("at most"), "{e}");
+    // Control characters pass that estimate but escape to six bytes each when sealed: the
+    // writer refuses that record alone, without stopping.
+    let escaped = "\u{1}".repeat(aiaudit_core::seal::MAX_RECORD_LEN / 4);
+    let e = log
+        .log_event(
+            "escaped",
+            serde_json::json!({ "blob": escaped.clone() }),
+            "INFO",
+        )
+        .expect_err("too big once sealed");
+    assert!(e.to_string().contains("sealed record"), "{e}");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let sub = Submission::new(vec![
+        aiaudit::Event::new("event", "fine"),
+        aiaudit::Event::new("event", "escaped")
+            .details(serde_json::json!({ "blob": escaped }))
+            .expect("details"),
+    ])
+    .on_sealed(move |r| {
+        let _ = tx.send(r);
+    });
+    log.submit(sub).expect("queued");
+    let sealed = rx.recv().expect("answered");
+    let why = sealed.expect_err("the batch is refused whole");
+    assert!(
+        matches!(&why, aiaudit::NotSealed::Rejected { index: 1, .. }),
+        "{why}"
+    );
+    assert!(!log.is_poisoned());
+    assert_eq!(
+        log.log_event("after", serde_json::Value::Null, "INFO")
+            .expect("logged"),
+        Some(0)
+    );
+    log.close().expect("close");
+    assert_eq!(intact(&path).entries, 1);
+}

@@ -15,6 +15,9 @@ use crate::auth::{Caller, Role};
 use crate::error::ApiError;
 use crate::state::AppState;
 
+/// Largest body an admin route reads.
+const ADMIN_BODY_LIMIT: usize = 64 * 1024;
+
 /// A token to create.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -105,6 +108,7 @@ async fn record_admin(
         (status = 400, description = "Bad name or role, or the name is taken", body = crate::error::ErrorBody),
         (status = 401, description = "No valid token", body = crate::error::ErrorBody),
         (status = 403, description = "Not an admin token", body = crate::error::ErrorBody),
+        (status = 413, description = "Body too large", body = crate::error::ErrorBody),
         (status = 415, description = "Not JSON", body = crate::error::ErrorBody)
     ),
     security(("token" = []))
@@ -113,9 +117,10 @@ pub async fn create_token(
     State(state): State<AppState>,
     Peer(peer): Peer,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    body: axum::body::Body,
 ) -> Result<(StatusCode, axum::Json<CreatedToken>), ApiError> {
     let caller = require(&state, &headers, peer, Role::Admin, "POST /v1/tokens").await?;
+    let body = super::read_body(&headers, body, ADMIN_BODY_LIMIT).await?;
     let req: NewToken = json_body(&headers, &body)?;
     let tokens = std::sync::Arc::clone(&state.tokens);
     let (name, role) = (req.name.clone(), req.role);
@@ -183,12 +188,21 @@ pub async fn list_tokens(
     Peer(peer): Peer,
     headers: HeaderMap,
 ) -> Result<axum::Json<TokenList>, ApiError> {
-    require(&state, &headers, peer, Role::Admin, "GET /v1/tokens").await?;
+    let route = "GET /v1/tokens";
+    let caller = require(&state, &headers, peer, Role::Admin, route).await?;
     let tokens = std::sync::Arc::clone(&state.tokens);
     let list = tokio::task::spawn_blocking(move || tokens.list())
         .await
         .map_err(ApiError::internal)?
         .map_err(ApiError::internal)?;
+    crate::access::record(
+        &state,
+        &caller,
+        route,
+        serde_json::Value::Null,
+        list.len() as u64,
+    )
+    .await?;
     Ok(axum::Json(TokenList {
         tokens: list.into_iter().map(Into::into).collect(),
     }))
@@ -281,6 +295,7 @@ pub struct Erased {
         (status = 400, description = "Bad body", body = crate::error::ErrorBody),
         (status = 401, description = "No valid token", body = crate::error::ErrorBody),
         (status = 403, description = "Not an admin token", body = crate::error::ErrorBody),
+        (status = 413, description = "Body too large", body = crate::error::ErrorBody),
         (status = 415, description = "Not JSON", body = crate::error::ErrorBody)
     ),
     security(("token" = []))
@@ -290,7 +305,7 @@ pub async fn erase_subject(
     Peer(peer): Peer,
     P(subject): P<String>,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    body: axum::body::Body,
 ) -> Result<axum::Json<Erased>, ApiError> {
     let caller = require(
         &state,
@@ -300,6 +315,7 @@ pub async fn erase_subject(
         "POST /v1/subjects/{subject}/erasure",
     )
     .await?;
+    let body = super::read_body(&headers, body, ADMIN_BODY_LIMIT).await?;
     let req: Erasure = if body.iter().all(u8::is_ascii_whitespace) {
         Erasure::default()
     } else {

@@ -1,11 +1,10 @@
 //! `POST /v1/events`.
 
-use aiaudit::{Sealed, Submission};
+use aiaudit::{NotSealed, Sealed, Submission};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use http_body_util::BodyExt;
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 use utoipa::{IntoParams, ToSchema};
@@ -56,7 +55,8 @@ pub struct IngestReceipt {
 }
 
 /// One event, or an array of events (a type for the OpenAPI document only).
-#[derive(ToSchema)]
+#[derive(Deserialize, ToSchema)]
+#[serde(untagged)]
 #[allow(dead_code)]
 pub enum EventBody {
     /// One event.
@@ -110,25 +110,35 @@ pub async fn post_events(
             }
         },
     };
-    let run = || ingest(&state, &headers, body, wait, &caller.token.name);
     let (status, receipt) = match key {
-        None => run().await?,
-        Some(k) => state
-            .idempotency
-            .slot(&caller.token.id, &k)
-            .get_or_try_init(run)
-            .await?
-            .clone(),
+        None => ingest(state, headers, body, wait, caller.token.name).await?,
+        Some(k) => {
+            let slot = state.idempotency.slot(&caller.token.id, &k);
+            // In a task of its own: if the client gives up and this handler is dropped, an
+            // attempt already submitted still fills the slot, and the retry gets its answer
+            // instead of submitting the events again.
+            let st = state.clone();
+            let token = caller.token.id.clone();
+            let attempt = tokio::spawn(async move {
+                let answer = slot
+                    .get_or_try_init(|| ingest(st.clone(), headers, body, wait, caller.token.name))
+                    .await
+                    .cloned()?;
+                st.idempotency.settle(&token, &k, answer.1.count);
+                Ok::<_, ApiError>(answer)
+            });
+            attempt.await.map_err(ApiError::internal)??
+        }
     };
     Ok((status, axum::Json(receipt)).into_response())
 }
 
 async fn ingest(
-    state: &AppState,
-    headers: &HeaderMap,
+    state: AppState,
+    headers: HeaderMap,
     body: Body,
     wait: Wait,
-    service: &str,
+    service: String,
 ) -> Result<(StatusCode, IngestReceipt), ApiError> {
     let format = BodyFormat::from_content_type(
         headers
@@ -136,41 +146,17 @@ async fn ingest(
             .and_then(|v| v.to_str().ok()),
     )?;
     let limits = state.limits;
-    let too_large = || {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
-            format!("the body is larger than {} bytes", limits.max_body_bytes),
-        )
-    };
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limits.max_body_bytes as u64) {
-        return Err(too_large());
-    }
-    let bytes = http_body_util::Limited::new(body, limits.max_body_bytes)
-        .collect()
-        .await
-        .map_err(|e| {
-            if e.is::<http_body_util::LengthLimitError>() {
-                too_large()
-            } else {
-                ApiError::bad_request("invalid_json", format!("reading the body failed: {e}"))
-            }
-        })?
-        .to_bytes();
+    let bytes = super::read_body(&headers, body, limits.max_body_bytes).await?;
     let inputs = parse_body(&bytes, format, &limits)?;
     drop(bytes);
     let logger = &state.logger;
     let events = inputs
         .into_iter()
         .enumerate()
-        .map(|(i, input)| to_event(input, i, logger, &limits, service))
+        .map(|(i, input)| to_event(input, i, logger, &limits, &service))
         .collect::<Result<Vec<_>, _>>()?;
     let count = events.len();
-    let (sealed_tx, sealed_rx) = oneshot::channel::<Result<Sealed, String>>();
+    let (sealed_tx, sealed_rx) = oneshot::channel::<Result<Sealed, NotSealed>>();
     let mut sub = Submission::new(events).on_sealed(move |r| {
         let _ = sealed_tx.send(r);
     });
@@ -194,7 +180,13 @@ async fn ingest(
     let sealed = sealed_rx
         .await
         .map_err(|_| writer_failed("the writer dropped a batch".into()))?
-        .map_err(writer_failed)?;
+        .map_err(|e| match e {
+            NotSealed::Rejected { index, why } => {
+                ApiError::bad_request("invalid_event", format!("event {index}: {why}"))
+                    .at_event(index)
+            }
+            NotSealed::Stopped(detail) => writer_failed(detail),
+        })?;
     state.metrics.ingested(count);
     let size = match committed_rx {
         Some(rx) => Some(

@@ -108,6 +108,41 @@ pub(crate) async fn require(
     Ok(caller)
 }
 
+/// Reads a request body of at most `limit` bytes: 413 (JSON) past it, by the declared length
+/// before reading and by the bytes read.
+pub(crate) async fn read_body(
+    headers: &HeaderMap,
+    body: axum::body::Body,
+    limit: usize,
+) -> Result<bytes::Bytes, ApiError> {
+    use http_body_util::BodyExt;
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("the body is larger than {limit} bytes"),
+        )
+    };
+    let declared = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    let collected = http_body_util::Limited::new(body, limit)
+        .collect()
+        .await
+        .map_err(|e| {
+            if e.is::<http_body_util::LengthLimitError>() {
+                too_large()
+            } else {
+                ApiError::bad_request("invalid_json", format!("reading the body failed: {e}"))
+            }
+        })?;
+    Ok(collected.to_bytes())
+}
+
 /// `Query` whose rejections are JSON errors naming the parameter.
 pub(crate) struct Q<T>(pub T);
 

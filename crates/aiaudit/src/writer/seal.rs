@@ -146,15 +146,14 @@ impl Writer {
                             self.staged.waiting.push((ack, seq));
                         }
                     }
-                    Err(e) => {
-                        // The event was validated on the caller's thread, so this is a bug;
-                        // stop loudly rather than leave a gap.
-                        let msg = format!("sealing failed: {e}");
-                        self.shared.poison(msg.clone());
-                        if let Some(ack) = ack {
-                            ack.reply(Err(msg));
-                        }
-                    }
+                    // Nothing was added: a caller waiting for the event gets the error. One that
+                    // is not waiting would never learn of it, so the writer stops loudly rather
+                    // than leave a silent gap (validation on the caller's thread makes this
+                    // rare: only a record pushed past the size limit by redaction).
+                    Err(e) => match ack {
+                        Some(ack) => ack.reply(Err(format!("sealing failed: {e}"))),
+                        None => self.shared.poison(format!("sealing failed: {e}")),
+                    },
                 }
                 false
             }
@@ -196,32 +195,34 @@ impl Writer {
         }
     }
 
-    /// Seals a submitted batch as consecutive seqs and answers its seal callback at once.
+    /// Seals a submitted batch as consecutive seqs and answers its seal callback at once. Every
+    /// event is sealed before any joins the tree: one that cannot be sealed (over the record
+    /// size limit after redaction) refuses the whole submission and leaves the log untouched.
     fn stage_batch(&mut self, mut sub: crate::submit::Submission) -> bool {
         if self.shared.poisoned.load(Ordering::SeqCst) {
-            sub.fail(&self.shared.poison_message());
+            sub.fail(crate::submit::NotSealed::Stopped(
+                self.shared.poison_message(),
+            ));
             return false;
         }
         let first_seq = self.range.size();
-        let mut ids = Vec::with_capacity(sub.events.len());
-        for event in std::mem::take(&mut sub.events) {
-            match self.stage(event) {
-                Ok(_) => ids.push(
-                    self.staged
-                        .entries
-                        .last()
-                        .map(|e| e.id.clone())
-                        .unwrap_or_default(),
-                ),
+        let events = std::mem::take(&mut sub.events);
+        let mut prepared = Vec::with_capacity(events.len());
+        for (i, event) in events.into_iter().enumerate() {
+            match self.prepare(event, first_seq + i as u64, true) {
+                Ok(entry) => prepared.push(entry),
                 Err(e) => {
-                    // Validated on the caller's side, so this is a bug: stop rather than leave
-                    // half a batch unanswered.
-                    let msg = format!("sealing failed: {e}");
-                    self.shared.poison(msg.clone());
-                    sub.fail(&msg);
+                    sub.fail(crate::submit::NotSealed::Rejected {
+                        index: i,
+                        why: e.to_string(),
+                    });
                     return false;
                 }
             }
+        }
+        let ids = prepared.iter().map(|e| e.id.clone()).collect();
+        for entry in prepared {
+            self.append(entry);
         }
         if let Some(c) = sub.on_committed.take() {
             self.staged.callbacks.push(c);
@@ -250,8 +251,21 @@ impl Writer {
     }
 
     /// [`Writer::stage`]; without `encrypt`, the policy's `encrypt` masks instead.
-    fn stage_with(&mut self, mut event: Event, encrypt: bool) -> aiaudit_core::Result<u64> {
+    fn stage_with(&mut self, event: Event, encrypt: bool) -> aiaudit_core::Result<u64> {
         let seq = self.range.size();
+        let entry = self.prepare(event, seq, encrypt)?;
+        self.append(entry);
+        Ok(seq)
+    }
+
+    /// Redacts and seals `event` at `seq` without touching the tree or the staged batch, so
+    /// that a failure (a record over the size limit) leaves the writer as it was.
+    fn prepare(
+        &mut self,
+        mut event: Event,
+        seq: u64,
+        encrypt: bool,
+    ) -> aiaudit_core::Result<StoredEntry> {
         if let Some((r, keys)) = &self.redactor {
             let keys = keys.as_deref().map(|k| k as &dyn SubjectKeys);
             let ip = event.actor.as_mut().and_then(|a| a.ip.as_mut());
@@ -280,18 +294,11 @@ impl Writer {
         // Room for a typical record, so that sealing does not reallocate as it writes.
         let mut data = Vec::with_capacity(768 + 64 * event.details.len() + event.name.len());
         seal(&event, seq, &id, time_ns, &mut data)?;
-        let leaf = leaf_hash(&data);
-        let nodes: &mut Vec<CompletedNode> = &mut self.staged.nodes;
-        self.range.append(leaf, |n| {
-            if n.level > 0 && n.level % NODE_STRIDE == 0 {
-                nodes.push(n);
-            }
-        });
         let (op_id, op_name) = event
             .operation
             .take()
             .map_or((None, None), |o| (o.id, o.name));
-        self.staged.entries.push(StoredEntry {
+        Ok(StoredEntry {
             seq,
             id,
             time_ns,
@@ -306,10 +313,20 @@ impl Writer {
                 Some(serde_json::Value::String(h)) => Some(h.clone()),
                 _ => None,
             },
-            leaf_hash: leaf,
+            leaf_hash: leaf_hash(&data),
             data,
+        })
+    }
+
+    /// Adds a prepared entry (at the next seq) to the tree and the staged batch.
+    fn append(&mut self, entry: StoredEntry) {
+        let nodes: &mut Vec<CompletedNode> = &mut self.staged.nodes;
+        self.range.append(entry.leaf_hash, |n| {
+            if n.level > 0 && n.level % NODE_STRIDE == 0 {
+                nodes.push(n);
+            }
         });
-        Ok(seq)
+        self.staged.entries.push(entry);
     }
 
     fn staged_is_empty(&self) -> bool {

@@ -138,6 +138,15 @@ pub enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// A compliance report: usage (a model's predictions), access (a user's requests, GDPR
+    /// Art. 15) or integrity (verification, checkpoint, verifier key).
+    Report {
+        #[command(subcommand)]
+        kind: ReportKind,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "md", global = true)]
+        format: SubjectFormat,
+    },
     /// Log a realistic ML pipeline (ingestion to 10,000 predictions), verify it, summarise.
     Demo {
         /// Number of predictions.
@@ -198,6 +207,30 @@ pub struct ServeArgs {
     /// TLS private key (PEM).
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportKind {
+    /// Seed 003's model usage report: predictions, users, distribution, versions, latency.
+    Usage {
+        /// The model.
+        #[arg(long)]
+        model: String,
+        /// Days back from now.
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=36500))]
+        days: u32,
+    },
+    /// Seed 003's data access report for a user (GDPR Art. 15).
+    Access {
+        /// The user.
+        #[arg(long)]
+        user: String,
+        /// Days back from now.
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=36500))]
+        days: u32,
+    },
+    /// Verification result, latest signed checkpoint, verifier key, how to check offline.
+    Integrity,
 }
 
 #[derive(Debug, Subcommand)]

@@ -27,6 +27,7 @@ mod output;
 mod proofs;
 mod read;
 mod redact;
+mod report;
 mod serve;
 mod subjects;
 mod write;
@@ -65,6 +66,7 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Forget { subject, reason } => subjects::forget(cli, subject, reason.as_deref())?,
         Command::Subject { id, format } => subjects::access(cli, id, *format)?,
         Command::Serve(args) => serve::serve(cli, args)?,
+        Command::Report { kind, format } => report::run(cli, kind, *format)?,
         Command::BenchHttp(a) => bench_http::run(
             a.dir.as_deref(),
             &bench_http::Options {

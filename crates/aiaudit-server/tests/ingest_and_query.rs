@@ -151,6 +151,25 @@ async fn ingest_then_query_show_prove_verify() {
     assert_eq!(result["intact"], json!(true), "{text}");
     assert!(result["entries"].as_u64().expect("entries") >= 53);
 
+    // Reports over the same events, themselves audited reads.
+    let (status, usage) = h
+        .get_json("read", "/v1/reports/usage?model=credit&days=1")
+        .await;
+    assert_eq!(status, 200, "{usage}");
+    assert_eq!(usage["total_predictions"], json!(50));
+    assert_eq!(usage["unique_users"], json!(5));
+    let (status, acc) = h.get_json("read", "/v1/reports/access?user=u3").await;
+    assert_eq!(status, 200, "{acc}");
+    assert_eq!(acc["total_requests"], json!(10));
+    let (status, integ) = h.get_json("read", "/v1/reports/integrity").await;
+    assert_eq!(status, 200, "{integ}");
+    assert_eq!(integ["intact"], json!(true));
+    assert_eq!(integ["verifier_key"], json!(h.server.verifier_key()));
+    let (status, e) = h.get_json("read", "/v1/reports/usage").await;
+    assert_eq!(status, 400, "{e}");
+    let (status, _) = h.get_json("read", "/v1/reports/nope").await;
+    assert_eq!(status, 404);
+
     // Metrics count what happened.
     let resp = h
         .http

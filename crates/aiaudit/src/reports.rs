@@ -151,6 +151,37 @@ pub fn data_access(reader: &LogReader, user: &str, days: u32, now_ns: i64) -> Re
     }))
 }
 
+/// The integrity report: a full verification, the latest signed checkpoint, the verifier key,
+/// and how to check the log offline.
+pub fn integrity(reader: &LogReader) -> Result<Value> {
+    let report = reader.verify(&crate::VerifyOptions::default(), &mut |_, _| {})?;
+    let checkpoint = match reader.checkpoint() {
+        Ok(cp) => Some(cp),
+        Err(crate::Error::NotFound(_)) => None,
+        Err(e) => return Err(e),
+    };
+    let key = &reader.info().verifier_key;
+    Ok(json!({
+        "intact": report.is_intact(),
+        "entries": report.entries,
+        "checkpoints_checked": report.checkpoints,
+        "first_bad_seq": report.first_bad_seq(),
+        "findings": report.findings.iter().map(|f| f.message.clone()).collect::<Vec<_>>(),
+        "origin": reader.info().origin,
+        "verifier_key": key,
+        "latest_checkpoint": checkpoint.as_ref().map(|c| json!({
+            "size": c.size,
+            "signed_at": aiaudit_core::timefmt::format_rfc3339(c.time_ns),
+            "note": c.note,
+        })),
+        "check_offline": [
+            "keep the checkpoint note above somewhere the log's operators cannot change it",
+            format!("later: aiaudit verify --against CHECKPOINT_FILE --key '{key}'"),
+            format!("one entry: aiaudit prove SEQ > p.tlog-proof; aiaudit verify-proof p.tlog-proof --key '{key}'"),
+        ],
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@ pub(crate) mod events;
 mod health;
 pub(crate) mod ingest;
 mod proofs;
+mod reports;
 
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{FromRequestParts, Request, State};
@@ -30,6 +31,7 @@ pub fn app(state: AppState) -> axum::Router {
     let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(ingest::post_events, events::list_events))
         .routes(routes!(events::get_event))
+        .routes(routes!(reports::report))
         .routes(routes!(proofs::checkpoint))
         .routes(routes!(proofs::inclusion))
         .routes(routes!(proofs::consistency))

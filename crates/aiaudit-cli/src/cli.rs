@@ -139,13 +139,20 @@ pub enum Command {
         command: TokenCommand,
     },
     /// A compliance report: usage (a model's predictions), access (a user's requests, GDPR
-    /// Art. 15) or integrity (verification, checkpoint, verifier key).
+    /// Art. 15), operations (trails), integrity (verification, checkpoint, verifier key) or
+    /// ai-act (EU AI Act record keeping), as JSON, Markdown or a self-contained HTML page.
     Report {
         #[command(subcommand)]
         kind: ReportKind,
-        /// Output format.
+        /// Output format: json, md, or html (one file with inline CSS and SVG charts).
         #[arg(long, value_enum, default_value = "md", global = true)]
-        format: SubjectFormat,
+        format: ReportFormat,
+        /// Language of the md and html text and of their numbers and dates: en, de or fr.
+        #[arg(long, default_value = "en", env = "AIAUDIT_LANG", global = true)]
+        lang: String,
+        /// Write the report to this file instead of standard output.
+        #[arg(long, short, value_name = "FILE", global = true)]
+        output: Option<PathBuf>,
     },
     /// Log a realistic ML pipeline (ingestion to 10,000 predictions), verify it, summarise.
     Demo {
@@ -226,11 +233,34 @@ pub enum ReportKind {
         #[arg(long)]
         user: String,
         /// Days back from now.
-        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=36500))]
+        #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=36500))]
         days: u32,
+    },
+    /// Every operation or trail with its events, statuses, duration and regulations.
+    Operations {
+        /// Only events since this time: RFC 3339, a date (UTC), or an age such as 7d, 12h or 2w.
+        #[arg(long)]
+        since: Option<String>,
+        /// Events listed per operation.
+        #[arg(long, default_value_t = 100)]
+        events: usize,
     },
     /// Verification result, latest signed checkpoint, verifier key, how to check offline.
     Integrity,
+    /// EU AI Act record keeping (Art. 12, 19, 26): periods of use, models and versions,
+    /// reference data, people who verified results, incidents, six-month coverage.
+    AiAct {
+        /// Only events since this time: RFC 3339, a date (UTC), or an age such as 7d, 12h or 2w.
+        #[arg(long)]
+        since: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ReportFormat {
+    Json,
+    Md,
+    Html,
 }
 
 #[derive(Debug, Subcommand)]

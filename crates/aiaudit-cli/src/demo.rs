@@ -59,7 +59,10 @@ pub fn prediction(rng: &mut Rng, i: u64, op: &str) -> Event {
             "2.3.0"
         },
         &user,
-        json!({"approved": approved, "score": (score * 1000.0).round() / 1000.0}),
+        json!({
+            "prediction": if approved { "approved" } else { "declined" },
+            "score": (score * 1000.0).round() / 1000.0,
+        }),
         (latency * 100.0).round() / 100.0,
     )
     .operation(op, "credit-risk-scoring")

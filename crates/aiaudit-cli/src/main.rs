@@ -66,7 +66,12 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Forget { subject, reason } => subjects::forget(cli, subject, reason.as_deref())?,
         Command::Subject { id, format } => subjects::access(cli, id, *format)?,
         Command::Serve(args) => serve::serve(cli, args)?,
-        Command::Report { kind, format } => report::run(cli, kind, *format)?,
+        Command::Report {
+            kind,
+            format,
+            lang,
+            output,
+        } => report::run(cli, kind, *format, lang, output.as_deref())?,
         Command::BenchHttp(a) => bench_http::run(
             a.dir.as_deref(),
             &bench_http::Options {

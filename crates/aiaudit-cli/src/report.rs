@@ -1,123 +1,74 @@
-//! `report`: the compliance reports as JSON or Markdown.
+//! `report`: the compliance reports as JSON, Markdown or a self-contained HTML page.
 
-use aiaudit::reports;
-use aiaudit_core::timefmt::now_ns;
-use anyhow::Result;
-use serde_json::Value;
-use std::fmt::Write as _;
+use aiaudit::reports::Request;
+use aiaudit_core::timefmt::{DayEdge, now_ns, parse_bound};
+use aiaudit_report::{Context, Kind, Lang};
+use anyhow::{Context as _, Result};
+use std::path::Path;
 
-use crate::cli::{Cli, ReportKind, SubjectFormat};
+use crate::cli::{Cli, ReportFormat, ReportKind};
 
-pub fn run(cli: &Cli, kind: &ReportKind, format: SubjectFormat) -> Result<()> {
-    let reader = crate::read::reader(cli)?;
-    let now = now_ns();
-    let (title, value) = match kind {
-        ReportKind::Usage { model, days } => (
-            format!("Model usage: {model}, last {days} days"),
-            reports::model_usage(&reader, model, *days, now)?,
-        ),
-        ReportKind::Access { user, days } => (
-            format!("Data access: {user}, last {days} days"),
-            reports::data_access(&reader, user, *days, now)?,
-        ),
-        ReportKind::Integrity => ("Integrity".to_owned(), reports::integrity(&reader)?),
+/// The request a command line asks for.
+fn request(kind: &ReportKind, now: i64) -> Result<Request> {
+    let since = |s: &Option<String>| -> Result<Option<i64>> {
+        s.as_deref()
+            .map(|s| parse_bound(s, DayEdge::Start, now))
+            .transpose()
+            .context("--since")
     };
-    match format {
-        SubjectFormat::Json => say!("{}", serde_json::to_string_pretty(&value)?),
-        SubjectFormat::Md => say_raw!("{}", markdown(&title, &value)),
+    Ok(match kind {
+        ReportKind::Usage { model, days } => Request::Usage {
+            model: model.clone(),
+            days: *days,
+        },
+        ReportKind::Access { user, days } => Request::Access {
+            user: user.clone(),
+            days: *days,
+        },
+        ReportKind::Operations { since: s, events } => Request::Operations {
+            since_ns: since(s)?,
+            events_per_operation: *events,
+        },
+        ReportKind::Integrity => Request::Integrity,
+        ReportKind::AiAct { since: s } => Request::AiAct {
+            since_ns: since(s)?,
+        },
+    })
+}
+
+pub fn run(
+    cli: &Cli,
+    kind: &ReportKind,
+    format: ReportFormat,
+    lang: &str,
+    output: Option<&Path>,
+) -> Result<()> {
+    // Checked before the log is read, so a typo costs nothing.
+    let lang: Lang = lang.parse().context("--lang")?;
+    let now = now_ns();
+    let request = request(kind, now)?;
+    let reader = crate::read::reader(cli)?;
+    let value = request.make(&reader, now)?;
+    let kind: Kind = request.name().parse()?;
+    let ctx = Context::new(lang, reader.info().origin.clone(), now);
+    let text = match format {
+        ReportFormat::Json => serde_json::to_string_pretty(&value)? + "\n",
+        ReportFormat::Md => aiaudit_report::markdown(kind, &value, &ctx)?,
+        ReportFormat::Html => aiaudit_report::html(kind, &value, &ctx)?,
+    };
+    match output {
+        Some(path) => {
+            // Written beside the target and renamed, so a reader never sees half a report.
+            let tmp = path.with_extension("partial");
+            std::fs::write(&tmp, &text).with_context(|| format!("writing {}", tmp.display()))?;
+            std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+            eprintln!(
+                "aiaudit report: {} written to {}",
+                request.name(),
+                path.display()
+            );
+        }
+        None => say_raw!("{text}"),
     }
     Ok(())
-}
-
-/// A report as Markdown: scalars as a two-column table, objects as sections, arrays of
-/// objects as tables.
-pub fn markdown(title: &str, v: &Value) -> String {
-    let mut out = format!("# {title}\n\n");
-    section(&mut out, v, 2);
-    out
-}
-
-fn cell(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.replace('|', "\\|").replace('\n', " "),
-        Value::Null => "—".to_owned(),
-        // Measured values to three decimals at most, without trailing zeros.
-        Value::Number(n) if n.is_f64() => {
-            let t = format!("{:.3}", n.as_f64().unwrap_or(0.0));
-            t.trim_end_matches('0').trim_end_matches('.').to_owned()
-        }
-        other => other.to_string().replace('|', "\\|"),
-    }
-}
-
-fn section(out: &mut String, v: &Value, level: usize) {
-    let Value::Object(map) = v else {
-        let _ = writeln!(out, "{}\n", cell(v));
-        return;
-    };
-    let multiline = |v: &Value| v.as_str().is_some_and(|s| s.contains('\n'));
-    let scalars: Vec<_> = map
-        .iter()
-        .filter(|(_, v)| !v.is_object() && !v.is_array() && !multiline(v))
-        .collect();
-    if !scalars.is_empty() {
-        out.push_str("| | |\n| --- | --- |\n");
-        for (k, v) in scalars {
-            let _ = writeln!(out, "| {} | {} |", k.replace('_', " "), cell(v));
-        }
-        out.push('\n');
-    }
-    // Text of several lines (a signed note) verbatim, as it must be copied.
-    for (k, v) in map.iter().filter(|(_, v)| multiline(v)) {
-        let _ = writeln!(
-            out,
-            "**{}**\n\n```\n{}```\n",
-            k.replace('_', " "),
-            v.as_str().unwrap_or_default()
-        );
-    }
-    for (k, v) in map.iter().filter(|(_, v)| v.is_object() || v.is_array()) {
-        let _ = writeln!(
-            out,
-            "{} {}\n",
-            "#".repeat(level.min(6)),
-            k.replace('_', " ")
-        );
-        match v {
-            Value::Array(items) if items.iter().all(Value::is_object) && !items.is_empty() => {
-                let mut cols: Vec<&String> = Vec::new();
-                for i in items {
-                    if let Value::Object(m) = i {
-                        for c in m.keys() {
-                            if !cols.contains(&c) {
-                                cols.push(c);
-                            }
-                        }
-                    }
-                }
-                let _ = writeln!(
-                    out,
-                    "| {} |",
-                    cols.iter()
-                        .map(|c| c.as_str())
-                        .collect::<Vec<_>>()
-                        .join(" | ")
-                );
-                let _ = writeln!(out, "|{}", " --- |".repeat(cols.len()));
-                for i in items {
-                    let row: Vec<String> = cols.iter().map(|c| cell(&i[c.as_str()])).collect();
-                    let _ = writeln!(out, "| {} |", row.join(" | "));
-                }
-                out.push('\n');
-            }
-            Value::Array(items) if items.is_empty() => out.push_str("none\n\n"),
-            Value::Array(items) => {
-                for i in items {
-                    let _ = writeln!(out, "- {}", cell(i));
-                }
-                out.push('\n');
-            }
-            other => section(out, other, level + 1),
-        }
-    }
 }

@@ -263,6 +263,20 @@ pub trait Store: NodeSource + Send {
     fn entry_by_id(&self, id: &str) -> Result<Option<StoredEntry>>;
     /// Entries matching `query`, in seq order (or reverse).
     fn query(&self, query: &Query) -> Result<Vec<StoredEntry>>;
+    /// Calls `f` with each entry matching `query`, in the order [`Store::query`] gives them,
+    /// until `f` returns false: a report over millions of entries need not hold them all.
+    fn query_each(
+        &self,
+        query: &Query,
+        f: &mut dyn FnMut(StoredEntry) -> Result<bool>,
+    ) -> Result<()> {
+        for e in self.query(query)? {
+            if !f(e)? {
+                break;
+            }
+        }
+        Ok(())
+    }
     /// Calls `f` with every entry with seq ≥ `from` in seq order, including rows a tamperer
     /// inserted out of place; `f` returns false to stop. For speed the entries come *raw*: only
     /// seq, time, leaf hash and data are set (derive the rest with [`StoredEntry::from_stored`]).

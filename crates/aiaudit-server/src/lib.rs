@@ -86,6 +86,7 @@ pub struct Server {
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     logger: Arc<AuditLogger>,
     tokens_path: PathBuf,
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl std::fmt::Debug for Server {
@@ -104,10 +105,17 @@ impl Server {
         // One process-wide TLS provider (ring); a second install attempt is harmless.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let metrics = Arc::new(Metrics::new());
-        let logger = Arc::new(open_logger(&config, Arc::clone(&metrics))?);
+        let committed = Arc::new(tokio::sync::watch::Sender::new(0u64));
+        let logger = Arc::new(open_logger(
+            &config,
+            Arc::clone(&metrics),
+            Arc::clone(&committed),
+        )?);
+        committed.send_replace(logger.committed());
         let tokens_path = config.tokens_path();
         let tokens = Arc::new(TokenFile::open(&tokens_path, true)?);
-        let state = AppState::new(Arc::clone(&logger), tokens, metrics, &config);
+        let state = AppState::new(Arc::clone(&logger), tokens, metrics, committed, &config);
+        let stopping = state.stopping.clone();
         let app = routes::app(state).into_make_service_with_connect_info::<SocketAddr>();
         let listener = std::net::TcpListener::bind(config.listen).map_err(|source| Error::Io {
             what: format!("binding {}", config.listen),
@@ -150,6 +158,7 @@ impl Server {
             task,
             logger,
             tokens_path,
+            stopping,
         })
     }
 
@@ -178,6 +187,8 @@ impl Server {
     /// [`SHUTDOWN_GRACE`]), then commits everything accepted and closes the log. Returns the
     /// final log size.
     pub async fn shutdown(self) -> Result<u64, Error> {
+        // Live event streams never end by themselves: end them first.
+        self.stopping.send_replace(true);
         self.handle.graceful_shutdown(Some(SHUTDOWN_GRACE));
         let served = self.task.await;
         let logger = Arc::clone(&self.logger);
@@ -205,10 +216,17 @@ impl Server {
     }
 }
 
-fn open_logger(config: &ServerConfig, metrics: Arc<Metrics>) -> Result<AuditLogger, Error> {
+fn open_logger(
+    config: &ServerConfig,
+    metrics: Arc<Metrics>,
+    committed: Arc<tokio::sync::watch::Sender<u64>>,
+) -> Result<AuditLogger, Error> {
     let mut b = AuditLogger::builder(&config.db)
         .service("aiaudit-server")
-        .on_commit(Arc::new(move |s| metrics.committed(s)));
+        .on_commit(Arc::new(move |s| {
+            committed.send_replace(s.size);
+            metrics.committed(s);
+        }));
     if let Some(k) = &config.signing_key {
         b = b.signing_key_path(k);
     }

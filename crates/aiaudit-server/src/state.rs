@@ -32,6 +32,10 @@ pub struct Shared {
     pub open_health: bool,
     /// `/metrics` needs no token.
     pub open_metrics: bool,
+    /// The committed log size, for live streams to wait on.
+    pub committed: Arc<tokio::sync::watch::Sender<u64>>,
+    /// Set when the server shuts down, so that live streams end.
+    pub stopping: tokio::sync::watch::Sender<bool>,
     /// Answers remembered by `Idempotency-Key`.
     pub idempotency:
         crate::idempotency::Keys<(axum::http::StatusCode, crate::routes::ingest::IngestReceipt)>,
@@ -50,6 +54,7 @@ impl AppState {
         logger: Arc<AuditLogger>,
         tokens: Arc<TokenFile>,
         metrics: Arc<Metrics>,
+        committed: Arc<tokio::sync::watch::Sender<u64>>,
         config: &ServerConfig,
     ) -> Self {
         AppState {
@@ -61,6 +66,8 @@ impl AppState {
                 limits: config.limits,
                 open_health: config.open_health,
                 open_metrics: config.open_metrics,
+                committed,
+                stopping: tokio::sync::watch::Sender::new(false),
                 idempotency: crate::idempotency::Keys::default(),
             }),
         }

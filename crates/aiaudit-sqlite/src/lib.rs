@@ -308,7 +308,15 @@ impl Store for SqliteStore {
     }
 
     fn query(&self, query: &aiaudit_core::Query) -> aiaudit_core::Result<Vec<StoredEntry>> {
-        Ok(read::query(self, query)?)
+        read::query(self, query)
+    }
+
+    fn query_each(
+        &self,
+        query: &aiaudit_core::Query,
+        f: &mut dyn FnMut(StoredEntry) -> aiaudit_core::Result<bool>,
+    ) -> aiaudit_core::Result<()> {
+        read::query_each(self, query, f)
     }
 
     fn scan(

@@ -129,11 +129,28 @@ fn size(store: &SqliteStore) -> Result<u64, Error> {
 }
 
 /// Entries matching every filter of `q`.
+pub(crate) fn query(store: &SqliteStore, q: &Query) -> aiaudit_core::Result<Vec<StoredEntry>> {
+    let mut out = Vec::new();
+    query_each(store, q, &mut |e| {
+        out.push(e);
+        Ok(true)
+    })?;
+    Ok(out)
+}
+
+/// Calls `f` with each entry matching every filter of `q`, in order, until `f` returns false or
+/// `q.limit` entries were given.
 ///
 /// Plan: time bounds and the cursor become a seq range; with no field filter the range is read
-/// directly, otherwise the posting list with the fewest entries in range drives, and each entry
-/// it names is read and checked against all filters.
-pub(crate) fn query(store: &SqliteStore, q: &Query) -> Result<Vec<StoredEntry>, Error> {
+/// directly. Otherwise the posting list with the fewest entries in range drives, and each entry
+/// it names is read and checked against all filters; when even that list names more than a
+/// quarter of the range, reading the range in order and filtering is faster than one lookup
+/// per entry.
+pub(crate) fn query_each(
+    store: &SqliteStore,
+    q: &Query,
+    f: &mut dyn FnMut(StoredEntry) -> aiaudit_core::Result<bool>,
+) -> aiaudit_core::Result<()> {
     let size = size(store)?;
     let mut lo = match q.since_ns {
         Some(t) => seq_at_time(store, t, false, size)?,
@@ -151,9 +168,8 @@ pub(crate) fn query(store: &SqliteStore, q: &Query) -> Result<Vec<StoredEntry>, 
         }
     }
     let limit = if q.limit == 0 { usize::MAX } else { q.limit };
-    let mut out = Vec::new();
     if lo >= hi {
-        return Ok(out);
+        return Ok(());
     }
     let filters: Vec<String> = [
         q.kind.as_deref().map(|v| postings::key("type", v)),
@@ -170,40 +186,56 @@ pub(crate) fn query(store: &SqliteStore, q: &Query) -> Result<Vec<StoredEntry>, 
     .flatten()
     .collect();
 
-    if filters.is_empty() {
+    let mut given = 0usize;
+    // Gives `e` to `f` if it passes every filter; false once the caller wants no more.
+    let mut give = |e: StoredEntry| -> aiaudit_core::Result<bool> {
+        // Rows are re-checked against every filter, so an index that names a wrong seq can
+        // never make a query return a non-matching entry.
+        if !matches(&e, q) {
+            return Ok(true);
+        }
+        given += 1;
+        Ok(f(e)? && given < limit)
+    };
+
+    let mut best: Option<(i64, &String)> = None;
+    if !filters.is_empty() {
+        let mut count = store
+            .conn
+            .prepare_cached("SELECT coalesce(sum(count), 0) FROM postings WHERE key = ?1 AND last >= ?2 AND batch < ?3")
+            .map_err(|e| store.err(e))?;
+        for k in &filters {
+            let n: i64 = count
+                .query_row(params![k, lo as i64, hi as i64], |r| r.get(0))
+                .map_err(|e| store.err(e))?;
+            if best.is_none_or(|(b, _)| n < b) {
+                best = Some((n, k));
+            }
+        }
+    }
+    let driver = match best {
+        Some((0, _)) => return Ok(()),
+        Some((n, k)) if (n as u64).saturating_mul(4) < hi - lo => Some(k),
+        _ => None,
+    };
+
+    let Some(driver) = driver else {
         let sql = format!(
-            "SELECT {COLUMNS} FROM entries WHERE seq >= ?1 AND seq < ?2 ORDER BY seq {} LIMIT ?3",
+            "SELECT {COLUMNS} FROM entries WHERE seq >= ?1 AND seq < ?2 ORDER BY seq {}",
             if q.descending { "DESC" } else { "ASC" }
         );
         let mut stmt = store.conn.prepare_cached(&sql).map_err(|e| store.err(e))?;
-        let lim = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = stmt
-            .query_map(params![lo as i64, hi as i64, lim], entry)
+        let mut rows = stmt
+            .query(params![lo as i64, hi as i64])
             .map_err(|e| store.err(e))?;
-        return rows
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| store.err(e));
-    }
-
-    let mut count = store
-        .conn
-        .prepare_cached("SELECT coalesce(sum(count), 0) FROM postings WHERE key = ?1 AND last >= ?2 AND batch < ?3")
-        .map_err(|e| store.err(e))?;
-    let mut best: Option<(i64, &String)> = None;
-    for k in &filters {
-        let n: i64 = count
-            .query_row(params![k, lo as i64, hi as i64], |r| r.get(0))
-            .map_err(|e| store.err(e))?;
-        if best.is_none_or(|(b, _)| n < b) {
-            best = Some((n, k));
+        while let Some(row) = rows.next().map_err(|e| store.err(e))? {
+            if !give(entry(row).map_err(|e| store.err(e))?)? {
+                break;
+            }
         }
-    }
-    let Some((n, driver)) = best else {
-        return Ok(out);
+        return Ok(());
     };
-    if n == 0 {
-        return Ok(out);
-    }
+
     let sql = format!(
         "SELECT batch, seqs FROM postings WHERE key = ?1 AND last >= ?2 AND batch < ?3 ORDER BY batch {}",
         if q.descending { "DESC" } else { "ASC" }
@@ -232,17 +264,14 @@ pub(crate) fn query(store: &SqliteStore, q: &Query) -> Result<Vec<StoredEntry>, 
                 .query_row([seq as i64], entry)
                 .optional()
                 .map_err(|e| store.err(e))?;
-            // Rows are re-checked against every filter, so an index that names a wrong seq can
-            // never make a query return a non-matching entry.
-            if let Some(e) = e.filter(|e| matches(e, q)) {
-                out.push(e);
-                if out.len() >= limit {
-                    return Ok(out);
-                }
+            if let Some(e) = e
+                && !give(e)?
+            {
+                return Ok(());
             }
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Compares the stored posting lists of the batch starting at `batch` with those `entries`

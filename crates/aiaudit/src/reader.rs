@@ -62,6 +62,24 @@ impl LogReader {
         Ok(self.store.query(q)?)
     }
 
+    /// Calls `f` with each entry matching `q`, in order, without holding them all; `f` returns
+    /// false to stop.
+    pub fn query_each(
+        &self,
+        q: &Query,
+        f: &mut dyn FnMut(StoredEntry) -> Result<bool>,
+    ) -> Result<()> {
+        let mut failed = None;
+        self.store.query_each(q, &mut |e| match f(e) {
+            Ok(more) => Ok(more),
+            Err(err) => {
+                failed = Some(err);
+                Ok(false)
+            }
+        })?;
+        failed.map_or(Ok(()), Err)
+    }
+
     /// The entry at `seq`.
     pub fn get(&self, seq: u64) -> Result<StoredEntry> {
         self.store.entry(seq)?.ok_or_else(|| {

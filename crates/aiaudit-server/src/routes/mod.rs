@@ -2,11 +2,13 @@
 //! and methods, and the extractors that turn bad parameters into JSON errors.
 
 mod admin;
+mod dashboard;
 pub(crate) mod events;
 mod health;
 pub(crate) mod ingest;
 mod proofs;
 mod reports;
+mod stream;
 
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{FromRequestParts, Request, State};
@@ -32,6 +34,8 @@ pub fn app(state: AppState) -> axum::Router {
         .routes(routes!(ingest::post_events, events::list_events))
         .routes(routes!(events::get_event))
         .routes(routes!(reports::report))
+        .routes(routes!(stream::stream))
+        .routes(routes!(stream::whoami))
         .routes(routes!(proofs::checkpoint))
         .routes(routes!(proofs::inclusion))
         .routes(routes!(proofs::consistency))
@@ -54,6 +58,15 @@ pub fn app(state: AppState) -> axum::Router {
                     spec.clone(),
                 )
             }),
+        )
+        .route("/", axum::routing::get(dashboard::index))
+        .route(
+            "/assets/dashboard.js",
+            axum::routing::get(dashboard::script),
+        )
+        .route(
+            "/assets/dashboard.css",
+            axum::routing::get(dashboard::style),
         )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

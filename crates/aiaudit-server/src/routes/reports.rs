@@ -1,8 +1,12 @@
-//! `GET /v1/reports/{kind}`: the compliance reports, for the `read` role, each an audited read.
+//! `GET /v1/reports/{kind}`: the compliance reports for the `read` role, as JSON, Markdown or
+//! a self-contained HTML page, each an audited read.
 
-use aiaudit_core::timefmt::now_ns;
+use aiaudit::reports::Request;
+use aiaudit_core::timefmt::{DayEdge, now_ns, parse_bound};
+use aiaudit_report::{Context, Kind, Lang};
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::IntoParams;
@@ -23,22 +27,89 @@ pub struct ReportParams {
     /// The user (access report).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
-    /// The period, in days back from now (default 30).
+    /// The period, in days back from now (usage: default 30; access: default 90).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[param(minimum = 1, maximum = 36500)]
     pub days: Option<u32>,
+    /// Only events since this time: RFC 3339, a date, or an age such as `7d` (operations,
+    /// ai-act).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<String>,
+    /// Events listed per operation (operations; default 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(minimum = 0, maximum = 100000)]
+    pub events: Option<usize>,
+    /// `json` (default), `md`, or `html` (one page with inline CSS and SVG charts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(pattern = "^(json|md|html)$")]
+    pub format: Option<String>,
+    /// Language of md and html: `en` (default), `de` or `fr`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
 }
 
-/// A report: `usage` (`model`, `days`): seed 003's model usage report; `access` (`user`,
-/// `days`): a user's data access (GDPR Art. 15); `integrity`: the verification result, the
-/// latest signed checkpoint, the verifier key and how to check the log offline.
+fn request(kind: &str, p: &ReportParams, now: i64) -> Result<Request, ApiError> {
+    let need = |v: &Option<String>, name: &str| {
+        v.clone()
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| ApiError::parameter(format!("the {kind} report needs {name}=")))
+    };
+    let days = |default: u32| {
+        let d = p.days.unwrap_or(default);
+        if (1..=36_500).contains(&d) {
+            Ok(d)
+        } else {
+            Err(ApiError::parameter("days must be between 1 and 36500"))
+        }
+    };
+    let since = || {
+        p.since
+            .as_deref()
+            .map(|s| parse_bound(s, DayEdge::Start, now))
+            .transpose()
+            .map_err(|e| ApiError::parameter(format!("since: {e}")))
+    };
+    Ok(match kind {
+        "usage" => Request::Usage {
+            model: need(&p.model, "model")?,
+            days: days(30)?,
+        },
+        "access" => Request::Access {
+            user: need(&p.user, "user")?,
+            days: days(90)?,
+        },
+        "operations" => {
+            let events = p.events.unwrap_or(100);
+            if events > 100_000 {
+                return Err(ApiError::parameter("events must be at most 100000"));
+            }
+            Request::Operations {
+                since_ns: since()?,
+                events_per_operation: events,
+            }
+        }
+        "integrity" => Request::Integrity,
+        "ai-act" => Request::AiAct { since_ns: since()? },
+        other => {
+            return Err(ApiError::not_found(format!(
+                "no report {other:?}: use usage, access, operations, integrity or ai-act"
+            )));
+        }
+    })
+}
+
+/// A report: `usage` (`model`, `days`): seed 003's model usage report with events per day,
+/// status mix, latency histogram and version timeline; `access` (`user`, `days`): a user's
+/// data access (GDPR Art. 15); `operations` (`since`, `events`): every operation or trail;
+/// `integrity`: the verification result, the latest signed checkpoint and how to check it
+/// offline; `ai-act` (`since`): EU AI Act record keeping (Art. 12, 19, 26).
 #[utoipa::path(
     get,
     path = "/v1/reports/{kind}",
     tag = "events",
-    params(("kind" = String, Path, description = "usage, access or integrity"), ReportParams),
+    params(("kind" = String, Path, description = "usage, access, operations, integrity or ai-act"), ReportParams),
     responses(
-        (status = 200, description = "The report", body = Object),
+        (status = 200, description = "The report: JSON, or text/markdown or text/html by `format`", body = Object),
         (status = 400, description = "A missing or bad parameter", body = crate::error::ErrorBody),
         (status = 401, description = "No valid token", body = crate::error::ErrorBody),
         (status = 403, description = "The token's role may not read", body = crate::error::ErrorBody),
@@ -52,51 +123,52 @@ pub async fn report(
     P(kind): P<String>,
     Q(params): Q<ReportParams>,
     headers: HeaderMap,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let route = "GET /v1/reports/{kind}";
     let caller = require(&state, &headers, peer, Role::Read, route).await?;
-    let days = params.days.unwrap_or(30);
-    if !(1..=36_500).contains(&days) {
-        return Err(ApiError::parameter("days must be between 1 and 36500"));
-    }
-    let need = |v: &Option<String>, name: &str| {
-        v.clone()
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| ApiError::parameter(format!("the {kind} report needs {name}=")))
-    };
     let now = now_ns();
-    let (value, records) = match kind.as_str() {
-        "usage" => {
-            let model = need(&params.model, "model")?;
-            let v = state
-                .read(move |r| Ok(aiaudit::reports::model_usage(r, &model, days, now)?))
-                .await?;
-            let n = v["total_predictions"].as_u64().unwrap_or(0);
-            (v, n)
-        }
-        "access" => {
-            let user = need(&params.user, "user")?;
-            let v = state
-                .read(move |r| Ok(aiaudit::reports::data_access(r, &user, days, now)?))
-                .await?;
-            let n = v["total_requests"].as_u64().unwrap_or(0);
-            (v, n)
-        }
-        "integrity" => {
-            let v = state.read(|r| Ok(aiaudit::reports::integrity(r)?)).await?;
-            let n = v["entries"].as_u64().unwrap_or(0);
-            (v, n)
-        }
-        other => {
-            return Err(ApiError::not_found(format!(
-                "no report {other:?}: use usage, access or integrity"
-            )));
-        }
-    };
+    let req = request(&kind, &params, now)?;
+    let format = params.format.as_deref().unwrap_or("json");
+    if !matches!(format, "json" | "md" | "html") {
+        return Err(ApiError::parameter(format!(
+            "format {format:?}: use json, md or html"
+        )));
+    }
+    let lang: Lang = params
+        .lang
+        .as_deref()
+        .unwrap_or("en")
+        .parse()
+        .map_err(|e: aiaudit_report::Error| ApiError::parameter(e.to_string()))?;
+    let made = req.clone();
+    let (value, origin) = state
+        .read(move |r| Ok((made.make(r, now)?, r.info().origin.clone())))
+        .await?;
     let mut filter = serde_json::to_value(&params).map_err(ApiError::internal)?;
     if let Value::Object(m) = &mut filter {
         m.insert("kind".into(), Value::String(kind));
     }
-    access::record(&state, &caller, route, filter, records).await?;
-    Ok(axum::Json(value))
+    access::record(&state, &caller, route, filter, req.records(&value)).await?;
+    let render_kind: Kind = req.name().parse().map_err(ApiError::internal)?;
+    let ctx = Context::new(lang, origin, now);
+    Ok(match format {
+        "md" => (
+            [(header::CONTENT_TYPE, "text/markdown; charset=utf-8")],
+            aiaudit_report::markdown(render_kind, &value, &ctx).map_err(ApiError::internal)?,
+        )
+            .into_response(),
+        "html" => (
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                // The page needs nothing from anywhere: say so to the browser.
+                (
+                    header::CONTENT_SECURITY_POLICY,
+                    "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+                ),
+            ],
+            aiaudit_report::html(render_kind, &value, &ctx).map_err(ApiError::internal)?,
+        )
+            .into_response(),
+        _ => axum::Json(value).into_response(),
+    })
 }

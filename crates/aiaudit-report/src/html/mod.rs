@@ -1,0 +1,394 @@
+//! Reports as one self-contained HTML page: inline CSS and SVG charts, no script, nothing
+//! fetched, laid out to print on A4.
+
+mod svg;
+
+use aiaudit_core::timefmt::parse_sealed_time;
+use serde_json::{Map, Value};
+use std::fmt::Write as _;
+
+use crate::catalogue::Catalogue;
+use crate::markdown::{
+    DATA_KEYED, SPECIAL, cell, columns, generated, heading, nested_rows, ordered,
+};
+use crate::{Context, Error, Kind};
+
+const CSS: &str = include_str!("report.css");
+
+/// Most rows a chart draws (the newest); the tables below it hold every row.
+const CHART_ROWS: usize = 40;
+
+/// Escapes text for HTML and SVG content and attributes.
+pub(crate) fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A statement at the top of a report: good, bad, or for information.
+pub(crate) struct Verdict {
+    pub ok: Option<bool>,
+    pub text: String,
+}
+
+/// The report's verdicts: whether the log is intact, whether it covers six months, whether
+/// there was anything to report.
+pub(crate) fn verdicts(c: &Catalogue, kind: Kind, v: &Value) -> Vec<Verdict> {
+    let mut out = Vec::new();
+    match kind {
+        Kind::Integrity => {
+            let ok = v["intact"].as_bool().unwrap_or(false);
+            let text = if ok {
+                c.text("text", "intact_yes").to_owned()
+            } else {
+                c.fill(
+                    c.text("text", "intact_no"),
+                    &[("seq", &c.value(&v["first_bad_seq"]))],
+                )
+            };
+            out.push(Verdict { ok: Some(ok), text });
+        }
+        Kind::AiAct => {
+            let ok = v["coverage"]["covers_six_months"]
+                .as_bool()
+                .unwrap_or(false);
+            let key = if ok { "covers_yes" } else { "covers_no" };
+            out.push(Verdict {
+                ok: Some(ok),
+                text: c.text("text", key).to_owned(),
+            });
+        }
+        Kind::Usage if v["total_predictions"].as_u64() == Some(0) => out.push(Verdict {
+            ok: None,
+            text: c.text("text", "no_predictions").to_owned(),
+        }),
+        _ => {}
+    }
+    if v["since"].is_string() {
+        out.push(Verdict {
+            ok: None,
+            text: c.fill(c.text("text", "since"), &[("time", &c.value(&v["since"]))]),
+        });
+    }
+    out
+}
+
+/// The report as a self-contained HTML page in the context's language.
+pub fn render(kind: Kind, v: &Value, ctx: &Context) -> Result<String, Error> {
+    let c = Catalogue::load(ctx.lang)?;
+    let title = crate::title(&c, kind, v);
+    let mut out = String::with_capacity(64 * 1024);
+    let _ = write!(
+        out,
+        r#"<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{t}</title><style>{CSS}</style></head><body><main><header><p class="brand">aiaudit · {kind}</p><h1>{t}</h1><p class="meta">{g}</p></header>"#,
+        lang = ctx.lang.tag(),
+        t = esc(&title),
+        kind = kind.name(),
+        g = esc(&generated(&c, ctx)),
+    );
+    for verdict in verdicts(&c, kind, v) {
+        let class = match verdict.ok {
+            Some(true) => "ok",
+            Some(false) => "bad",
+            None => "info",
+        };
+        let _ = write!(
+            out,
+            r#"<p class="verdict {class}">{}</p>"#,
+            esc(&verdict.text)
+        );
+    }
+    if let Value::Object(m) = v {
+        cards(&c, &mut out, m);
+    }
+    let charts = charts(&c, kind, v);
+    if !charts.is_empty() {
+        let _ = write!(out, r#"<section class="charts">{charts}</section>"#);
+    }
+    if kind == Kind::Integrity {
+        offline(&c, &mut out, v);
+    }
+    if let Value::Object(m) = v {
+        sections(&c, &mut out, m, 2);
+    }
+    let _ = writeln!(
+        out,
+        "<footer>{}</footer></main></body></html>",
+        esc(c.text("text", "evidence"))
+    );
+    Ok(out)
+}
+
+fn is_scalar(k: &str, v: &Value) -> bool {
+    !v.is_object() && !v.is_array() && !SPECIAL.contains(&k)
+}
+
+/// The top-level figures as cards; texts of several lines (a signed note) as blocks.
+fn cards(c: &Catalogue, out: &mut String, m: &Map<String, Value>) {
+    out.push_str(r#"<dl class="cards">"#);
+    for (k, v) in ordered(m).into_iter().filter(|(k, v)| is_scalar(k, v)) {
+        let multiline = v.as_str().is_some_and(|s| s.contains('\n'));
+        let value = if multiline {
+            format!("<pre>{}</pre>", esc(v.as_str().unwrap_or_default()))
+        } else {
+            esc(&c.value(v))
+        };
+        let _ = write!(
+            out,
+            r#"<div class="card{wide}"><dt>{}</dt><dd>{value}</dd></div>"#,
+            esc(&c.label(k)),
+            wide = if multiline || value.len() > 40 {
+                " wide"
+            } else {
+                ""
+            },
+        );
+    }
+    out.push_str("</dl>");
+}
+
+fn offline(c: &Catalogue, out: &mut String, v: &Value) {
+    let _ = write!(out, "<section><h2>{}</h2>", esc(c.text("text", "offline")));
+    for (key, intro) in [("extends", "offline_extends"), ("entry", "offline_entry")] {
+        if let Some(cmd) = v["check_offline"][key].as_str() {
+            let _ = write!(
+                out,
+                "<p>{}</p><pre>{}</pre>",
+                esc(c.text("text", intro)),
+                esc(cmd)
+            );
+        }
+    }
+    out.push_str("</section>");
+}
+
+/// Every nested object and list: field tables, key–count tables and row tables.
+fn sections(c: &Catalogue, out: &mut String, m: &Map<String, Value>, level: usize) {
+    let h = level.min(6);
+    for (k, v) in ordered(m)
+        .into_iter()
+        .filter(|(k, v)| (v.is_object() || v.is_array()) && !SPECIAL.contains(&k.as_str()))
+    {
+        let _ = write!(out, "<section><h{h}>{}</h{h}>", esc(&c.label(k)));
+        if let Some(intro) = c.get("section", k) {
+            let _ = write!(out, r#"<p class="intro">{}</p>"#, esc(intro));
+        }
+        match v {
+            Value::Object(inner) if DATA_KEYED.contains(&k.as_str()) => {
+                let _ = write!(
+                    out,
+                    "<table><thead><tr><th></th><th>{}</th></tr></thead><tbody>",
+                    esc(&c.label("count"))
+                );
+                for (key, n) in ordered(inner) {
+                    let _ = write!(
+                        out,
+                        r#"<tr><td>{}</td><td class="num">{}</td></tr>"#,
+                        esc(key),
+                        esc(&c.value(n))
+                    );
+                }
+                out.push_str("</tbody></table>");
+            }
+            Value::Object(inner) => {
+                out.push_str("<table><tbody>");
+                for (key, x) in ordered(inner).into_iter().filter(|(k, x)| is_scalar(k, x)) {
+                    let text = x.as_str().filter(|s| s.contains('\n'));
+                    let shown =
+                        text.map_or_else(|| esc(&c.value(x)), |t| format!("<pre>{}</pre>", esc(t)));
+                    let _ = write!(
+                        out,
+                        "<tr><th>{}</th><td>{shown}</td></tr>",
+                        esc(&c.label(key))
+                    );
+                }
+                out.push_str("</tbody></table>");
+                sections(c, out, inner, level + 1);
+            }
+            Value::Array(items) if items.is_empty() => {
+                let _ = write!(out, "<p>{}</p>", esc(c.text("text", "none")));
+            }
+            Value::Array(items) if nested_rows(items) => {
+                for i in items {
+                    let hh = (level + 1).min(6);
+                    let _ = write!(out, "<h{hh}>{}</h{hh}>", esc(&heading(i)));
+                    if let Value::Object(im) = i {
+                        out.push_str(r#"<dl class="cards small">"#);
+                        for (key, x) in ordered(im)
+                            .into_iter()
+                            .filter(|(k, x)| is_scalar(k, x) || x.is_object())
+                        {
+                            let _ = write!(
+                                out,
+                                "<div class=\"card\"><dt>{}</dt><dd>{}</dd></div>",
+                                esc(&c.label(key)),
+                                esc(&cell(c, x).replace("\\|", "|"))
+                            );
+                        }
+                        out.push_str("</dl>");
+                        let lists: Map<String, Value> = im
+                            .iter()
+                            .filter(|(_, x)| x.is_array())
+                            .map(|(k, x)| (k.clone(), x.clone()))
+                            .collect();
+                        sections(c, out, &lists, level + 2);
+                    }
+                }
+            }
+            Value::Array(items) if items.iter().all(Value::is_object) => table(c, out, items),
+            Value::Array(items) => {
+                out.push_str("<ul>");
+                for i in items {
+                    let _ = write!(out, "<li>{}</li>", esc(&c.value(i)));
+                }
+                out.push_str("</ul>");
+            }
+            _ => {}
+        }
+        out.push_str("</section>");
+    }
+}
+
+fn table(c: &Catalogue, out: &mut String, items: &[Value]) {
+    let cols = columns(items);
+    out.push_str("<table><thead><tr>");
+    for k in &cols {
+        let _ = write!(out, "<th>{}</th>", esc(&c.label(k)));
+    }
+    out.push_str("</tr></thead><tbody>");
+    for i in items {
+        out.push_str("<tr>");
+        for k in &cols {
+            let v = &i[*k];
+            let class = if v.is_number() { r#" class="num""# } else { "" };
+            let text = cell(c, v).replace("\\|", "|");
+            let _ = write!(out, "<td{class}>{}</td>", esc(&text));
+        }
+        out.push_str("</tr>");
+    }
+    out.push_str("</tbody></table>");
+}
+
+fn num(v: &Value) -> f64 {
+    v.as_f64().unwrap_or(0.0)
+}
+
+fn ns(v: &Value) -> Option<i64> {
+    v.as_str().and_then(parse_sealed_time)
+}
+
+/// Rows of `{day, statuses: {status: n}}` for a stacked bar chart.
+fn per_day(v: &Value) -> Vec<(String, Vec<(String, f64)>)> {
+    let rows = v.as_array().map(Vec::as_slice).unwrap_or_default();
+    rows.iter()
+        .map(|r| {
+            let parts = r["statuses"]
+                .as_object()
+                .map(|m| m.iter().map(|(k, n)| (k.clone(), num(n))).collect())
+                .unwrap_or_default();
+            (r["day"].as_str().unwrap_or_default().to_owned(), parts)
+        })
+        .collect()
+}
+
+fn counts(v: &Value) -> Vec<(String, f64)> {
+    v.as_object()
+        .map(|m| m.iter().map(|(k, n)| (k.clone(), num(n))).collect())
+        .unwrap_or_default()
+}
+
+/// Spans of rows with a label and start and end times; the newest [`CHART_ROWS`].
+fn spans(
+    rows: &Value,
+    label: &dyn Fn(&Value) -> String,
+    a: &str,
+    b: &str,
+) -> Vec<(String, i64, i64)> {
+    let rows = rows.as_array().map(Vec::as_slice).unwrap_or_default();
+    let skip = rows.len().saturating_sub(CHART_ROWS);
+    rows.iter()
+        .skip(skip)
+        .filter_map(|r| Some((label(r), ns(&r[a])?, ns(&r[b])?)))
+        .collect()
+}
+
+fn charts(c: &Catalogue, kind: Kind, v: &Value) -> String {
+    let t = |k: &str| c.text("chart", k).to_owned();
+    let mut out = String::new();
+    match kind {
+        Kind::Usage => {
+            let days = per_day(&v["events_per_day"]);
+            if !days.is_empty() {
+                out.push_str(&svg::stacked_bars(c, &t("events_per_day"), &days));
+            }
+            let buckets = v["latency_histogram"]["buckets"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            if !buckets.is_empty() {
+                let bars: Vec<(String, f64)> = buckets
+                    .iter()
+                    .map(|b| {
+                        let label = match b["to_ms"].as_f64() {
+                            Some(_) => c.number(num(&b["from_ms"])),
+                            None => format!("≥{}", c.number(num(&b["from_ms"]))),
+                        };
+                        (label, num(&b["count"]))
+                    })
+                    .collect();
+                out.push_str(&svg::histogram(c, &t("latency"), &bars));
+            }
+            let dist = counts(&v["prediction_distribution"]);
+            if !dist.is_empty() {
+                out.push_str(&svg::hbars(c, &t("distribution"), &dist));
+            }
+            let versions = spans(
+                &v["version_timeline"],
+                &|r| r["version"].as_str().unwrap_or_default().to_owned(),
+                "first",
+                "last",
+            );
+            if !versions.is_empty() {
+                out.push_str(&svg::timeline(c, &t("versions"), &versions));
+            }
+        }
+        Kind::Access => {
+            let models = counts(&v["models_used"]);
+            if !models.is_empty() {
+                out.push_str(&svg::hbars(c, &t("models_used"), &models));
+            }
+        }
+        Kind::Operations => {
+            let ops = spans(&v["operations"], &|r| heading(r), "first", "last");
+            if !ops.is_empty() {
+                out.push_str(&svg::timeline(c, &t("operations"), &ops));
+            }
+        }
+        Kind::AiAct => {
+            let days = per_day(&v["incidents"]["per_day"]);
+            if !days.is_empty() {
+                out.push_str(&svg::stacked_bars(c, &t("incidents"), &days));
+            }
+            let periods = spans(
+                &v["periods_of_use"]["periods"],
+                &|r| r["model"].as_str().unwrap_or_default().to_owned(),
+                "start",
+                "end",
+            );
+            if !periods.is_empty() {
+                out.push_str(&svg::timeline(c, &t("periods"), &periods));
+            }
+        }
+        Kind::Integrity => {}
+    }
+    out
+}

@@ -1,0 +1,305 @@
+//! Reports as Markdown: the title and verdicts, then every field, translated.
+
+use serde_json::{Map, Value};
+use std::fmt::Write as _;
+
+use crate::catalogue::Catalogue;
+use crate::{Context, Error, Kind};
+
+/// Objects whose keys are data (labels, statuses, versions), not field names: shown as
+/// key–count tables, never translated.
+pub(crate) const DATA_KEYED: [&str; 7] = [
+    "prediction_distribution",
+    "versions_used",
+    "status_mix",
+    "statuses",
+    "types",
+    "models_used",
+    "by_status",
+];
+
+/// The order fields are shown in (report JSON objects keep their keys sorted); fields not
+/// listed come after, by name.
+const ORDER: &[&str] = &[
+    "model",
+    "version",
+    "user_id",
+    "person",
+    "dataset",
+    "period_days",
+    "since",
+    "generated_at",
+    "intact",
+    "events",
+    "total_predictions",
+    "total_requests",
+    "total_events",
+    "total_operations",
+    "unique_users",
+    "first_prediction",
+    "last_prediction",
+    "entries",
+    "checkpoints_checked",
+    "first_bad_seq",
+    "origin",
+    "verifier_key",
+    "events_without_operation",
+    "operations_omitted",
+    "coverage",
+    "covers_six_months",
+    "first_event",
+    "last_event",
+    "days_covered",
+    "required_from",
+    "latency_stats",
+    "mean_ms",
+    "p50_ms",
+    "p95_ms",
+    "p99_ms",
+    "max_ms",
+    "status_mix",
+    "prediction_distribution",
+    "versions_used",
+    "models_used",
+    "events_per_day",
+    "latency_histogram",
+    "bucket_ms",
+    "buckets",
+    "version_timeline",
+    "latest_checkpoint",
+    "size",
+    "signed_at",
+    "note",
+    "findings",
+    "periods_of_use",
+    "models_in_use",
+    "reference_data",
+    "verifiers",
+    "incidents",
+    "total",
+    "omitted",
+    "gap_s",
+    "by_status",
+    "per_day",
+    "periods",
+    "requests",
+    "operations",
+    "seq",
+    "time",
+    "timestamp",
+    "request_id",
+    "id",
+    "name",
+    "day",
+    "start",
+    "end",
+    "first",
+    "last",
+    "duration_s",
+    "state",
+    "worst_status",
+    "type",
+    "status",
+    "statuses",
+    "types",
+    "regulations",
+    "predictions",
+    "uses",
+    "verifications",
+    "trainings",
+    "evaluations",
+    "deployments",
+    "environment",
+    "by",
+    "from_ms",
+    "to_ms",
+    "count",
+    "event_rows_omitted",
+    "event_rows",
+];
+
+/// An object's members in display order.
+pub(crate) fn ordered(m: &Map<String, Value>) -> Vec<(&String, &Value)> {
+    let rank = |k: &str| ORDER.iter().position(|x| *x == k).unwrap_or(ORDER.len());
+    let mut v: Vec<(&String, &Value)> = m.iter().collect();
+    v.sort_by(|a, b| rank(a.0).cmp(&rank(b.0)).then(a.0.cmp(b.0)));
+    v
+}
+
+/// Fields a renderer shows in its own way rather than as a generic section.
+pub(crate) const SPECIAL: [&str; 1] = ["check_offline"];
+
+/// The report as Markdown in the context's language.
+pub fn render(kind: Kind, v: &Value, ctx: &Context) -> Result<String, Error> {
+    let c = Catalogue::load(ctx.lang)?;
+    let mut out = format!("# {}\n\n", crate::title(&c, kind, v));
+    let _ = writeln!(out, "_{}_\n", generated(&c, ctx));
+    for line in crate::html::verdicts(&c, kind, v) {
+        let _ = writeln!(out, "**{}**\n", line.text);
+    }
+    section(&c, &mut out, v, 2);
+    if kind == Kind::Integrity {
+        let _ = writeln!(out, "## {}\n", c.text("text", "offline"));
+        for (key, intro) in [("extends", "offline_extends"), ("entry", "offline_entry")] {
+            if let Some(cmd) = v["check_offline"][key].as_str() {
+                let _ = writeln!(out, "{}\n\n```\n{cmd}\n```\n", c.text("text", intro));
+            }
+        }
+    }
+    let _ = writeln!(out, "---\n\n{}", c.text("text", "evidence"));
+    Ok(out)
+}
+
+pub(crate) fn generated(c: &Catalogue, ctx: &Context) -> String {
+    let time = c.value(&Value::String(aiaudit_core::timefmt::format_rfc3339(
+        ctx.generated_ns,
+    )));
+    c.fill(
+        c.text("text", "generated"),
+        &[("time", &time), ("origin", &ctx.origin)],
+    )
+}
+
+/// A value in a table cell: compact, one line, pipes escaped.
+pub(crate) fn cell(c: &Catalogue, v: &Value) -> String {
+    let s = match v {
+        Value::Object(m) => m
+            .iter()
+            .map(|(k, x)| format!("{k} {}", c.value(x)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => c.value(other),
+    };
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+fn multiline(v: &Value) -> bool {
+    v.as_str().is_some_and(|s| s.contains('\n'))
+}
+
+/// Is this an array of objects that hold lists of objects themselves (each becomes a
+/// subsection rather than a table row)?
+pub(crate) fn nested_rows(items: &[Value]) -> bool {
+    items.iter().any(|i| {
+        i.as_object().is_some_and(|m| {
+            m.values()
+                .any(|x| x.as_array().is_some_and(|a| a.iter().any(Value::is_object)))
+        })
+    })
+}
+
+/// The columns of a table of objects: every key, in first-seen order, leaving out lists of
+/// objects.
+pub(crate) fn columns(items: &[Value]) -> Vec<&str> {
+    let mut cols: Vec<&str> = Vec::new();
+    for i in items {
+        if let Value::Object(m) = i {
+            for (k, x) in ordered(m) {
+                let table = x.as_array().is_some_and(|a| a.iter().any(Value::is_object));
+                if !table && !cols.contains(&k.as_str()) {
+                    cols.push(k);
+                }
+            }
+        }
+    }
+    cols
+}
+
+fn table(c: &Catalogue, out: &mut String, items: &[Value]) {
+    let cols = columns(items);
+    let head: Vec<String> = cols.iter().map(|k| c.label(k)).collect();
+    let _ = writeln!(out, "| {} |", head.join(" | "));
+    let _ = writeln!(out, "|{}", " --- |".repeat(cols.len()));
+    for i in items {
+        let row: Vec<String> = cols.iter().map(|k| cell(c, &i[*k])).collect();
+        let _ = writeln!(out, "| {} |", row.join(" | "));
+    }
+    out.push('\n');
+}
+
+fn section(c: &Catalogue, out: &mut String, v: &Value, level: usize) {
+    let Value::Object(map) = v else {
+        let _ = writeln!(out, "{}\n", c.value(v));
+        return;
+    };
+    let scalars: Vec<_> = ordered(map)
+        .into_iter()
+        .filter(|(k, v)| {
+            !v.is_object() && !v.is_array() && !multiline(v) && !SPECIAL.contains(&k.as_str())
+        })
+        .collect();
+    if !scalars.is_empty() {
+        out.push_str("| | |\n| --- | --- |\n");
+        for (k, v) in scalars {
+            let _ = writeln!(out, "| {} | {} |", c.label(k), cell(c, v));
+        }
+        out.push('\n');
+    }
+    // Text of several lines (a signed note) verbatim, as it must be copied.
+    for (k, v) in ordered(map).into_iter().filter(|(_, v)| multiline(v)) {
+        let _ = writeln!(
+            out,
+            "**{}**\n\n```\n{}```\n",
+            c.label(k),
+            v.as_str().unwrap_or_default()
+        );
+    }
+    for (k, v) in ordered(map)
+        .into_iter()
+        .filter(|(k, v)| (v.is_object() || v.is_array()) && !SPECIAL.contains(&k.as_str()))
+    {
+        let _ = writeln!(out, "{} {}\n", "#".repeat(level.min(6)), c.label(k));
+        if let Some(intro) = c.get("section", k) {
+            let _ = writeln!(out, "_{intro}_\n");
+        }
+        match v {
+            Value::Object(m) if DATA_KEYED.contains(&k.as_str()) => counts(c, out, m),
+            Value::Array(items) if items.is_empty() => {
+                let _ = writeln!(out, "{}\n", c.text("text", "none"));
+            }
+            Value::Array(items) if nested_rows(items) => {
+                for i in items {
+                    let _ = writeln!(out, "{} {}\n", "#".repeat((level + 1).min(6)), heading(i));
+                    section(c, out, i, level + 2);
+                }
+            }
+            Value::Array(items) if items.iter().all(Value::is_object) => table(c, out, items),
+            Value::Array(items) => {
+                for i in items {
+                    let _ = writeln!(out, "- {}", cell(c, i));
+                }
+                out.push('\n');
+            }
+            other => section(c, out, other, level + 1),
+        }
+    }
+}
+
+/// The heading of an item shown as a subsection: its name and id, a model and version, or
+/// its first text.
+pub(crate) fn heading(item: &Value) -> String {
+    let s = |k: &str| item[k].as_str().filter(|s| !s.is_empty());
+    match (s("name"), s("id"), s("model"), s("version")) {
+        (Some(n), Some(i), ..) => format!("{n} ({i})"),
+        (Some(n), None, ..) => n.to_owned(),
+        (None, Some(i), ..) => i.to_owned(),
+        (None, None, Some(m), Some(v)) => format!("{m} {v}"),
+        _ => item
+            .as_object()
+            .and_then(|m| ordered(m).into_iter().find_map(|(_, v)| v.as_str()))
+            .unwrap_or_default()
+            .to_owned(),
+    }
+}
+
+fn counts(c: &Catalogue, out: &mut String, m: &Map<String, Value>) {
+    if m.is_empty() {
+        let _ = writeln!(out, "{}\n", c.text("text", "none"));
+        return;
+    }
+    let _ = writeln!(out, "| | {} |\n| --- | --- |", c.label("count"));
+    for (k, v) in ordered(m) {
+        let _ = writeln!(out, "| {} | {} |", k.replace('|', "\\|"), cell(c, v));
+    }
+    out.push('\n');
+}

@@ -1,0 +1,382 @@
+// The aiaudit dashboard: signs in with an API token, lists and filters events, follows new
+// ones over server-sent events, checks an event's inclusion proof and the checkpoint's
+// signature in the page, runs a verification, and shows the usage report. Every data view is
+// an API call the server records as an access event. Text from the log is only ever set as
+// textContent, never parsed as HTML.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const state = { token: null, who: null, filters: {}, oldest: null, newest: null, stream: null, shown: 0 };
+
+class ApiError extends Error {
+  constructor(status, body) {
+    super((body && body.error && body.error.message) || `HTTP ${status}`);
+    this.status = status;
+  }
+}
+
+async function api(path, opts = {}) {
+  const resp = await fetch(path, {
+    ...opts,
+    headers: { Authorization: `Bearer ${state.token}`, ...(opts.headers || {}) },
+  });
+  if (!resp.ok) {
+    let body = null;
+    try { body = await resp.json(); } catch (_) { /* not JSON */ }
+    throw new ApiError(resp.status, body);
+  }
+  return resp;
+}
+
+function query(params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== "") q.set(k, v);
+  return q.toString();
+}
+
+// ---- sign in -------------------------------------------------------------------------------
+
+async function signIn(token) {
+  state.token = token;
+  const who = await (await api("/v1/whoami")).json();
+  state.who = who;
+  sessionStorage.setItem("aiaudit-token", token);
+  $("signin").hidden = true;
+  $("signout").hidden = false;
+  $("who").textContent = `${who.name} (${who.role})`;
+  $("origin").textContent = who.origin;
+  document.body.classList.toggle("audit", who.audit);
+  if (!who.read) {
+    $("noread").hidden = false;
+    return;
+  }
+  $("app").hidden = false;
+  const kept = localStorage.getItem(`aiaudit-vkey:${who.origin}`);
+  $("vkey").value = kept || who.verifier_key;
+  await Promise.all([load(), loadCheckpoint()]);
+}
+
+function signOut() {
+  sessionStorage.removeItem("aiaudit-token");
+  if (state.stream) state.stream.abort();
+  location.reload();
+}
+
+// ---- the timeline --------------------------------------------------------------------------
+
+function row(r, fresh) {
+  const tr = document.createElement("tr");
+  tr.dataset.seq = r.seq;
+  const cells = [r.seq, r.time.replace("T", " ").slice(0, 23), r.type, r.status, r.name,
+    r.model ? `${r.model.name} ${r.model.version || ""}`.trim() : "",
+    (r.actor && (r.actor.user || r.actor.service)) || ""];
+  cells.forEach((c, i) => {
+    const td = document.createElement("td");
+    td.textContent = String(c);
+    if (i === 3) td.className = `status s-${r.status}`;
+    tr.appendChild(td);
+  });
+  if (fresh) tr.classList.add("new");
+  tr.addEventListener("click", () => show(r.seq));
+  return tr;
+}
+
+function updateCount() {
+  $("count").textContent = `${state.shown.toLocaleString()} shown`;
+}
+
+async function load() {
+  // The old filter's stream must not add to the new list.
+  if (state.stream) { state.stream.abort(); state.stream = null; }
+  $("filter-error").textContent = "";
+  const body = $("events").tBodies[0];
+  body.replaceChildren();
+  state.shown = 0;
+  state.oldest = null;
+  try {
+    const page = await (await api(`/v1/events?${query({ ...state.filters, order: "desc", limit: 50 })}`)).json();
+    for (const r of page.events) body.appendChild(row(r, false));
+    state.shown = page.events.length;
+    state.oldest = page.next_cursor || null;
+    state.newest = page.events.length ? page.events[0].seq : null;
+    $("more").hidden = !page.next_cursor;
+  } catch (e) {
+    $("filter-error").textContent = e.message;
+    return;
+  }
+  updateCount();
+  follow();
+}
+
+async function older() {
+  if (!state.oldest) return;
+  const page = await (await api(`/v1/events?${query({ ...state.filters, order: "desc", limit: 50, cursor: state.oldest })}`)).json();
+  const body = $("events").tBodies[0];
+  for (const r of page.events) body.appendChild(row(r, false));
+  state.shown += page.events.length;
+  state.oldest = page.next_cursor || null;
+  $("more").hidden = !page.next_cursor;
+  updateCount();
+}
+
+// Follows new events over server-sent events, read through fetch so that the token goes in a
+// header (EventSource cannot send one). Reconnects after the last seq seen.
+async function follow() {
+  if (state.stream) state.stream.abort();
+  if (state.filters.until) { $("live").hidden = true; return; }
+  const ctrl = new AbortController();
+  state.stream = ctrl;
+  const { since, until, ...live } = state.filters;
+  let after = state.newest;
+  while (!ctrl.signal.aborted) {
+    try {
+      const params = { ...live };
+      if (after !== null && after !== undefined) params.after = after;
+      const resp = await api(`/v1/stream?${query(params)}`, { signal: ctrl.signal });
+      $("live").hidden = false;
+      const reader = resp.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buf = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buf += value;
+        let end;
+        while ((end = buf.indexOf("\n\n")) >= 0) {
+          const msg = buf.slice(0, end);
+          buf = buf.slice(end + 2);
+          const fields = { event: "message", data: "" };
+          for (const line of msg.split("\n")) {
+            const i = line.indexOf(":");
+            if (i <= 0) continue;
+            const k = line.slice(0, i);
+            const v = line.slice(i + 1).replace(/^ /, "");
+            fields[k] = k === "data" ? fields.data + v : v;
+          }
+          if (fields.event === "events") {
+            const records = JSON.parse(fields.data);
+            after = Number(fields.id);
+            if (state.stream === ctrl) arrived(records);
+          } else if (fields.event === "error") {
+            throw new Error(JSON.parse(fields.data).error.message);
+          }
+        }
+      }
+    } catch (e) {
+      if (ctrl.signal.aborted) return;
+      $("live").hidden = true;
+      if (e instanceof ApiError && e.status < 500) { $("filter-error").textContent = e.message; return; }
+    }
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}
+
+let checkpointTimer = null;
+function arrived(records) {
+  const body = $("events").tBodies[0];
+  for (const r of records) body.insertBefore(row(r, true), body.firstChild);
+  state.shown += records.length;
+  if (records.length) state.newest = records[records.length - 1].seq;
+  // Keeps the page light however long it stays open.
+  while (body.rows.length > 1000) body.deleteRow(-1);
+  updateCount();
+  if (!checkpointTimer) checkpointTimer = setTimeout(() => { checkpointTimer = null; loadCheckpoint(); }, 3000);
+}
+
+async function loadCheckpoint() {
+  try {
+    $("checkpoint").textContent = await (await api("/v1/checkpoint")).text();
+  } catch (e) {
+    $("checkpoint").textContent = e.message;
+  }
+}
+
+// ---- one event and its proof ---------------------------------------------------------------
+
+async function show(seq) {
+  $("detail").hidden = false;
+  $("detail-seq").textContent = `#${seq}`;
+  $("record").textContent = "…";
+  $("proof").replaceChildren();
+  try {
+    const entry = await (await api(`/v1/events/${seq}`)).json();
+    $("record").textContent = JSON.stringify(entry.record, null, 2);
+    if (state.who.audit) await checkProof(seq);
+  } catch (e) {
+    $("record").textContent = e.message;
+  }
+  $("detail").scrollIntoView({ behavior: "smooth", block: "nearest" });
+}
+
+function line(ok, text) {
+  const p = document.createElement("p");
+  p.className = ok ? "ok" : "bad";
+  p.textContent = `${ok ? "✓" : "✗"} ${text}`;
+  $("proof").appendChild(p);
+  return ok;
+}
+
+const enc = new TextEncoder();
+const b64 = (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
+const hex = (u) => Array.from(u, (b) => b.toString(16).padStart(2, "0")).join("");
+
+async function sha256(...parts) {
+  const len = parts.reduce((n, p) => n + p.length, 0);
+  const all = new Uint8Array(len);
+  let o = 0;
+  for (const p of parts) { all.set(p, o); o += p.length; }
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", all));
+}
+
+// RFC 9162 §2.1.3.2: the root an inclusion proof leads to from a leaf hash.
+async function rootFromInclusion(index, size, leaf, proof) {
+  let fn = BigInt(index);
+  let sn = BigInt(size) - 1n;
+  let r = leaf;
+  const node = new Uint8Array([1]);
+  for (const p of proof) {
+    if (sn === 0n) return null;
+    if ((fn & 1n) === 1n || fn === sn) {
+      r = await sha256(node, p, r);
+      if ((fn & 1n) === 0n) {
+        while ((fn & 1n) === 0n && fn !== 0n) { fn >>= 1n; sn >>= 1n; }
+      }
+    } else {
+      r = await sha256(node, r, p);
+    }
+    fn >>= 1n;
+    sn >>= 1n;
+  }
+  return sn === 0n ? r : null;
+}
+
+// A C2SP signed note checked against a verifier key `name+keyid+base64(0x01 ‖ ed25519 key)`.
+async function checkNote(note, vkey) {
+  // name+keyid+key, where the base64 key may itself hold "+".
+  const m = vkey.trim().match(/^([^+\s]+)\+([0-9a-f]{8})\+(\S+)$/);
+  if (!m) throw new Error("the verifier key is not name+keyid+key");
+  const [, name, keyHex, keyB64] = m;
+  const key = b64(keyB64);
+  if (key.length !== 33 || key[0] !== 1) throw new Error("the verifier key is not an Ed25519 key");
+  const split = note.indexOf("\n\n");
+  if (split < 0) throw new Error("the checkpoint has no signature");
+  const body = note.slice(0, split + 1);
+  const sigs = note.slice(split + 2).split("\n").filter((l) => l.startsWith(`— ${name} `));
+  const pub = await crypto.subtle.importKey("raw", key.slice(1), { name: "Ed25519" }, false, ["verify"]);
+  for (const s of sigs) {
+    const raw = b64(s.slice(`— ${name} `.length));
+    if (hex(raw.slice(0, 4)) !== keyHex) continue;
+    if (await crypto.subtle.verify({ name: "Ed25519" }, pub, raw.slice(4), enc.encode(body))) return body;
+  }
+  return null;
+}
+
+async function checkProof(seq) {
+  const resp = await api(`/v1/proofs/inclusion?seq=${seq}`);
+  const text = await resp.text();
+  const proof = JSON.parse(text);
+  // The record exactly as sealed: the raw JSON after the last member's key (the members
+  // before it are strings, whose quotes are escaped, so the first match is the key).
+  const at = text.indexOf('"record":');
+  const recordText = text.slice(at + '"record":'.length, text.lastIndexOf("}"));
+  const leaf = await sha256(new Uint8Array([0]), enc.encode(recordText));
+  line(hex(leaf) === hex(b64(proof.leaf_hash)), `leaf hash recomputed from the record: ${hex(leaf).slice(0, 16)}…`);
+  const root = await rootFromInclusion(seq, proof.tree_size, leaf, proof.proof.map(b64));
+  const lines = proof.checkpoint.split("\n");
+  const ok = root !== null && hex(root) === hex(b64(lines[2]));
+  line(ok, `inclusion proof (${proof.proof.length} hashes) leads to the root of the checkpoint at size ${proof.tree_size}`);
+  try {
+    const body = await checkNote(proof.checkpoint, $("vkey").value);
+    line(body !== null, body !== null ? "checkpoint signature valid for the verifier key" : "checkpoint signature does not match the verifier key");
+  } catch (e) {
+    line(false, `checkpoint signature not checked: ${e.message}`);
+  }
+}
+
+// ---- verify --------------------------------------------------------------------------------
+
+async function verify() {
+  const bar = $("verify-progress");
+  const out = $("verify-result");
+  out.textContent = "Verifying…";
+  out.className = "";
+  bar.hidden = false;
+  bar.value = 0;
+  $("verify").disabled = true;
+  try {
+    const resp = await api("/v1/verify");
+    const reader = resp.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buf = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buf += value;
+      let nl;
+      while ((nl = buf.indexOf("\n")) >= 0) {
+        const msg = JSON.parse(buf.slice(0, nl));
+        buf = buf.slice(nl + 1);
+        if (msg.total) bar.value = msg.checked / msg.total;
+        if (msg.result) {
+          const r = msg.result;
+          out.className = r.intact ? "ok" : "bad";
+          out.textContent = r.intact
+            ? `✓ Intact: ${r.entries.toLocaleString()} entries, ${r.checkpoints.toLocaleString()} signed checkpoints checked.`
+            : `✗ Not intact: first bad seq ${r.first_bad_seq}. ${r.findings[0] || ""}`;
+        }
+        if (msg.error) { out.className = "bad"; out.textContent = msg.error.message; }
+      }
+    }
+  } catch (e) {
+    out.className = "bad";
+    out.textContent = e.message;
+  } finally {
+    bar.hidden = true;
+    $("verify").disabled = false;
+  }
+}
+
+// ---- the usage report ----------------------------------------------------------------------
+
+async function report(ev) {
+  ev.preventDefault();
+  const f = new FormData(ev.target);
+  $("report-error").textContent = "";
+  try {
+    const html = await (await api(`/v1/reports/usage?${query({ model: f.get("model"), days: f.get("days"), lang: f.get("lang"), format: "html" })}`)).text();
+    const frame = $("report");
+    frame.srcdoc = html;
+    frame.hidden = false;
+  } catch (e) {
+    $("report-error").textContent = e.message;
+  }
+}
+
+// ---- wiring --------------------------------------------------------------------------------
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("signin-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    $("signin-error").textContent = "";
+    try {
+      await signIn($("token").value.trim());
+    } catch (e) {
+      state.token = null;
+      $("signin-error").textContent = e.message;
+    }
+  });
+  $("signout").addEventListener("click", signOut);
+  $("filters").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    state.filters = Object.fromEntries([...new FormData(ev.target)].filter(([, v]) => v !== ""));
+    load();
+  });
+  $("filters").addEventListener("reset", () => { state.filters = {}; setTimeout(load, 0); });
+  $("more").addEventListener("click", older);
+  $("verify").addEventListener("click", verify);
+  $("detail-close").addEventListener("click", () => { $("detail").hidden = true; });
+  $("report-form").addEventListener("submit", report);
+  $("vkey").addEventListener("change", () => {
+    if (state.who) localStorage.setItem(`aiaudit-vkey:${state.who.origin}`, $("vkey").value.trim());
+  });
+  const kept = sessionStorage.getItem("aiaudit-token");
+  if (kept) signIn(kept).catch(() => sessionStorage.removeItem("aiaudit-token"));
+});

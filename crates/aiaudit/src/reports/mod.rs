@@ -1,0 +1,323 @@
+//! Compliance reports as JSON values, computed in one streaming pass over the matching entries:
+//!
+//! - [`model_usage`] and [`data_access`]: seed 003's reports, with its keys;
+//! - [`usage`]: the model usage report plus events per day, the status mix, a latency
+//!   histogram and a version timeline (what the HTML report draws);
+//! - [`operations`]: every operation or trail with its events, statuses, duration and
+//!   regulations (seed 004's view);
+//! - [`integrity`]: verification, the latest signed checkpoint and how to check it offline;
+//! - [`ai_act`]: EU AI Act record keeping (Art. 12, 19 and 26).
+//!
+//! A prediction is a `model_inference` event. Its label is `details.output.prediction`, else
+//! `details.output.label` (else `null`); its latency is `details.latency_ms`; its request id is
+//! `details.request_id`, else the operation id, else the event id. Days are UTC dates.
+//! Rendering (Markdown, HTML, languages) is the `aiaudit-report` crate's job.
+
+mod ai_act;
+mod integrity;
+mod operations;
+mod usage;
+
+pub use ai_act::{AiActOptions, ai_act};
+pub use integrity::integrity;
+pub use operations::operations;
+pub use usage::{data_access, model_usage, usage};
+
+use aiaudit_core::Status;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use crate::error::{Error, Result};
+use crate::reader::LogReader;
+
+/// A report to make, with its parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Request {
+    /// [`usage`] of `model` over the last `days` days.
+    Usage {
+        /// The model.
+        model: String,
+        /// Days back from now.
+        days: u32,
+    },
+    /// [`data_access`] of `user` over the last `days` days.
+    Access {
+        /// The user.
+        user: String,
+        /// Days back from now.
+        days: u32,
+    },
+    /// [`operations`] since a time (default: all).
+    Operations {
+        /// Earliest event time, Unix ns.
+        since_ns: Option<i64>,
+        /// Event rows listed per operation.
+        events_per_operation: usize,
+    },
+    /// [`integrity()`].
+    Integrity,
+    /// [`ai_act`] since a time (default: the whole log).
+    AiAct {
+        /// Earliest event time, Unix ns.
+        since_ns: Option<i64>,
+    },
+}
+
+impl Request {
+    /// The report's name (`usage`, `access`, `operations`, `integrity`, `ai-act`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Request::Usage { .. } => "usage",
+            Request::Access { .. } => "access",
+            Request::Operations { .. } => "operations",
+            Request::Integrity => "integrity",
+            Request::AiAct { .. } => "ai-act",
+        }
+    }
+
+    /// Makes the report over `reader`'s log as of `now_ns`.
+    pub fn make(&self, reader: &LogReader, now_ns: i64) -> Result<Value> {
+        match self {
+            Request::Usage { model, days } => usage(reader, model, *days, now_ns),
+            Request::Access { user, days } => data_access(reader, user, *days, now_ns),
+            Request::Operations {
+                since_ns,
+                events_per_operation,
+            } => operations(reader, *since_ns, *events_per_operation),
+            Request::Integrity => integrity(reader),
+            Request::AiAct { since_ns } => ai_act(
+                reader,
+                &AiActOptions {
+                    since_ns: *since_ns,
+                    ..AiActOptions::new(now_ns)
+                },
+            ),
+        }
+    }
+
+    /// How many records a made report drew on (for the access log of whoever asked).
+    pub fn records(&self, report: &Value) -> u64 {
+        let key = match self {
+            Request::Usage { .. } => "total_events",
+            Request::Access { .. } => "total_requests",
+            Request::Operations { .. } => "total_operations",
+            Request::Integrity => "entries",
+            Request::AiAct { .. } => "events",
+        };
+        report[key].as_u64().unwrap_or(0)
+    }
+}
+
+pub(crate) const NS_PER_DAY: i64 = 86_400 * 1_000_000_000;
+
+/// How many rows a list in a report holds at most; the rest is counted in `*_omitted`.
+pub const MAX_ROWS: usize = 1_000;
+
+/// The members of a sealed record that the reports read, borrowed where the text allows.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Head<'a> {
+    pub seq: u64,
+    #[serde(borrow)]
+    pub id: Cow<'a, str>,
+    #[serde(borrow)]
+    pub time: Cow<'a, str>,
+    #[serde(rename = "type", borrow)]
+    pub kind: Cow<'a, str>,
+    #[serde(borrow)]
+    pub name: Cow<'a, str>,
+    #[serde(borrow)]
+    pub status: Cow<'a, str>,
+    #[serde(default, borrow)]
+    pub actor: Option<HeadActor<'a>>,
+    #[serde(default, borrow)]
+    pub model: Option<HeadModel<'a>>,
+    #[serde(default, borrow)]
+    pub operation: Option<HeadOperation<'a>>,
+    #[serde(default, borrow)]
+    pub regulations: Vec<Cow<'a, str>>,
+    #[serde(default)]
+    pub details: HeadDetails,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct HeadActor<'a> {
+    #[serde(default, borrow)]
+    pub user: Option<Cow<'a, str>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct HeadModel<'a> {
+    #[serde(borrow)]
+    pub name: Cow<'a, str>,
+    #[serde(default, borrow)]
+    pub version: Option<Cow<'a, str>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct HeadOperation<'a> {
+    #[serde(default, borrow)]
+    pub id: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    pub name: Option<Cow<'a, str>>,
+}
+
+/// The details the reports read; any other member is skipped unparsed.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct HeadDetails {
+    #[serde(default)]
+    pub output: Option<Value>,
+    #[serde(default)]
+    pub latency_ms: Option<Value>,
+    #[serde(default)]
+    pub request_id: Option<Value>,
+    #[serde(default)]
+    pub dataset: Option<Value>,
+    #[serde(default)]
+    pub inputs: Option<Value>,
+    #[serde(default)]
+    pub verified_by: Option<Value>,
+    #[serde(default)]
+    pub status: Option<Value>,
+    #[serde(default)]
+    pub environment: Option<Value>,
+}
+
+impl<'a> Head<'a> {
+    pub fn parse(data: &'a [u8]) -> Result<Head<'a>> {
+        serde_json::from_slice(data).map_err(|e| {
+            Error::NotFound(format!(
+                "a stored record is not readable ({e}); run `aiaudit verify`"
+            ))
+        })
+    }
+
+    pub fn user(&self) -> Option<&str> {
+        self.actor.as_ref()?.user.as_deref()
+    }
+
+    pub fn model_name(&self) -> Option<&str> {
+        self.model.as_ref().map(|m| m.name.as_ref())
+    }
+
+    pub fn version(&self) -> Option<&str> {
+        self.model.as_ref()?.version.as_deref()
+    }
+
+    /// The UTC date of the event, `YYYY-MM-DD`.
+    pub fn day(&self) -> &str {
+        self.time.get(..10).unwrap_or(&self.time)
+    }
+
+    /// The prediction's label, as a report key.
+    pub fn label(&self) -> String {
+        let out = self.details.output.as_ref();
+        let v = out
+            .and_then(|o| o.get("prediction"))
+            .or_else(|| out.and_then(|o| o.get("label")));
+        match v {
+            Some(Value::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
+            None => "null".to_owned(),
+        }
+    }
+
+    pub fn latency(&self) -> Option<f64> {
+        self.details.latency_ms.as_ref()?.as_f64()
+    }
+
+    /// Is the status WARNING or more severe (custom statuses count as INFO)?
+    pub fn is_incident(&self) -> bool {
+        severity(&self.status) >= 13
+    }
+
+    /// The event as a report row.
+    pub fn row(&self) -> Value {
+        json!({
+            "seq": self.seq,
+            "time": self.time,
+            "type": self.kind,
+            "status": self.status,
+            "name": self.name,
+        })
+    }
+}
+
+/// Counts of each key, as a JSON object in key order.
+pub(crate) fn counts<'a, I: IntoIterator<Item = &'a str>>(items: I) -> BTreeMap<String, u64> {
+    let mut m: BTreeMap<String, u64> = BTreeMap::new();
+    for i in items {
+        bump(&mut m, i);
+    }
+    m
+}
+
+/// Adds one to `key`'s count without allocating when it is already there.
+pub(crate) fn bump(m: &mut BTreeMap<String, u64>, key: &str) {
+    match m.get_mut(key) {
+        Some(n) => *n += 1,
+        None => {
+            m.insert(key.to_owned(), 1);
+        }
+    }
+}
+
+/// The value at quantile `q` of sorted `v`, by the seed's rule: `v[floor(len * q)]`.
+pub(crate) fn quantile(v: &[f64], q: f64) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    let i = ((v.len() as f64) * q) as usize;
+    v[i.min(v.len() - 1)]
+}
+
+/// A status's OpenTelemetry severity number (custom statuses count as INFO).
+pub(crate) fn severity(s: &str) -> u8 {
+    Status::standard(s).map_or(9, |s| s.severity_number())
+}
+
+/// The statuses by severity (standard ones first, least severe first), then custom ones by
+/// name: the order a report lists and stacks them in.
+pub fn status_order(a: &str, b: &str) -> std::cmp::Ordering {
+    let rank = |s: &str| {
+        Status::STANDARD
+            .iter()
+            .position(|x| x.as_str() == s)
+            .unwrap_or(Status::STANDARD.len())
+    };
+    rank(a).cmp(&rank(b)).then_with(|| a.cmp(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_follow_the_seed_rule() {
+        let v: Vec<f64> = (1..=20).map(f64::from).collect();
+        assert_eq!(quantile(&v, 0.95), 20.0);
+        assert_eq!(quantile(&v, 0.50), 11.0);
+        assert_eq!(quantile(&[], 0.5), 0.0);
+        assert_eq!(quantile(&[3.0], 0.99), 3.0);
+    }
+
+    #[test]
+    fn statuses_sort_by_severity() {
+        let mut v = vec!["ERROR", "AUDIT", "INFO", "WARNING", "DEBUG"];
+        v.sort_by(|a, b| status_order(a, b));
+        assert_eq!(v, ["DEBUG", "INFO", "WARNING", "ERROR", "AUDIT"]);
+    }
+
+    #[test]
+    fn head_reads_labels_and_incidents() {
+        let data = br#"{"seq":3,"id":"x","time":"2026-11-24T10:00:00.000000000Z","type":"model_inference","name":"n","status":"WARNING","details":{"output":{"label":7},"latency_ms":"slow","other":[1,2]},"v":1}"#;
+        let h = Head::parse(data).expect("parses");
+        assert_eq!(h.label(), "7");
+        assert_eq!(h.latency(), None);
+        assert!(h.is_incident());
+        assert_eq!(h.day(), "2026-11-24");
+        assert!(Head::parse(b"{").is_err());
+    }
+}

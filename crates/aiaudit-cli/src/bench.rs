@@ -283,16 +283,16 @@ fn redaction_pass(r: &Redactor, rng: &mut Rng, n: u64, non_ascii: bool) -> Resul
     Ok((timed.as_nanos() as f64 / n as f64, bytes))
 }
 
-fn median(v: &mut [f64]) -> f64 {
+pub(crate) fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
 }
 
 /// Events are prepared in chunks of this many before they are timed, so that the benchmark
 /// measures logging, not event construction, in bounded memory.
-const CHUNK: u64 = 250_000;
+pub(crate) const CHUNK: u64 = 250_000;
 
-fn chunk(rng: &mut Rng, from: u64, n: u64) -> Vec<aiaudit::Event> {
+pub(crate) fn chunk(rng: &mut Rng, from: u64, n: u64) -> Vec<aiaudit::Event> {
     (from..from + n)
         .map(|i| prediction(rng, i, "bench"))
         .collect()
@@ -403,14 +403,14 @@ fn summary(f: &Figures) -> Result<()> {
     Ok(())
 }
 
-fn remove_log(db: &Path) {
+pub(crate) fn remove_log(db: &Path) {
     for ext in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{ext}", db.display()));
     }
     let _ = std::fs::remove_file(aiaudit::keyfile::default_key_path(db));
 }
 
-fn tempdir() -> Result<std::path::PathBuf> {
+pub(crate) fn tempdir() -> Result<std::path::PathBuf> {
     let base = std::env::temp_dir().join(format!("aiaudit-bench-{}", std::process::id()));
     std::fs::create_dir_all(&base).with_context(|| format!("creating {}", base.display()))?;
     Ok(base)

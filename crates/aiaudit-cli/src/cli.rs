@@ -130,6 +130,18 @@ pub enum Command {
     /// Measure `aiaudit serve` under load: batched ingest, single POSTs at a fixed rate,
     /// queries by id (a server child process, the load from this one).
     BenchHttp(BenchHttpArgs),
+    /// Measure the reports and the dashboard's first page over a large log.
+    BenchReports {
+        /// Predictions in the log.
+        #[arg(long, default_value_t = 1_000_000)]
+        events: u64,
+        /// Directory for the benchmark's files (default: a temporary directory).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Runs of each report measurement (medians are reported).
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
+        runs: u32,
+    },
     /// Manage the server's API tokens (stored only as hashes in <db>.tokens).
     Token {
         /// A server configuration (aiaudit.toml) naming the log and token file.

@@ -21,6 +21,7 @@ macro_rules! say_raw {
 
 mod bench;
 mod bench_http;
+mod bench_reports;
 mod cli;
 mod demo;
 mod output;
@@ -83,6 +84,9 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
                 query_connections: a.query_connections,
             },
         )?,
+        Command::BenchReports { events, dir, runs } => {
+            bench_reports::run(*events, dir.as_deref(), *runs as usize)?
+        }
         Command::Token { config, command } => serve::token(cli, config.as_deref(), command)?,
         Command::Demo { predictions } => demo::run(cli, *predictions)?,
         Command::Bench {

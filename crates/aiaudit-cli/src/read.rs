@@ -34,6 +34,7 @@ pub fn query(cli: &Cli, a: &QueryArgs) -> Result<()> {
             .map(|s| parse_bound(s, DayEdge::End, now))
             .transpose()?,
         after_seq: None,
+        before_seq: None,
         descending: a.desc,
         limit: a.limit,
     };

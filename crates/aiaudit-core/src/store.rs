@@ -231,6 +231,9 @@ pub struct Query {
     pub until_ns: Option<i64>,
     /// Only entries after this seq (a cursor; with `descending`, before it).
     pub after_seq: Option<u64>,
+    /// Only entries before this seq: with `after_seq`, the slice of the log one of several
+    /// parallel readers takes.
+    pub before_seq: Option<u64>,
     /// Newest first.
     pub descending: bool,
     /// At most this many entries (0 = no limit).
@@ -276,6 +279,18 @@ pub trait Store: NodeSource + Send {
             }
         }
         Ok(())
+    }
+    /// Calls `f` with *raw* entries (only seq, time, leaf hash and data set, as [`Store::scan`]
+    /// gives them) that include every entry matching `query`, in order, and possibly others:
+    /// the caller, which parses each record anyway, checks the field filters itself. A report
+    /// over millions of entries saves a parse per entry. Time bounds, seq bounds and the limit
+    /// are applied exactly.
+    fn candidates(
+        &self,
+        query: &Query,
+        f: &mut dyn FnMut(StoredEntry) -> Result<bool>,
+    ) -> Result<()> {
+        self.query_each(query, f)
     }
     /// Calls `f` with every entry with seq ≥ `from` in seq order, including rows a tamperer
     /// inserted out of place; `f` returns false to stop. For speed the entries come *raw*: only

@@ -112,6 +112,7 @@ impl Reader {
             since_ns,
             until_ns,
             after_seq: after,
+            before_seq: None,
             descending,
             limit,
         };

@@ -319,6 +319,14 @@ impl Store for SqliteStore {
         read::query_each(self, query, f)
     }
 
+    fn candidates(
+        &self,
+        query: &aiaudit_core::Query,
+        f: &mut dyn FnMut(StoredEntry) -> aiaudit_core::Result<bool>,
+    ) -> aiaudit_core::Result<()> {
+        read::candidates(self, query, f)
+    }
+
     fn scan(
         &self,
         from: u64,

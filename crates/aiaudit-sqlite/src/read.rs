@@ -151,6 +151,26 @@ pub(crate) fn query_each(
     q: &Query,
     f: &mut dyn FnMut(StoredEntry) -> aiaudit_core::Result<bool>,
 ) -> aiaudit_core::Result<()> {
+    select(store, q, true, f)
+}
+
+/// Raw entries that include every match of `q` (see `Store::candidates`).
+pub(crate) fn candidates(
+    store: &SqliteStore,
+    q: &Query,
+    f: &mut dyn FnMut(StoredEntry) -> aiaudit_core::Result<bool>,
+) -> aiaudit_core::Result<()> {
+    select(store, q, false, f)
+}
+
+/// The query plan shared by exact queries (`exact`: each entry's fields derived and checked)
+/// and candidate scans (raw entries, unchecked).
+fn select(
+    store: &SqliteStore,
+    q: &Query,
+    exact: bool,
+    f: &mut dyn FnMut(StoredEntry) -> aiaudit_core::Result<bool>,
+) -> aiaudit_core::Result<()> {
     let size = size(store)?;
     let mut lo = match q.since_ns {
         Some(t) => seq_at_time(store, t, false, size)?,
@@ -167,10 +187,14 @@ pub(crate) fn query_each(
             lo = lo.max(after.saturating_add(1));
         }
     }
+    if let Some(before) = q.before_seq {
+        hi = hi.min(before);
+    }
     let limit = if q.limit == 0 { usize::MAX } else { q.limit };
     if lo >= hi {
         return Ok(());
     }
+    let read = if exact { entry } else { raw };
     let filters: Vec<String> = [
         q.kind.as_deref().map(|v| postings::key("type", v)),
         q.status.as_deref().map(|v| postings::key("status", v)),
@@ -191,7 +215,7 @@ pub(crate) fn query_each(
     let mut give = |e: StoredEntry| -> aiaudit_core::Result<bool> {
         // Rows are re-checked against every filter, so an index that names a wrong seq can
         // never make a query return a non-matching entry.
-        if !matches(&e, q) {
+        if exact && !matches(&e, q) {
             return Ok(true);
         }
         given += 1;
@@ -229,7 +253,7 @@ pub(crate) fn query_each(
             .query(params![lo as i64, hi as i64])
             .map_err(|e| store.err(e))?;
         while let Some(row) = rows.next().map_err(|e| store.err(e))? {
-            if !give(entry(row).map_err(|e| store.err(e))?)? {
+            if !give(read(row).map_err(|e| store.err(e))?)? {
                 break;
             }
         }
@@ -261,7 +285,7 @@ pub(crate) fn query_each(
         }
         for seq in seqs.into_iter().filter(|s| (lo..hi).contains(s)) {
             let e = one
-                .query_row([seq as i64], entry)
+                .query_row([seq as i64], read)
                 .optional()
                 .map_err(|e| store.err(e))?;
             if let Some(e) = e

@@ -15,6 +15,8 @@ use crate::verify::{VerifyOptions, VerifyReport, verify_store};
 pub struct LogReader {
     store: Box<dyn Store>,
     info: LogInfo,
+    /// The file, for [`LogReader::reopen`].
+    path: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for LogReader {
@@ -28,13 +30,25 @@ impl std::fmt::Debug for LogReader {
 impl LogReader {
     /// Opens the SQLite log at `path` for reading (it must exist).
     pub fn open(path: &Path) -> Result<Self> {
-        Self::from_store(Box::new(SqliteStore::open(path)?))
+        let mut r = Self::from_store(Box::new(SqliteStore::open(path)?))?;
+        r.path = Some(path.to_owned());
+        Ok(r)
+    }
+
+    /// Another reader of the same log, for a second thread; `None` for a reader made from a
+    /// store rather than a file.
+    pub fn reopen(&self) -> Option<Result<LogReader>> {
+        self.path.as_deref().map(LogReader::open)
     }
 
     /// Reads through any store.
     pub fn from_store(store: Box<dyn Store>) -> Result<Self> {
         let info = store.info()?;
-        Ok(LogReader { store, info })
+        Ok(LogReader {
+            store,
+            info,
+            path: None,
+        })
     }
 
     /// The log's origin and verifier key.
@@ -71,6 +85,24 @@ impl LogReader {
     ) -> Result<()> {
         let mut failed = None;
         self.store.query_each(q, &mut |e| match f(e) {
+            Ok(more) => Ok(more),
+            Err(err) => {
+                failed = Some(err);
+                Ok(false)
+            }
+        })?;
+        failed.map_or(Ok(()), Err)
+    }
+
+    /// Calls `f` with raw entries that include every match of `q` and possibly others (see
+    /// [`Store::candidates`]); `f` checks the filters itself and returns false to stop.
+    pub fn candidates(
+        &self,
+        q: &Query,
+        f: &mut dyn FnMut(StoredEntry) -> Result<bool>,
+    ) -> Result<()> {
+        let mut failed = None;
+        self.store.candidates(q, &mut |e| match f(e) {
             Ok(more) => Ok(more),
             Err(err) => {
                 failed = Some(err);

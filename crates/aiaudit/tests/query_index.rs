@@ -93,6 +93,7 @@ proptest! {
                 since_ns: (q[6] % 3 == 0).then(|| times[q[7] as usize % times.len()]),
                 until_ns: (q[7] % 3 == 0).then(|| times[q[8] as usize % times.len()]),
                 after_seq: (q[8] % 4 == 0).then(|| u64::from(q[0]) % (events.len() as u64 + 2)),
+                before_seq: None,
                 descending: desc,
                 limit,
             };

@@ -187,6 +187,7 @@ fn to_query(f: &EventFilter, page: usize) -> Result<Query, ApiError> {
         since_ns: bound("since", &f.since, DayEdge::Start)?,
         until_ns: bound("until", &f.until, DayEdge::End)?,
         after_seq,
+        before_seq: None,
         descending: f.order == Some(Order::Desc),
         limit: page + 1,
     })

@@ -5,6 +5,7 @@
 use aiaudit_core::Query;
 use aiaudit_core::event::types;
 use aiaudit_core::timefmt::{format_rfc3339, parse_sealed_time};
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -83,10 +84,16 @@ struct ModelUse {
 }
 
 /// Strings named by a detail that holds one string or a list of them.
-fn names(v: Option<&Value>) -> Vec<&str> {
-    match v {
-        Some(Value::String(s)) => vec![s.as_str()],
-        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
+fn names(raw: Option<&RawValue>) -> Vec<String> {
+    match super::value(raw) {
+        Value::String(s) => vec![s],
+        Value::Array(a) => a
+            .into_iter()
+            .filter_map(|v| match v {
+                Value::String(s) => Some(s),
+                _ => None,
+            })
+            .collect(),
         _ => Vec::new(),
     }
 }
@@ -127,7 +134,7 @@ pub fn ai_act(reader: &LogReader, opts: &AiActOptions) -> Result<Value> {
     let mut per_day: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
     let mut events = 0u64;
     let mut last_time = None::<String>;
-    reader.query_each(&q, &mut |e| {
+    reader.candidates(&q, &mut |e| {
         let h = Head::parse(&e.data)?;
         events += 1;
         last_time = Some(h.time.to_string());
@@ -177,7 +184,7 @@ pub fn ai_act(reader: &LogReader, opts: &AiActOptions) -> Result<Value> {
                 }
                 types::DEPLOYMENT => m.deployments.push(json!({
                     "time": h.time,
-                    "environment": h.details.environment,
+                    "environment": super::value(h.details.environment),
                     "by": h.user(),
                 })),
                 types::MODEL_TRAINING => m.trainings += 1,
@@ -185,20 +192,17 @@ pub fn ai_act(reader: &LogReader, opts: &AiActOptions) -> Result<Value> {
                 _ => {}
             }
         }
-        let mut datasets = names(h.details.dataset.as_ref());
-        datasets.extend(names(h.details.inputs.as_ref()));
+        let mut datasets = names(h.details.dataset);
+        datasets.extend(names(h.details.inputs));
         for d in datasets {
-            data.entry(d.to_owned()).or_default().see(&h.time, &h.kind);
+            data.entry(d).or_default().see(&h.time, &h.kind);
         }
-        let mut people = names(h.details.verified_by.as_ref());
+        let mut people = names(h.details.verified_by);
         if h.kind == types::EVALUATION || h.kind == types::COMPLIANCE_CHECK {
-            people.extend(h.user());
+            people.extend(h.user().map(str::to_owned));
         }
         for p in people {
-            verifiers
-                .entry(p.to_owned())
-                .or_default()
-                .see(&h.time, &h.kind);
+            verifiers.entry(p).or_default().see(&h.time, &h.kind);
         }
         if h.is_incident() {
             incident_total += 1;

@@ -23,8 +23,9 @@ pub use integrity::integrity;
 pub use operations::operations;
 pub use usage::{data_access, model_usage, usage};
 
-use aiaudit_core::Status;
+use aiaudit_core::{Query, Status};
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -116,7 +117,8 @@ pub(crate) const NS_PER_DAY: i64 = 86_400 * 1_000_000_000;
 /// How many rows a list in a report holds at most; the rest is counted in `*_omitted`.
 pub const MAX_ROWS: usize = 1_000;
 
-/// The members of a sealed record that the reports read, borrowed where the text allows.
+/// The members of a sealed record that the reports read, borrowed from the leaf data; what
+/// only rare events carry stays unparsed JSON text until asked for.
 #[derive(Debug, Deserialize)]
 pub(crate) struct Head<'a> {
     pub seq: u64,
@@ -138,8 +140,8 @@ pub(crate) struct Head<'a> {
     pub operation: Option<HeadOperation<'a>>,
     #[serde(default, borrow)]
     pub regulations: Vec<Cow<'a, str>>,
-    #[serde(default)]
-    pub details: HeadDetails,
+    #[serde(default, borrow)]
+    pub details: HeadDetails<'a>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -164,34 +166,59 @@ pub(crate) struct HeadOperation<'a> {
     pub name: Option<Cow<'a, str>>,
 }
 
-/// The details the reports read; any other member is skipped unparsed.
+/// The details the reports read, as JSON text; any other member is skipped.
 #[derive(Debug, Default, Deserialize)]
-pub(crate) struct HeadDetails {
-    #[serde(default)]
-    pub output: Option<Value>,
-    #[serde(default)]
-    pub latency_ms: Option<Value>,
-    #[serde(default)]
-    pub request_id: Option<Value>,
-    #[serde(default)]
-    pub dataset: Option<Value>,
-    #[serde(default)]
-    pub inputs: Option<Value>,
-    #[serde(default)]
-    pub verified_by: Option<Value>,
-    #[serde(default)]
-    pub status: Option<Value>,
-    #[serde(default)]
-    pub environment: Option<Value>,
+pub(crate) struct HeadDetails<'a> {
+    #[serde(default, borrow)]
+    pub request_id: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub dataset: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub inputs: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub verified_by: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub status: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    pub environment: Option<&'a RawValue>,
+}
+
+/// A JSON value from its text (`Null` if it is not one, which sealed records never hold).
+pub(crate) fn value(raw: Option<&RawValue>) -> Value {
+    raw.and_then(|r| serde_json::from_str(r.get()).ok())
+        .unwrap_or(Value::Null)
 }
 
 impl<'a> Head<'a> {
     pub fn parse(data: &'a [u8]) -> Result<Head<'a>> {
-        serde_json::from_slice(data).map_err(|e| {
+        // One UTF-8 check for the whole record, then no check per string.
+        let text = std::str::from_utf8(data).map_err(|e| {
+            Error::NotFound(format!(
+                "a stored record is not UTF-8 ({e}); run `aiaudit verify`"
+            ))
+        })?;
+        serde_json::from_str(text).map_err(|e| {
             Error::NotFound(format!(
                 "a stored record is not readable ({e}); run `aiaudit verify`"
             ))
         })
+    }
+
+    /// Does the record pass the field filters of `q` that the reports use (type, status,
+    /// model, user, operation)? Time and seq bounds are the store's.
+    pub fn matches(&self, q: &Query) -> bool {
+        let eq = |want: &Option<String>, have: Option<&str>| {
+            want.as_deref().is_none_or(|w| Some(w) == have)
+        };
+        eq(&q.kind, Some(&self.kind))
+            && eq(&q.status, Some(&self.status))
+            && eq(&q.model, self.model_name())
+            && eq(&q.user, self.user())
+            && q.operation.as_deref().is_none_or(|o| {
+                self.operation
+                    .as_ref()
+                    .is_some_and(|op| op.id.as_deref() == Some(o) || op.name.as_deref() == Some(o))
+            })
     }
 
     pub fn user(&self) -> Option<&str> {
@@ -211,21 +238,9 @@ impl<'a> Head<'a> {
         self.time.get(..10).unwrap_or(&self.time)
     }
 
-    /// The prediction's label, as a report key.
-    pub fn label(&self) -> String {
-        let out = self.details.output.as_ref();
-        let v = out
-            .and_then(|o| o.get("prediction"))
-            .or_else(|| out.and_then(|o| o.get("label")));
-        match v {
-            Some(Value::String(s)) => s.clone(),
-            Some(other) => other.to_string(),
-            None => "null".to_owned(),
-        }
-    }
-
-    pub fn latency(&self) -> Option<f64> {
-        self.details.latency_ms.as_ref()?.as_f64()
+    /// A detail that names one string.
+    pub fn detail_str(raw: Option<&RawValue>) -> Option<Cow<'_, str>> {
+        serde_json::from_str(raw?.get()).ok()
     }
 
     /// Is the status WARNING or more severe (custom statuses count as INFO)?
@@ -312,10 +327,13 @@ mod tests {
 
     #[test]
     fn head_reads_labels_and_incidents() {
-        let data = br#"{"seq":3,"id":"x","time":"2026-11-24T10:00:00.000000000Z","type":"model_inference","name":"n","status":"WARNING","details":{"output":{"label":7},"latency_ms":"slow","other":[1,2]},"v":1}"#;
+        let data = br#"{"seq":3,"id":"x","time":"2026-11-24T10:00:00.000000000Z","type":"model_inference","name":"n","status":"WARNING","details":{"request_id":"r\u0041","dataset":["a",1,"b"],"other":[1,2]},"v":1}"#;
         let h = Head::parse(data).expect("parses");
-        assert_eq!(h.label(), "7");
-        assert_eq!(h.latency(), None);
+        assert_eq!(
+            Head::detail_str(h.details.request_id).as_deref(),
+            Some("rA")
+        );
+        assert_eq!(value(h.details.dataset), json!(["a", 1, "b"]));
         assert!(h.is_incident());
         assert_eq!(h.day(), "2026-11-24");
         assert!(Head::parse(b"{").is_err());

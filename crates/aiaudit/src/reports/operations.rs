@@ -44,7 +44,7 @@ pub fn operations(
     let mut ops: Vec<Operation> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut unattached = 0u64;
-    reader.query_each(&q, &mut |e| {
+    reader.candidates(&q, &mut |e| {
         let h = Head::parse(&e.data)?;
         let Some(op) = h.operation.as_ref() else {
             unattached += 1;
@@ -94,10 +94,10 @@ pub fn operations(
             }
         }
         if h.kind == CLOSED {
-            o.closed = Some(match &h.details.status {
-                Some(Value::String(s)) => s.clone(),
-                Some(other) => other.to_string(),
-                None => "closed".to_owned(),
+            o.closed = Some(match super::value(h.details.status) {
+                Value::String(s) => s,
+                Value::Null => "closed".to_owned(),
+                other => other.to_string(),
             });
         }
         if o.events.len() < events_per_operation {

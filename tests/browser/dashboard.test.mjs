@@ -141,11 +141,12 @@ test("an auditor signs in, sees events arrive, filters, opens an event with its 
   await p.waitForFunction(() => document.querySelectorAll("#events tbody tr").length === 1);
   assert.match(await p.locator("#events tbody tr").first().textContent(), /evaluation/);
 
-  // Open the event: record shown, proof and checkpoint signature checked in the page.
+  // Open the event: the record shown is the one proven, its leaf, path and the checkpoint
+  // signature are checked in the page.
   await p.locator("#events tbody tr").first().click();
-  await p.waitForSelector("#proof p:nth-child(3)");
+  await p.waitForSelector("#proof p:nth-child(4)");
   const proof = await p.locator("#proof p").allTextContents();
-  assert.equal(proof.length, 3, proof.join("\n"));
+  assert.equal(proof.length, 4, proof.join("\n"));
   for (const l of proof) assert.ok(l.startsWith("✓"), l);
   assert.match(await p.textContent("#record"), /"type": "evaluation"/);
 
@@ -153,8 +154,8 @@ test("an auditor signs in, sees events arrive, filters, opens an event with its 
   const kept = await p.inputValue("#vkey");
   await p.fill("#vkey", "aiaudit.local/other+00000000+AQ" + "A".repeat(42) + "=");
   await p.locator("#events tbody tr").first().click();
-  await p.waitForSelector("#proof p:nth-child(3)");
-  assert.ok((await p.locator("#proof p").nth(2).textContent()).startsWith("✗"));
+  await p.waitForSelector("#proof p:nth-child(4)");
+  assert.ok((await p.locator("#proof p").nth(3).textContent()).startsWith("✗"));
   await p.fill("#vkey", kept);
 
   // Verify now.
@@ -172,6 +173,15 @@ test("an auditor signs in, sees events arrive, filters, opens an event with its 
   await frame.locator("svg").first().waitFor();
   assert.equal(await frame.locator("h1").textContent(), "Modellnutzung: credit-risk, letzte 30 Tage");
   assert.ok(await frame.locator("figure svg").count() >= 4, "four charts");
+
+  // An idle auditor's page reads nothing by itself: its own reads arrive on its stream, and
+  // must not set off another read each.
+  const checkpointReads = () => cli("query", "--type", "access", "--user", "auditor", "--limit", "0", "--format", "jsonl")
+    .trim().split("\n").filter((l) => JSON.parse(l).details.route === "GET /v1/checkpoint").length;
+  await p.waitForTimeout(4000);
+  const before = checkpointReads();
+  await p.waitForTimeout(7000);
+  assert.equal(checkpointReads(), before, "no checkpoint reads while idle");
 
   await p.locator("#detail").evaluate((e) => { e.hidden = true; });
   await p.evaluate(() => window.scrollTo(0, 0));

@@ -253,9 +253,9 @@ pub enum ReportKind {
         /// Only events since this time: RFC 3339, a date (UTC), or an age such as 7d, 12h or 2w.
         #[arg(long)]
         since: Option<String>,
-        /// Events listed per operation.
-        #[arg(long, default_value_t = 100)]
-        events: usize,
+        /// Events listed per operation (at most 1000).
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(0..=1000))]
+        events: u64,
     },
     /// Verification result, latest signed checkpoint, verifier key, how to check offline.
     Integrity,

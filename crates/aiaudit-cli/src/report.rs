@@ -27,7 +27,7 @@ fn request(kind: &ReportKind, now: i64) -> Result<Request> {
         },
         ReportKind::Operations { since: s, events } => Request::Operations {
             since_ns: since(s)?,
-            events_per_operation: *events,
+            events_per_operation: usize::try_from(*events)?,
         },
         ReportKind::Integrity => Request::Integrity,
         ReportKind::AiAct { since: s } => Request::AiAct {

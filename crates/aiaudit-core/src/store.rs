@@ -208,6 +208,18 @@ pub struct AppendBatch<'a> {
     pub checkpoint: &'a StoredCheckpoint,
 }
 
+/// A batch that can be sealed again at another place in the log: what a writer hands a store
+/// that other writers share ([`Store::shared`]), so that the store can append it wherever the
+/// log's head is once it holds the head's lock.
+pub trait Rebase {
+    /// The batch as it stands.
+    fn batch(&self) -> AppendBatch<'_>;
+    /// Seals the batch again to start at `size`, reading the tree's frontier from `tree`: new
+    /// seqs in every record, leaf hashes, completed nodes, and a checkpoint signed over the new
+    /// size. [`Rebase::batch`] then returns the moved batch.
+    fn rebase(&mut self, size: u64, tree: &dyn NodeSource) -> Result<()>;
+}
+
 /// Filters for [`Store::query`]; every filter given must match.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Query {
@@ -260,6 +272,19 @@ pub trait Store: NodeSource + Send {
     fn size(&self) -> Result<u64>;
     /// Appends a batch atomically and durably.
     fn append(&mut self, batch: AppendBatch<'_>) -> Result<()>;
+    /// Whether other writers (processes, hosts) may append to this store too. A writer over a
+    /// shared store appends through [`Store::append_rebased`] and knows its seqs only once a
+    /// batch is committed.
+    fn shared(&self) -> bool {
+        false
+    }
+    /// Appends `batch` at the log's head as it is when the append runs: a shared store locks
+    /// its head and, if the batch was sealed for another size, has it re-sealed there
+    /// ([`Rebase::rebase`]) in the same transaction. A store with one writer appends the batch
+    /// as it is.
+    fn append_rebased(&mut self, batch: &mut dyn Rebase) -> Result<()> {
+        self.append(batch.batch())
+    }
     /// The entry at `seq`.
     fn entry(&self, seq: u64) -> Result<Option<StoredEntry>>;
     /// The entry with event id `id`.
@@ -283,8 +308,8 @@ pub trait Store: NodeSource + Send {
     /// Calls `f` with *raw* entries (only seq, time, leaf hash and data set, as [`Store::scan`]
     /// gives them) that include every entry matching `query`, in order, and possibly others:
     /// the caller, which parses each record anyway, checks the field filters itself. A report
-    /// over millions of entries saves a parse per entry. Time bounds, seq bounds and the limit
-    /// are applied exactly.
+    /// over millions of entries saves a parse per entry. Time and seq bounds are applied
+    /// exactly; `limit` counts candidates, not matches.
     fn candidates(
         &self,
         query: &Query,

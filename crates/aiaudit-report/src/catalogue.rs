@@ -54,12 +54,32 @@ impl Catalogue {
             .map_or_else(|| key.replace('_', " "), str::to_owned)
     }
 
-    /// `template` with each `{name}` replaced by its value.
+    /// `template` with each `{name}` replaced by its value, in one pass: a value that itself
+    /// contains `{name}` is left as it is. An unknown `{…}` stays as written.
     pub fn fill(&self, template: &str, args: &[(&str, &str)]) -> String {
-        let mut out = template.to_owned();
-        for (k, v) in args {
-            out = out.replace(&format!("{{{k}}}"), v);
+        let mut out = String::with_capacity(template.len() + 32);
+        let mut rest = template;
+        while let Some(open) = rest.find('{') {
+            out.push_str(&rest[..open]);
+            let after = &rest[open + 1..];
+            let value = after.find('}').and_then(|close| {
+                let name = &after[..close];
+                args.iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| (*v, close))
+            });
+            match value {
+                Some((v, close)) => {
+                    out.push_str(v);
+                    rest = &after[close + 1..];
+                }
+                None => {
+                    out.push('{');
+                    rest = after;
+                }
+            }
         }
+        out.push_str(rest);
         out
     }
 
@@ -248,6 +268,10 @@ mod tests {
         assert_eq!(en.time("not a time"), None);
         assert_eq!(en.value(&serde_json::json!(true)), "yes");
         assert_eq!(en.value(&serde_json::json!([])), "none");
+        assert_eq!(
+            en.fill("{a} and {b} {c", &[("a", "{b}"), ("b", "2")]),
+            "{b} and 2 {c"
+        );
         Ok(())
     }
 }

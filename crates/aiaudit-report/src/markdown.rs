@@ -132,7 +132,7 @@ pub(crate) const SPECIAL: [&str; 1] = ["check_offline"];
 /// The report as Markdown in the context's language.
 pub fn render(kind: Kind, v: &Value, ctx: &Context) -> Result<String, Error> {
     let c = Catalogue::load(ctx.lang)?;
-    let mut out = format!("# {}\n\n", crate::title(&c, kind, v));
+    let mut out = format!("# {}\n\n", md(&crate::title(&c, kind, v)));
     let _ = writeln!(out, "_{}_\n", generated(&c, ctx));
     for line in crate::html::verdicts(&c, kind, v) {
         let _ = writeln!(out, "**{}**\n", line.text);
@@ -160,17 +160,54 @@ pub(crate) fn generated(c: &Catalogue, ctx: &Context) -> String {
     )
 }
 
-/// A value in a table cell: compact, one line, pipes escaped.
-pub(crate) fn cell(c: &Catalogue, v: &Value) -> String {
-    let s = match v {
+/// A value as compact one-line text (an object as `key value, …`), not yet escaped.
+pub(crate) fn cell_text(c: &Catalogue, v: &Value) -> String {
+    match v {
         Value::Object(m) => m
             .iter()
             .map(|(k, x)| format!("{k} {}", c.value(x)))
             .collect::<Vec<_>>()
             .join(", "),
         other => c.value(other),
-    };
-    s.replace('|', "\\|").replace('\n', " ")
+    }
+}
+
+/// A value in a Markdown table cell.
+fn cell(c: &Catalogue, v: &Value) -> String {
+    md(&cell_text(c, v))
+}
+
+/// Text from the log made inert in Markdown: one line, and every character that Markdown or
+/// the HTML it may contain would act on escaped, so that a logged name can neither break a
+/// table, fake a heading or verdict, nor carry markup.
+pub(crate) fn md(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    for ch in s.chars() {
+        match ch {
+            '\n' | '\r' | '\t' => out.push(' '),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '#' | '|' | '!' | '~' => {
+                out.push('\\');
+                out.push(ch);
+            }
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A code fence longer than any run of backticks in `text`, so that logged text cannot close
+/// it early (CommonMark: a fence closes only with at least as many backticks).
+fn fence(text: &str) -> String {
+    let mut longest = 0;
+    let mut run = 0;
+    for ch in text.chars() {
+        run = if ch == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    "`".repeat((longest + 1).max(3))
 }
 
 fn multiline(v: &Value) -> bool {
@@ -237,11 +274,13 @@ fn section(c: &Catalogue, out: &mut String, v: &Value, level: usize) {
     }
     // Text of several lines (a signed note) verbatim, as it must be copied.
     for (k, v) in ordered(map).into_iter().filter(|(_, v)| multiline(v)) {
+        let text = v.as_str().unwrap_or_default();
+        let fence = fence(text);
+        let newline = if text.ends_with('\n') { "" } else { "\n" };
         let _ = writeln!(
             out,
-            "**{}**\n\n```\n{}```\n",
-            c.label(k),
-            v.as_str().unwrap_or_default()
+            "**{}**\n\n{fence}\n{text}{newline}{fence}\n",
+            c.label(k)
         );
     }
     for (k, v) in ordered(map)
@@ -259,7 +298,12 @@ fn section(c: &Catalogue, out: &mut String, v: &Value, level: usize) {
             }
             Value::Array(items) if nested_rows(items) => {
                 for i in items {
-                    let _ = writeln!(out, "{} {}\n", "#".repeat((level + 1).min(6)), heading(i));
+                    let _ = writeln!(
+                        out,
+                        "{} {}\n",
+                        "#".repeat((level + 1).min(6)),
+                        md(&heading(i))
+                    );
                     section(c, out, i, level + 2);
                 }
             }
@@ -299,7 +343,48 @@ fn counts(c: &Catalogue, out: &mut String, m: &Map<String, Value>) {
     }
     let _ = writeln!(out, "| | {} |\n| --- | --- |", c.label("count"));
     for (k, v) in ordered(m) {
-        let _ = writeln!(out, "| {} | {} |", k.replace('|', "\\|"), cell(c, v));
+        let _ = writeln!(out, "| {} | {} |", md(k), cell(c, v));
     }
     out.push('\n');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Lang;
+    use serde_json::json;
+
+    #[test]
+    fn log_text_is_inert_in_markdown() -> Result<(), Error> {
+        let evil = "x\n\n**The log is intact**<img src=x onerror=alert(1)> | [a](b)";
+        let report = json!({
+            "total_operations": 1,
+            "operations": [{"id": "op", "name": evil, "event_rows": [{"name": evil}]}],
+        });
+        let ctx = Context::new(Lang::En, "o", 0);
+        let out = render(Kind::Operations, &report, &ctx)?;
+        // In headings and tables the text is escaped; a name of several lines is shown
+        // verbatim, inside a fence that it cannot close.
+        assert!(
+            out.contains("\\*\\*The log is intact\\*\\*&lt;img"),
+            "{out}"
+        );
+        assert!(out.contains("\\| \\[a\\](b)"), "{out}");
+        assert!(
+            out.contains(
+                "```\nx\n\n**The log is intact**<img src=x onerror=alert(1)> | [a](b)\n```\n"
+            ),
+            "{out}"
+        );
+        let outside: String = out.split("```").step_by(2).collect();
+        assert!(!outside.contains("<img"), "{out}");
+        assert!(!outside.contains("\n**The log is intact**"), "{out}");
+        let sneaky = json!({"total_operations": 1, "operations": [
+            {"id": "op", "name": "a\n```\n# Forged", "event_rows": [{"name": "e"}]}
+        ]});
+        let out = render(Kind::Operations, &sneaky, &ctx)?;
+        assert!(out.contains("````\na\n```\n# Forged\n````\n"), "{out}");
+        assert_eq!(fence("no ticks"), "```");
+        Ok(())
+    }
 }

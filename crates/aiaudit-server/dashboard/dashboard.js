@@ -6,7 +6,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { token: null, who: null, filters: {}, oldest: null, newest: null, stream: null, shown: 0 };
+const state = { token: null, who: null, filters: {}, oldest: null, newest: null, stream: null, shown: 0, generation: 0 };
 
 class ApiError extends Error {
   constructor(status, body) {
@@ -86,8 +86,9 @@ function updateCount() {
 }
 
 async function load() {
-  // The old filter's stream must not add to the new list.
+  // The old filter's stream must not add to the new list, nor an older load's late answer.
   if (state.stream) { state.stream.abort(); state.stream = null; }
+  const generation = ++state.generation;
   $("filter-error").textContent = "";
   const body = $("events").tBodies[0];
   body.replaceChildren();
@@ -95,13 +96,14 @@ async function load() {
   state.oldest = null;
   try {
     const page = await (await api(`/v1/events?${query({ ...state.filters, order: "desc", limit: 50 })}`)).json();
+    if (generation !== state.generation) return;
     for (const r of page.events) body.appendChild(row(r, false));
     state.shown = page.events.length;
     state.oldest = page.next_cursor || null;
     state.newest = page.events.length ? page.events[0].seq : null;
     $("more").hidden = !page.next_cursor;
   } catch (e) {
-    $("filter-error").textContent = e.message;
+    if (generation === state.generation) $("filter-error").textContent = e.message;
     return;
   }
   updateCount();
@@ -176,10 +178,19 @@ function arrived(records) {
   for (const r of records) body.insertBefore(row(r, true), body.firstChild);
   state.shown += records.length;
   if (records.length) state.newest = records[records.length - 1].seq;
-  // Keeps the page light however long it stays open.
-  while (body.rows.length > 1000) body.deleteRow(-1);
+  // Keeps the page light however long it stays open; "Older events" goes on from the last
+  // row kept.
+  if (body.rows.length > 1000) {
+    while (body.rows.length > 1000) body.deleteRow(-1);
+    state.shown = body.rows.length;
+    state.oldest = body.rows[body.rows.length - 1].dataset.seq;
+    $("more").hidden = false;
+  }
   updateCount();
-  if (!checkpointTimer) checkpointTimer = setTimeout(() => { checkpointTimer = null; loadCheckpoint(); }, 3000);
+  // New events mean a new checkpoint. Reading it is itself an access event, which an auditor's
+  // stream delivers: those never trigger another read, or the page would loop.
+  const news = records.some((r) => r.type !== "access");
+  if (news && !checkpointTimer) checkpointTimer = setTimeout(() => { checkpointTimer = null; loadCheckpoint(); }, 3000);
 }
 
 async function loadCheckpoint() {
@@ -198,9 +209,10 @@ async function show(seq) {
   $("record").textContent = "…";
   $("proof").replaceChildren();
   try {
-    const entry = await (await api(`/v1/events/${seq}`)).json();
+    const text = await (await api(`/v1/events/${seq}`)).text();
+    const entry = JSON.parse(text);
     $("record").textContent = JSON.stringify(entry.record, null, 2);
-    if (state.who.audit) await checkProof(seq);
+    if (state.who.audit) await checkProof(seq, rawRecord(text));
   } catch (e) {
     $("record").textContent = e.message;
   }
@@ -260,6 +272,8 @@ async function checkNote(note, vkey) {
   const split = note.indexOf("\n\n");
   if (split < 0) throw new Error("the checkpoint has no signature");
   const body = note.slice(0, split + 1);
+  // A checkpoint names its log on its first line, which must be the key's name.
+  if (body.split("\n")[0] !== name) return null;
   const sigs = note.slice(split + 2).split("\n").filter((l) => l.startsWith(`— ${name} `));
   const pub = await crypto.subtle.importKey("raw", key.slice(1), { name: "Ed25519" }, false, ["verify"]);
   for (const s of sigs) {
@@ -270,20 +284,30 @@ async function checkNote(note, vkey) {
   return null;
 }
 
-async function checkProof(seq) {
+// The record exactly as sealed, from an answer whose last member is `record`: the raw JSON
+// after that member's key (the members before it are numbers and strings, whose quotes are
+// escaped, so the first match is the key).
+function rawRecord(text) {
+  const at = text.indexOf('"record":');
+  return text.slice(at + '"record":'.length, text.lastIndexOf("}"));
+}
+
+async function checkProof(seq, shown) {
   const resp = await api(`/v1/proofs/inclusion?seq=${seq}`);
   const text = await resp.text();
   const proof = JSON.parse(text);
-  // The record exactly as sealed: the raw JSON after the last member's key (the members
-  // before it are strings, whose quotes are escaped, so the first match is the key).
-  const at = text.indexOf('"record":');
-  const recordText = text.slice(at + '"record":'.length, text.lastIndexOf("}"));
+  const recordText = rawRecord(text);
+  // What is proven must be what is shown, byte for byte.
+  line(recordText === shown, "the record shown is the record proven");
   const leaf = await sha256(new Uint8Array([0]), enc.encode(recordText));
   line(hex(leaf) === hex(b64(proof.leaf_hash)), `leaf hash recomputed from the record: ${hex(leaf).slice(0, 16)}…`);
-  const root = await rootFromInclusion(seq, proof.tree_size, leaf, proof.proof.map(b64));
+  // The tree size comes from the signed checkpoint, never from the server's word alone.
   const lines = proof.checkpoint.split("\n");
+  const size = Number(lines[1]);
+  const sized = Number.isSafeInteger(size) && size === proof.tree_size && seq < size && proof.seq === seq;
+  const root = sized ? await rootFromInclusion(seq, size, leaf, proof.proof.map(b64)) : null;
   const ok = root !== null && hex(root) === hex(b64(lines[2]));
-  line(ok, `inclusion proof (${proof.proof.length} hashes) leads to the root of the checkpoint at size ${proof.tree_size}`);
+  line(ok, `inclusion proof (${proof.proof.length} hashes) of seq ${seq} leads to the root of the signed checkpoint at size ${lines[1]}`);
   try {
     const body = await checkNote(proof.checkpoint, $("vkey").value);
     line(body !== null, body !== null ? "checkpoint signature valid for the verifier key" : "checkpoint signature does not match the verifier key");

@@ -25,6 +25,26 @@ pub async fn record(
         .await
 }
 
+/// Records, when a live stream ends, how many records it delivered (`outcome` = `streamed`).
+/// Called from a destructor, so the record is queued from a task of the current runtime.
+pub fn record_streamed(
+    state: &AppState,
+    caller: &Caller,
+    route: &str,
+    filter: Value,
+    records: u64,
+) {
+    let event = access_event(caller, route, filter, records, "streamed");
+    let state = state.clone();
+    if let Ok(rt) = tokio::runtime::Handle::try_current() {
+        rt.spawn(async move {
+            if let Err(e) = state.record(event).await {
+                tracing::warn!(error = %e.message, "could not record a stream's reads");
+            }
+        });
+    }
+}
+
 /// Records a read refused for the caller's role.
 pub async fn record_denied(state: &AppState, caller: &Caller, route: &str) {
     let event = access_event(caller, route, Value::Null, 0, "denied");

@@ -37,7 +37,7 @@ fn routes() -> Vec<(Method, &'static str, Option<Value>, &'static str)> {
         ),
         (Method::DELETE, "/v1/tokens/no-such-token", None, "admin"),
         (Method::GET, "/metrics", None, "audit"),
-        (Method::GET, "/v1/reports/integrity", None, "read"),
+        (Method::GET, "/v1/reports/integrity", None, "audit"),
         (
             Method::GET,
             "/v1/reports/usage?model=m&days=7",

@@ -34,6 +34,18 @@ async fn reads_are_recorded_with_who_what_and_how_many() {
     assert_eq!(s, 202);
 
     // The auditor's view over HTTP.
+    // Access records are queued before the answer and committed a moment later: wait for the
+    // denial's, reading the file directly (which records nothing).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while LogReader::open(&h.db())
+        .expect("reader")
+        .size()
+        .expect("size")
+        < 12 + 1 + 5
+        && std::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     let (s, page) = h
         .get_json("audit", "/v1/events?type=access&limit=100")
         .await;

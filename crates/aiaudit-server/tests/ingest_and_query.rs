@@ -161,7 +161,7 @@ async fn ingest_then_query_show_prove_verify() {
     let (status, acc) = h.get_json("read", "/v1/reports/access?user=u3").await;
     assert_eq!(status, 200, "{acc}");
     assert_eq!(acc["total_requests"], json!(10));
-    let (status, integ) = h.get_json("read", "/v1/reports/integrity").await;
+    let (status, integ) = h.get_json("audit", "/v1/reports/integrity").await;
     assert_eq!(status, 200, "{integ}");
     assert_eq!(integ["intact"], json!(true));
     assert_eq!(integ["verifier_key"], json!(h.server.verifier_key()));

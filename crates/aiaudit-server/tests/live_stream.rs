@@ -128,11 +128,35 @@ async fn new_events_arrive_filtered_and_the_stream_ends_at_shutdown() {
         .count();
     assert_eq!(streams, 3);
 
+    // A stream's end is recorded with the records it delivered.
+    drop(warnings);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let streamed = loop {
+        let (_, page) = h
+            .get_json("audit", "/v1/events?type=access&limit=1000")
+            .await;
+        let found: Vec<Value> = page["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .filter(|e| e["details"]["outcome"] == "streamed")
+            .cloned()
+            .collect();
+        if !found.is_empty() || Instant::now() > deadline {
+            break found;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(streamed.len(), 1, "{streamed:?}");
+    assert_eq!(streamed[0]["details"]["records"], 1);
+    assert_eq!(streamed[0]["details"]["filter"]["status"], "warning");
+    assert_eq!(streamed[0]["actor"]["user"], "audit-token");
+
     // Shutdown ends open streams instead of waiting out the grace period.
     let t = Instant::now();
     h.server.shutdown().await.expect("shutdown");
     assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
-    drop((warnings, everything, replay));
+    drop((everything, replay));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -258,7 +282,14 @@ async fn reports_in_every_format_and_language() {
     assert!(html.contains("<html lang=\"fr\">") && html.contains("Utilisation du modèle : risk"));
     assert_eq!(html.matches("<svg").count(), 4);
     assert!(!html.contains("<script"));
-    let md = get("integrity?format=md&lang=de").await.expect("md");
+    // The integrity report verifies the log: the audit role's, as /v1/verify is.
+    let md = h
+        .http
+        .get(format!("{}/v1/reports/integrity?format=md&lang=de", h.url))
+        .bearer_auth(h.token("audit"))
+        .send()
+        .await
+        .expect("md");
     assert_eq!(md.headers()["content-type"], "text/markdown; charset=utf-8");
     let md = md.text().await.expect("body");
     assert!(md.starts_with("# Integrität des Protokolls"), "{md}");
@@ -272,10 +303,11 @@ async fn reports_in_every_format_and_language() {
             "use en, de or fr",
         ),
         ("operations?since=yesterday", 400, "since"),
-        ("operations?events=1000001", 400, "events"),
+        ("operations?events=1001", 400, "events must be at most 1000"),
         ("usage", 400, "needs model="),
         ("usage?model=risk&days=0", 400, "days"),
         ("ai_act", 404, "ai-act"),
+        ("integrity", 403, "needs role audit"),
     ] {
         let resp = get(q).await.expect("request");
         assert_eq!(resp.status().as_u16(), code, "{q}");

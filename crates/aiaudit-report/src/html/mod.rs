@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 
 use crate::catalogue::Catalogue;
 use crate::markdown::{
-    DATA_KEYED, SPECIAL, cell, columns, generated, heading, nested_rows, ordered,
+    DATA_KEYED, SPECIAL, cell_text, columns, generated, heading, nested_rows, ordered,
 };
 use crate::{Context, Error, Kind};
 
@@ -231,7 +231,7 @@ fn sections(c: &Catalogue, out: &mut String, m: &Map<String, Value>, level: usiz
                                 out,
                                 "<div class=\"card\"><dt>{}</dt><dd>{}</dd></div>",
                                 esc(&c.label(key)),
-                                esc(&cell(c, x).replace("\\|", "|"))
+                                esc(&cell_text(c, x))
                             );
                         }
                         out.push_str("</dl>");
@@ -270,7 +270,7 @@ fn table(c: &Catalogue, out: &mut String, items: &[Value]) {
         for k in &cols {
             let v = &i[*k];
             let class = if v.is_number() { r#" class="num""# } else { "" };
-            let text = cell(c, v).replace("\\|", "|");
+            let text = cell_text(c, v);
             let _ = write!(out, "<td{class}>{}</td>", esc(&text));
         }
         out.push_str("</tr>");

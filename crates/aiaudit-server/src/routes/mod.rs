@@ -143,19 +143,41 @@ pub(crate) async fn read_body(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
+        drain(body, limit).await;
         return Err(too_large());
     }
-    let collected = http_body_util::Limited::new(body, limit)
-        .collect()
-        .await
-        .map_err(|e| {
-            if e.is::<http_body_util::LengthLimitError>() {
-                too_large()
-            } else {
-                ApiError::bad_request("invalid_json", format!("reading the body failed: {e}"))
-            }
+    let mut body = body;
+    let mut buf = bytes::BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| {
+            ApiError::bad_request("invalid_json", format!("reading the body failed: {e}"))
         })?;
-    Ok(collected.to_bytes())
+        if let Ok(data) = frame.into_data() {
+            if buf.len() + data.len() > limit {
+                drain(body, limit).await;
+                return Err(too_large());
+            }
+            buf.extend_from_slice(&data);
+        }
+    }
+    Ok(buf.freeze())
+}
+
+/// Reads and discards what is left of a refused body, up to a few times the limit and for at
+/// most two seconds, before the 413 is sent: a client that writes its whole body before reading
+/// the answer then reads the JSON error instead of a connection reset (the server closing a
+/// socket with unread data resets it). A larger or slower body is cut off.
+async fn drain(mut body: axum::body::Body, limit: usize) {
+    use http_body_util::BodyExt;
+    let cap = limit.saturating_mul(4).max(1 << 20);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
+    let mut seen = 0usize;
+    while seen <= cap {
+        match tokio::time::timeout_at(deadline, body.frame()).await {
+            Ok(Some(Ok(frame))) => seen += frame.data_ref().map_or(0, bytes::Buf::remaining),
+            _ => break,
+        }
+    }
 }
 
 /// `Query` whose rejections are JSON errors naming the parameter.

@@ -1,4 +1,4 @@
-//! `GET /v1/reports/{kind}`: the compliance reports for the `read` role, as JSON, Markdown or
+//! `GET /v1/reports/{kind}`: the compliance reports for the `read` role (`integrity`: `audit`), as JSON, Markdown or
 //! a self-contained HTML page, each an audited read.
 
 use aiaudit::reports::Request;
@@ -37,7 +37,7 @@ pub struct ReportParams {
     pub since: Option<String>,
     /// Events listed per operation (operations; default 100).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[param(minimum = 0, maximum = 100000)]
+    #[param(minimum = 0, maximum = 1000)]
     pub events: Option<usize>,
     /// `json` (default), `md`, or `html` (one page with inline CSS and SVG charts).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -47,6 +47,9 @@ pub struct ReportParams {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lang: Option<String>,
 }
+
+/// Most event rows per operation a report lists.
+const MAX_EVENTS: usize = 1_000;
 
 fn request(kind: &str, p: &ReportParams, now: i64) -> Result<Request, ApiError> {
     let need = |v: &Option<String>, name: &str| {
@@ -80,8 +83,10 @@ fn request(kind: &str, p: &ReportParams, now: i64) -> Result<Request, ApiError> 
         },
         "operations" => {
             let events = p.events.unwrap_or(100);
-            if events > 100_000 {
-                return Err(ApiError::parameter("events must be at most 100000"));
+            if events > MAX_EVENTS {
+                return Err(ApiError::parameter(format!(
+                    "events must be at most {MAX_EVENTS}"
+                )));
             }
             Request::Operations {
                 since_ns: since()?,
@@ -101,8 +106,8 @@ fn request(kind: &str, p: &ReportParams, now: i64) -> Result<Request, ApiError> 
 /// A report: `usage` (`model`, `days`): seed 003's model usage report with events per day,
 /// status mix, latency histogram and version timeline; `access` (`user`, `days`): a user's
 /// data access (GDPR Art. 15); `operations` (`since`, `events`): every operation or trail;
-/// `integrity`: the verification result, the latest signed checkpoint and how to check it
-/// offline; `ai-act` (`since`): EU AI Act record keeping (Art. 12, 19, 26).
+/// `integrity` (role `audit`): the verification result, the latest signed checkpoint and how to
+/// check it offline; `ai-act` (`since`): EU AI Act record keeping (Art. 12, 19, 26).
 #[utoipa::path(
     get,
     path = "/v1/reports/{kind}",
@@ -125,7 +130,14 @@ pub async fn report(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let route = "GET /v1/reports/{kind}";
-    let caller = require(&state, &headers, peer, Role::Read, route).await?;
+    // The integrity report runs a full verification, which is the audit role's (as
+    // `/v1/verify` is); the others are reads.
+    let need = if kind == "integrity" {
+        Role::Audit
+    } else {
+        Role::Read
+    };
+    let caller = require(&state, &headers, peer, need, route).await?;
     let now = now_ns();
     let req = request(&kind, &params, now)?;
     let format = params.format.as_deref().unwrap_or("json");

@@ -14,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{Peer, Q, require};
 use crate::access;
-use crate::auth::{self, Role};
+use crate::auth::{self, Caller, Role};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -49,6 +49,9 @@ pub struct StreamFilter {
 
 struct Follow {
     state: AppState,
+    caller: Caller,
+    filter: serde_json::Value,
+    delivered: u64,
     query: Query,
     after: Option<u64>,
     hide_access: bool,
@@ -92,6 +95,7 @@ impl Follow {
                 if records.is_empty() {
                     continue;
                 }
+                self.delivered += records.len() as u64;
                 let data = format!("[{}]", records.join(","));
                 let event = SseEvent::default()
                     .event("events")
@@ -108,9 +112,26 @@ impl Follow {
     }
 }
 
+impl Drop for Follow {
+    /// The records a stream delivered are themselves a read: recorded when it ends, however it
+    /// ends (the client left, the server stops, an error).
+    fn drop(&mut self) {
+        access::record_streamed(
+            &self.state,
+            &self.caller,
+            ROUTE,
+            std::mem::take(&mut self.filter),
+            self.delivered,
+        );
+    }
+}
+
+const ROUTE: &str = "GET /v1/stream";
+
 /// New events as they are committed, as server-sent events: each `events` message holds a
 /// JSON array of sealed records (oldest first) and carries the last one's seq as its `id`;
-/// an `error` message ends the stream. Opening a stream is recorded as an `access` event.
+/// an `error` message ends the stream. Opening a stream is recorded as an `access` event, and
+/// so is its end, with the number of records it delivered (`outcome` `streamed`).
 /// Tokens with role `read` do not see access events.
 #[utoipa::path(
     get,
@@ -131,7 +152,7 @@ pub async fn stream(
     Q(filter): Q<StreamFilter>,
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
-    let route = "GET /v1/stream";
+    let route = ROUTE;
     let need = if filter.kind.as_deref() == Some(ACCESS) {
         Role::Audit
     } else {
@@ -151,8 +172,11 @@ pub async fn stream(
         ..Query::default()
     };
     let filter_json = serde_json::to_value(&filter).map_err(ApiError::internal)?;
-    access::record(&state, &caller, route, filter_json, 0).await?;
+    access::record(&state, &caller, route, filter_json.clone(), 0).await?;
     let follow = Follow {
+        caller: caller.clone(),
+        filter: filter_json,
+        delivered: 0,
         hide_access: !caller.role.allows(Role::Audit),
         committed: state.committed.subscribe(),
         stopping: state.stopping.subscribe(),

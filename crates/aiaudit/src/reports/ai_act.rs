@@ -182,7 +182,7 @@ pub fn ai_act(reader: &LogReader, opts: &AiActOptions) -> Result<Value> {
                         }
                     }
                 }
-                types::DEPLOYMENT => m.deployments.push(json!({
+                types::DEPLOYMENT if m.deployments.len() < MAX_ROWS => m.deployments.push(json!({
                     "time": h.time,
                     "environment": super::value(h.details.environment),
                     "by": h.user(),
@@ -243,6 +243,26 @@ pub fn ai_act(reader: &LogReader, opts: &AiActOptions) -> Result<Value> {
             })
         })
         .collect();
+    let (models_in_use, models_omitted) =
+        super::capped(models.into_iter().map(|((model, version), m)| {
+            json!({
+                "model": model,
+                "version": version,
+                "first_prediction": (!m.first.is_empty()).then_some(m.first),
+                "last_prediction": (!m.last.is_empty()).then_some(m.last),
+                "predictions": m.predictions,
+                "trainings": m.trainings,
+                "evaluations": m.evaluations,
+                "deployments": m.deployments,
+            })
+        }));
+    let (reference_data, data_omitted) =
+        super::capped(data.into_iter().map(|(k, u)| u.row("dataset", &k, "uses")));
+    let (verifier_rows, verifiers_omitted) = super::capped(
+        verifiers
+            .into_iter()
+            .map(|(k, u)| u.row("person", &k, "verifications")),
+    );
     let mut status_rows: Vec<(String, u64)> = by_status.into_iter().collect();
     status_rows.sort_by(|a, b| status_order(&a.0, &b.0));
     Ok(json!({
@@ -256,18 +276,12 @@ pub fn ai_act(reader: &LogReader, opts: &AiActOptions) -> Result<Value> {
             "gap_s": opts.gap_ns / 1_000_000_000,
             "periods": period_rows,
         },
-        "models_in_use": models.into_iter().map(|((model, version), m)| json!({
-            "model": model,
-            "version": version,
-            "first_prediction": (!m.first.is_empty()).then_some(m.first),
-            "last_prediction": (!m.last.is_empty()).then_some(m.last),
-            "predictions": m.predictions,
-            "trainings": m.trainings,
-            "evaluations": m.evaluations,
-            "deployments": m.deployments,
-        })).collect::<Vec<_>>(),
-        "reference_data": data.into_iter().map(|(k, u)| u.row("dataset", &k, "uses")).collect::<Vec<_>>(),
-        "verifiers": verifiers.into_iter().map(|(k, u)| u.row("person", &k, "verifications")).collect::<Vec<_>>(),
+        "models_in_use": models_in_use,
+        "models_omitted": models_omitted,
+        "reference_data": reference_data,
+        "reference_data_omitted": data_omitted,
+        "verifiers": verifier_rows,
+        "verifiers_omitted": verifiers_omitted,
         "incidents": {
             "total": incident_total,
             "by_status": Value::Object(status_rows.into_iter().map(|(k, n)| (k, json!(n))).collect()),

@@ -13,15 +13,17 @@
 //! `details.request_id`, else the operation id, else the event id. Days are UTC dates.
 //! Rendering (Markdown, HTML, languages) is the `aiaudit-report` crate's job.
 
+mod access;
 mod ai_act;
 mod integrity;
 mod operations;
 mod usage;
 
+pub use access::data_access;
 pub use ai_act::{AiActOptions, ai_act};
 pub use integrity::integrity;
 pub use operations::operations;
-pub use usage::{data_access, model_usage, usage};
+pub use usage::{model_usage, usage};
 
 use aiaudit_core::{Query, Status};
 use serde::Deserialize;
@@ -113,6 +115,11 @@ impl Request {
 }
 
 pub(crate) const NS_PER_DAY: i64 = 86_400 * 1_000_000_000;
+
+/// The start of a period of `days` days up to `now_ns`.
+pub(crate) fn since(days: u32, now_ns: i64) -> i64 {
+    now_ns.saturating_sub(i64::from(days).saturating_mul(NS_PER_DAY))
+}
 
 /// How many rows a list in a report holds at most; the rest is counted in `*_omitted`.
 pub const MAX_ROWS: usize = 1_000;
@@ -258,6 +265,20 @@ impl<'a> Head<'a> {
             "name": self.name,
         })
     }
+}
+
+/// The first [`MAX_ROWS`] items, and how many were left out.
+pub(crate) fn capped<T>(items: impl IntoIterator<Item = T>) -> (Vec<T>, usize) {
+    let mut kept = Vec::new();
+    let mut left = 0;
+    for i in items {
+        if kept.len() < MAX_ROWS {
+            kept.push(i);
+        } else {
+            left += 1;
+        }
+    }
+    (kept, left)
 }
 
 /// Counts of each key, as a JSON object in key order.

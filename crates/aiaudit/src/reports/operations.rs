@@ -30,8 +30,9 @@ struct Operation {
 /// Operations with an event since `since_ns` (default: all), oldest first. Each has `id`,
 /// `name`, `first`/`last` event time, `duration_s`, `events` (a count), `types` and `statuses`
 /// (counts), `worst_status`, `regulations`, `state` (`open`, or the status its trail was closed
-/// with) and its first `events_per_operation` events as rows. Operations past [`MAX_ROWS`] (the
-/// oldest) are counted in `operations_omitted`.
+/// with) and its first `events_per_operation` events (at most [`MAX_ROWS`]) as rows. Only the
+/// newest [`MAX_ROWS`] operations are listed, the others counted in `operations_omitted`, so
+/// that memory stays bounded by the listed rows (plus one key per operation).
 pub fn operations(
     reader: &LogReader,
     since_ns: Option<i64>,
@@ -41,7 +42,10 @@ pub fn operations(
         since_ns,
         ..Query::default()
     };
-    let mut ops: Vec<Operation> = Vec::new();
+    let events_per_operation = events_per_operation.min(MAX_ROWS);
+    // Only the newest MAX_ROWS operations are listed: an older one keeps its place in `index`
+    // (so that its later events are not taken for a new operation) but drops its data.
+    let mut ops: Vec<Option<Operation>> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut unattached = 0u64;
     reader.candidates(&q, &mut |e| {
@@ -63,7 +67,10 @@ pub fn operations(
             Some(i) => *i,
             None => {
                 index.insert(key, ops.len());
-                ops.push(Operation {
+                if let Some(old) = ops.len().checked_sub(MAX_ROWS) {
+                    ops[old] = None;
+                }
+                ops.push(Some(Operation {
                     id: op.id.as_deref().map(str::to_owned),
                     names: BTreeSet::new(),
                     first: h.time.to_string(),
@@ -74,11 +81,13 @@ pub fn operations(
                     regulations: BTreeSet::new(),
                     closed: None,
                     events: Vec::new(),
-                });
+                }));
                 ops.len() - 1
             }
         };
-        let o = &mut ops[i];
+        let Some(o) = ops[i].as_mut() else {
+            return Ok(true);
+        };
         if let Some(n) = op.name.as_deref()
             && !o.names.contains(n)
         {
@@ -107,7 +116,7 @@ pub fn operations(
     })?;
     let total = ops.len();
     let omitted = total.saturating_sub(MAX_ROWS);
-    let rows: Vec<Value> = ops.into_iter().skip(omitted).map(row).collect();
+    let rows: Vec<Value> = ops.into_iter().flatten().map(row).collect();
     Ok(json!({
         "since": since_ns.map(format_rfc3339),
         "total_operations": total,

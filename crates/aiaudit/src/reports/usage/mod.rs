@@ -1,0 +1,218 @@
+//! A model's usage: seed 003's report, and the fuller one the HTML report draws.
+
+use aiaudit_core::Query;
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+
+mod fold;
+mod head;
+
+use fold::{PARALLEL_FROM, Usage, Version, fold};
+
+use super::{quantile, since, status_order};
+use crate::error::Result;
+use crate::reader::LogReader;
+
+/// Buckets of the latency histogram below the overflow bucket.
+const LATENCY_BUCKETS: usize = 20;
+
+/// The keys [`usage`] adds to seed 003's report.
+const EXTRA_KEYS: [&str; 6] = [
+    "total_events",
+    "prediction_labels_omitted",
+    "status_mix",
+    "events_per_day",
+    "latency_histogram",
+    "version_timeline",
+];
+
+/// Seed 003's `model_usage_report`: predictions of `model` in the last `days` days, with users,
+/// label distribution, versions, latency statistics (mean, p50, p95, p99, max) and the first and
+/// last prediction's time.
+pub fn model_usage(reader: &LogReader, model: &str, days: u32, now_ns: i64) -> Result<Value> {
+    let mut v = usage(reader, model, days, now_ns)?;
+    if v["total_predictions"] == json!(0) {
+        return Ok(json!({"model": model, "period_days": days, "total_predictions": 0}));
+    }
+    if let Value::Object(m) = &mut v {
+        for k in EXTRA_KEYS {
+            m.remove(k);
+        }
+    }
+    Ok(v)
+}
+
+/// The model usage report with what its charts need: seed 003's keys, plus `total_events` and
+/// `status_mix` (every event naming the model, not only predictions), `events_per_day` (UTC
+/// days, by status), `latency_histogram` and `version_timeline` (each version's first and last
+/// prediction). A large log is read on all cores.
+pub fn usage(reader: &LogReader, model: &str, days: u32, now_ns: i64) -> Result<Value> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    usage_on(reader, model, days, now_ns, threads, PARALLEL_FROM)
+}
+
+fn usage_on(
+    reader: &LogReader,
+    model: &str,
+    days: u32,
+    now_ns: i64,
+    threads: usize,
+    parallel_from: u64,
+) -> Result<Value> {
+    let q = Query {
+        model: Some(model.to_owned()),
+        since_ns: Some(since(days, now_ns)),
+        ..Query::default()
+    };
+    let Usage {
+        total_events,
+        statuses,
+        per_day,
+        predictions,
+        users,
+        labels,
+        versions,
+        mut latencies,
+        first,
+        last,
+    } = fold(reader, &q, threads, parallel_from)?;
+    latencies.sort_by(f64::total_cmp);
+    let mean = if latencies.is_empty() {
+        0.0
+    } else {
+        latencies.iter().sum::<f64>() / latencies.len() as f64
+    };
+    let mut status_mix: Vec<(String, u64)> = statuses.into_iter().collect();
+    status_mix.sort_by(|a, b| status_order(&a.0, &b.0));
+    let ordered = |m: BTreeMap<String, u64>| {
+        let mut v: Vec<(String, u64)> = m.into_iter().collect();
+        v.sort_by(|a, b| status_order(&a.0, &b.0));
+        Value::Object(v.into_iter().map(|(k, n)| (k, json!(n))).collect())
+    };
+    let mut report = Map::new();
+    report.insert("model".into(), json!(model));
+    report.insert("period_days".into(), json!(days));
+    report.insert("total_predictions".into(), json!(predictions));
+    report.insert("unique_users".into(), json!(users.len()));
+    // The most frequent labels; a model whose "label" is a score has one per prediction.
+    let mut by_count: Vec<(String, u64)> = labels.into_iter().collect();
+    let labels_omitted = by_count.len().saturating_sub(super::MAX_ROWS);
+    if labels_omitted > 0 {
+        by_count.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        by_count.truncate(super::MAX_ROWS);
+    }
+    let labels: BTreeMap<String, u64> = by_count.into_iter().collect();
+    report.insert("prediction_distribution".into(), json!(labels));
+    report.insert("prediction_labels_omitted".into(), json!(labels_omitted));
+    report.insert(
+        "versions_used".into(),
+        Value::Object(
+            versions
+                .iter()
+                .map(|(k, v)| (k.clone(), json!(v.predictions)))
+                .collect(),
+        ),
+    );
+    report.insert(
+        "latency_stats".into(),
+        json!({
+            "mean_ms": mean,
+            "p50_ms": quantile(&latencies, 0.50),
+            "p95_ms": quantile(&latencies, 0.95),
+            "p99_ms": quantile(&latencies, 0.99),
+            "max_ms": latencies.last().copied().unwrap_or(0.0),
+        }),
+    );
+    report.insert("first_prediction".into(), json!(first));
+    report.insert("last_prediction".into(), json!(last));
+    report.insert("total_events".into(), json!(total_events));
+    report.insert(
+        "status_mix".into(),
+        Value::Object(status_mix.into_iter().map(|(k, n)| (k, json!(n))).collect()),
+    );
+    report.insert(
+        "events_per_day".into(),
+        Value::Array(
+            per_day
+                .into_iter()
+                .map(|(day, d)| json!({"day": day, "total": d.total, "statuses": ordered(d.statuses)}))
+                .collect(),
+        ),
+    );
+    report.insert("latency_histogram".into(), histogram(&latencies));
+    let mut timeline: Vec<(String, Version)> = versions.into_iter().collect();
+    timeline.sort_by(|a, b| a.1.first.cmp(&b.1.first));
+    report.insert(
+        "version_timeline".into(),
+        Value::Array(
+            timeline
+                .into_iter()
+                .map(|(version, v)| {
+                    json!({"version": version, "first": v.first, "last": v.last, "predictions": v.predictions})
+                })
+                .collect(),
+        ),
+    );
+    Ok(Value::Object(report))
+}
+
+/// A round bucket width (1, 2 or 5 times a power of ten) that spreads `0..upper` over about
+/// [`LATENCY_BUCKETS`] buckets.
+fn bucket_width(upper: f64) -> f64 {
+    let raw = (upper / LATENCY_BUCKETS as f64).max(1e-3);
+    let mag = 10f64.powf(raw.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * mag)
+        .find(|w| *w >= raw)
+        .unwrap_or(10.0 * mag)
+}
+
+/// Latencies in buckets of a round width up to the 99th percentile; the last bucket (with
+/// `to_ms: null`) holds the slower tail.
+fn histogram(sorted: &[f64]) -> Value {
+    if sorted.is_empty() {
+        return json!({"bucket_ms": null, "buckets": []});
+    }
+    let width = bucket_width(quantile(sorted, 0.99));
+    let mut n = [0u64; LATENCY_BUCKETS + 1];
+    for l in sorted {
+        let i = ((l.max(0.0) / width) as usize).min(LATENCY_BUCKETS);
+        n[i] += 1;
+    }
+    let buckets: Vec<Value> = n
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let from = width * i as f64;
+            let to = (i < LATENCY_BUCKETS).then(|| width * (i + 1) as f64);
+            json!({"from_ms": from, "to_ms": to, "count": c})
+        })
+        .collect();
+    json!({"bucket_ms": width, "buckets": buckets})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_widths_are_round() {
+        assert_eq!(bucket_width(100.0), 5.0);
+        assert_eq!(bucket_width(30.0), 2.0);
+        assert_eq!(bucket_width(19.0), 1.0);
+        assert_eq!(bucket_width(2000.0), 100.0);
+    }
+
+    #[test]
+    fn histogram_keeps_every_latency() {
+        let v: Vec<f64> = (0..1000).map(|i| f64::from(i) / 10.0).collect();
+        let h = histogram(&v);
+        let total: u64 = h["buckets"]
+            .as_array()
+            .map(|b| b.iter().filter_map(|x| x["count"].as_u64()).sum())
+            .unwrap_or(0);
+        assert_eq!(total, 1000);
+        assert_eq!(h["buckets"][LATENCY_BUCKETS]["to_ms"], Value::Null);
+    }
+}

@@ -38,6 +38,7 @@ pub mod event;
 mod hash;
 pub mod merkle;
 pub mod note;
+pub mod postings;
 pub mod redact;
 pub mod seal;
 pub mod store;
@@ -52,5 +53,7 @@ pub use merkle::{
     inclusion_proof, root_at, verify_consistency, verify_inclusion,
 };
 pub use note::{Checkpoint, NoteSigner, NoteVerifier};
-pub use seal::seal;
-pub use store::{AppendBatch, LogInfo, Query, RecordHead, Store, StoredCheckpoint, StoredEntry};
+pub use seal::{reseal, seal};
+pub use store::{
+    AppendBatch, LogInfo, Query, Rebase, RecordHead, Store, StoredCheckpoint, StoredEntry,
+};

@@ -66,6 +66,61 @@ pub fn seal(event: &Event, seq: u64, id: &str, time_ns: i64, out: &mut Vec<u8>) 
     result
 }
 
+/// The leaf data of an already sealed record moved to `seq`: the `seq` member rewritten, every
+/// other member kept byte for byte. `data` must be canonical, as [`seal`] writes it; the result
+/// then is too (the members keep their order and `seq` is a plain integer either way). A writer
+/// whose batch another writer overtook on a shared store re-seals it with this.
+pub fn reseal(data: &[u8], seq: u64) -> Result<Vec<u8>> {
+    use serde::de::{Deserializer, MapAccess, Visitor};
+    use serde_json::value::RawValue;
+
+    struct Members<'a>(Vec<(String, &'a RawValue)>);
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Members<'de>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a sealed record (a JSON object)")
+        }
+        fn visit_map<A: MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> std::result::Result<Self::Value, A::Error> {
+            let mut out = Vec::with_capacity(16);
+            while let Some((k, v)) = map.next_entry::<String, &'de RawValue>()? {
+                out.push((k, v));
+            }
+            Ok(Members(out))
+        }
+    }
+    let mut de = serde_json::Deserializer::from_slice(data);
+    let members = (&mut de).deserialize_map(V)?;
+    de.end()?;
+    let mut out = Vec::with_capacity(data.len() + 8);
+    out.push(b'{');
+    let mut found = false;
+    for (i, (k, v)) in members.0.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_str(&mut out, k);
+        out.push(b':');
+        if k == "seq" {
+            write_u64(&mut out, seq);
+            found = true;
+        } else {
+            out.extend_from_slice(v.get().as_bytes());
+        }
+    }
+    out.push(b'}');
+    if !found {
+        return Err(Error::Malformed {
+            what: "sealed record",
+            why: "it has no seq member".into(),
+        });
+    }
+    Ok(out)
+}
+
 fn seal_into(event: &Event, seq: u64, id: &str, time_ns: i64, out: &mut Vec<u8>) -> Result<()> {
     let start = out.len();
     let mut rec = Obj::open(out);
@@ -194,6 +249,22 @@ mod tests {
         e.source.file = Some("src/main.rs".into());
         e.source.line = Some(7);
         e
+    }
+
+    #[test]
+    fn reseal_is_sealing_at_the_other_seq() -> Result<()> {
+        let e = full_event();
+        let id = "0190c6f2-0000-7000-8000-000000000001";
+        let (mut at5, mut at9) = (Vec::new(), Vec::new());
+        seal(&e, 5, id, 1_700_000_000_123_456_789, &mut at5)?;
+        seal(&e, 123_456_789, id, 1_700_000_000_123_456_789, &mut at9)?;
+        // `details.seq` (999) is a detail, not the record's seq: only the top-level one moves.
+        assert_eq!(reseal(&at5, 123_456_789)?, at9);
+        assert_eq!(reseal(&at9, 5)?, at5);
+        assert!(reseal(b"{\"a\":1}", 3).is_err());
+        assert!(reseal(b"[1]", 3).is_err());
+        assert!(reseal(b"{\"seq\":1} trailing", 3).is_err());
+        Ok(())
     }
 
     #[test]

@@ -20,7 +20,6 @@
 
 mod error;
 mod keys;
-mod postings;
 mod read;
 mod schema;
 mod tokens;
@@ -30,6 +29,7 @@ pub use keys::{KEYS_APPLICATION_ID, SubjectKeyFile, default_keys_path};
 pub use schema::{APPLICATION_ID, FORMAT_VERSION};
 pub use tokens::{TOKEN_PREFIX, TOKENS_APPLICATION_ID, TokenFile, TokenInfo, default_tokens_path};
 
+use aiaudit_core::postings;
 use aiaudit_core::{AppendBatch, Hash, LogInfo, NodeSource, Store, StoredCheckpoint, StoredEntry};
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, params};
 use std::path::{Path, PathBuf};

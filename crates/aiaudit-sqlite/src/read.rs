@@ -4,7 +4,8 @@ use aiaudit_core::{Hash, Query, StoredCheckpoint, StoredEntry};
 use rusqlite::types::ToSql;
 use rusqlite::{OptionalExtension, Row, params};
 
-use crate::{Error, SqliteStore, postings};
+use crate::{Error, SqliteStore};
+use aiaudit_core::postings;
 
 const COLUMNS: &str = "seq, time_ns, leaf_hash, data";
 

@@ -163,6 +163,10 @@ impl AuditLoggerBuilder {
             .key_path
             .clone()
             .unwrap_or_else(|| keyfile::default_key_path(&self.path));
+        if let Some(url) = crate::location::postgres_url(&self.path) {
+            let url = url.to_owned();
+            return self.open_postgres(&url, &key_path);
+        }
         // One writer per log: a second would sequence from a stale tree. The file is checked
         // first, so that a wrong path gets no lock file beside it.
         let (store, signer, lock) = if self.path.exists() {
@@ -224,6 +228,55 @@ impl AuditLoggerBuilder {
         Ok(logger)
     }
 
+    /// A log in PostgreSQL, which other writers may share: no writer lock (the store's head
+    /// lock orders the writers), and every writer must hold the log's signing key.
+    fn open_postgres(mut self, url: &str, key_path: &Path) -> Result<AuditLogger> {
+        use aiaudit_postgres::PostgresStore;
+        let shown = crate::location::display(&self.path);
+        let (store, signer) = if PostgresStore::exists(url)? {
+            let store = PostgresStore::open(url)?;
+            let info = store.info()?;
+            let signer = match self.signer.take() {
+                Some(s) => s,
+                None => keyfile::load(key_path).map_err(|e| match e {
+                    Error::Key { path, why } => Error::Key {
+                        path,
+                        why: format!(
+                            "{why}; the log {shown} is signed by {} — copy its key here from the host that created it, or name its file (--signing-key)",
+                            info.verifier_key
+                        ),
+                    },
+                    other => other,
+                })?,
+            };
+            if signer.verifier().to_string() != info.verifier_key {
+                return Err(Error::Key {
+                    path: key_path.to_owned(),
+                    why: format!(
+                        "this key ({}) is not the key of the log {shown} ({})",
+                        signer.verifier(),
+                        info.verifier_key
+                    ),
+                });
+            }
+            (store, signer)
+        } else {
+            let signer = create_key(
+                &self.path,
+                key_path,
+                self.signer.take(),
+                self.origin.as_deref(),
+            )?;
+            let info = LogInfo {
+                origin: signer.name().to_owned(),
+                verifier_key: signer.verifier().to_string(),
+                created_ns: timefmt::now_ns(),
+            };
+            (PostgresStore::create(url, &info)?, signer)
+        };
+        self.start(Box::new(store), signer)
+    }
+
     /// Opens the logger over any [`Store`] (another backend, or a test's failing store).
     pub fn open_with_store(self, store: Box<dyn Store>, signer: NoteSigner) -> Result<AuditLogger> {
         let info = store.info()?;
@@ -266,10 +319,9 @@ impl AuditLoggerBuilder {
         if !self.redaction.uses_encryption() {
             return Ok(None);
         }
-        let path = self
-            .subject_keys_path
-            .clone()
-            .unwrap_or_else(|| aiaudit_sqlite::default_keys_path(&self.path));
+        let path = self.subject_keys_path.clone().unwrap_or_else(|| {
+            aiaudit_sqlite::default_keys_path(&crate::location::local_base(&self.path))
+        });
         Ok(Some(Arc::new(SubjectKeyFile::open(&path, true)?)))
     }
 
@@ -283,10 +335,9 @@ impl AuditLoggerBuilder {
         let key = match self.hmac_key {
             Some(k) => k,
             None => {
-                let path = self
-                    .hmac_key_path
-                    .clone()
-                    .unwrap_or_else(|| self.path.with_extension("hmac"));
+                let path = self.hmac_key_path.clone().unwrap_or_else(|| {
+                    crate::location::local_base(&self.path).with_extension("hmac")
+                });
                 keyfile::load_or_create_secret(&path)?
             }
         };
@@ -301,9 +352,19 @@ impl AuditLoggerBuilder {
             .iter()
             .map(|s| custom_status_name(s))
             .collect::<Result<_>>()?;
-        let size = store.size()?;
-        let range = CompactRange::from_source(size, store.as_ref())?;
-        check_head(&self.path, store.as_ref(), &range)?;
+        // One consistent view of the head: on a shared store another writer may be appending.
+        let mut head = None;
+        store.read_snapshot(&mut || {
+            let size = store.size()?;
+            let range = CompactRange::from_source(size, store.as_ref())?;
+            let checked = check_head(&self.path, store.as_ref(), &range);
+            head = Some((size, range, checked));
+            Ok(())
+        })?;
+        let Some((size, range, checked)) = head else {
+            return Err(Error::NotFound("the store gave no head".into()));
+        };
+        checked?;
         let info = store.info()?;
         let shared = Arc::new(Shared::default());
         shared
@@ -319,9 +380,9 @@ impl AuditLoggerBuilder {
             self.batch_size,
             process_source(),
             redactor.map(|r| (r, subject_keys)),
-            self.subject_keys_path
-                .clone()
-                .unwrap_or_else(|| aiaudit_sqlite::default_keys_path(&self.path)),
+            self.subject_keys_path.clone().unwrap_or_else(|| {
+                aiaudit_sqlite::default_keys_path(&crate::location::local_base(&self.path))
+            }),
             self.observer.take().map(|o| o.0),
         );
         let thread = std::thread::Builder::new()

@@ -12,6 +12,9 @@ pub enum Error {
     /// Opening or using the SQLite file failed.
     #[error(transparent)]
     Sqlite(#[from] aiaudit_sqlite::Error),
+    /// The PostgreSQL store failed.
+    #[error(transparent)]
+    Postgres(#[from] aiaudit_postgres::Error),
     /// The signing key file is missing, unreadable or does not belong to the log.
     #[error("signing key {path}: {why}")]
     Key {

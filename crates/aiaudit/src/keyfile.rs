@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 /// The default key path for a log: the database path with the extension `key`
 /// (`audit.db` → `audit.key`).
 pub fn default_key_path(db: &Path) -> PathBuf {
-    db.with_extension("key")
+    crate::location::local_base(db).with_extension("key")
 }
 
 /// Reads a signing key file.

@@ -33,6 +33,7 @@ mod error;
 pub mod events;
 mod ids;
 pub mod keyfile;
+pub mod location;
 mod logger;
 mod queue;
 mod reader;

@@ -45,7 +45,7 @@ impl std::fmt::Display for NotSealed {
     }
 }
 
-type SealedFn = Box<dyn FnOnce(std::result::Result<Sealed, NotSealed>) + Send>;
+pub(crate) type SealedFn = Box<dyn FnOnce(std::result::Result<Sealed, NotSealed>) + Send>;
 type CommittedFn = Box<dyn FnOnce(std::result::Result<u64, String>) + Send>;
 
 /// A batch of events with what to call once it is sealed and once it is committed.

@@ -1,7 +1,10 @@
 //! The committer: signs each staged batch's checkpoint and appends the batch in one transaction,
 //! then answers the callers waiting on it.
 
-use aiaudit_core::{AppendBatch, Checkpoint, NoteSigner, Store, StoredCheckpoint, timefmt};
+use aiaudit_core::{
+    AppendBatch, Checkpoint, CompactRange, NODE_STRIDE, NodeSource, NoteSigner, Rebase, Store,
+    StoredCheckpoint, leaf_hash, reseal, timefmt,
+};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::Receiver;
@@ -21,6 +24,9 @@ pub(crate) struct Staged {
     pub(crate) barriers: Vec<Responder>,
     /// Submitted batches' commit callbacks, answered with the size.
     pub(crate) callbacks: Vec<crate::submit::OnCommit>,
+    /// On a shared store, submitted batches' seal callbacks with their first seq and ids as
+    /// sealed: answered at commit, with the seqs the batch finally took.
+    pub(crate) sealed: Vec<(crate::submit::SealedFn, u64, Vec<String>)>,
 }
 
 pub(crate) struct Committer {
@@ -39,6 +45,9 @@ impl Committer {
     }
 
     fn commit(&mut self, b: Staged) {
+        let mut b = b;
+        // Where the sealer put the batch; a shared store may have moved it (`shift`).
+        let sealed_first = b.entries.first().map_or(0, |e| e.seq);
         let result = if b.entries.is_empty() {
             self.status()
         } else if self.shared.poisoned.load(Ordering::SeqCst) {
@@ -46,7 +55,7 @@ impl Committer {
             Err(self.shared.poison_message())
         } else {
             let started = std::time::Instant::now();
-            match self.write(&b) {
+            match self.write(&mut b) {
                 Ok(()) => {
                     self.shared.committed.store(b.size, Ordering::SeqCst);
                     if let Some(observe) = &self.observer {
@@ -65,8 +74,19 @@ impl Committer {
                 }
             }
         };
+        let first = b.entries.first().map_or(0, |e| e.seq);
+        let moved = |seq: u64| first + (seq - sealed_first);
         for (r, seq) in b.waiting {
-            r.reply(result.clone().map(|_| seq));
+            r.reply(result.clone().map(|_| moved(seq)));
+        }
+        for (f, seq, ids) in b.sealed {
+            f(match &result {
+                Ok(_) => Ok(crate::submit::Sealed {
+                    first_seq: moved(seq),
+                    ids,
+                }),
+                Err(e) => Err(crate::submit::NotSealed::Stopped(e.clone())),
+            });
         }
         for mut c in b.callbacks {
             c.call(result.clone());
@@ -84,22 +104,70 @@ impl Committer {
         }
     }
 
-    fn write(&mut self, b: &Staged) -> aiaudit_core::Result<()> {
-        let cp = Checkpoint {
-            origin: self.signer.name().to_owned(),
-            size: b.size,
-            root: b.root,
+    fn write(&mut self, b: &mut Staged) -> aiaudit_core::Result<()> {
+        let checkpoint = sign(&self.signer, b.size, b.root)?;
+        let mut pending = Pending {
+            staged: b,
+            signer: &self.signer,
+            checkpoint,
         };
-        let checkpoint = StoredCheckpoint {
-            size: b.size,
-            root: b.root,
-            note: cp.sign(&self.signer)?,
-            time_ns: timefmt::now_ns(),
-        };
-        self.store.append(AppendBatch {
-            entries: &b.entries,
-            nodes: &b.nodes,
-            checkpoint: &checkpoint,
-        })
+        self.store.append_rebased(&mut pending)
+    }
+}
+
+fn sign(
+    signer: &NoteSigner,
+    size: u64,
+    root: aiaudit_core::Hash,
+) -> aiaudit_core::Result<StoredCheckpoint> {
+    let cp = Checkpoint {
+        origin: signer.name().to_owned(),
+        size,
+        root,
+    };
+    Ok(StoredCheckpoint {
+        size,
+        root,
+        note: cp.sign(signer)?,
+        time_ns: timefmt::now_ns(),
+    })
+}
+
+/// A staged batch with its checkpoint, as the store appends it: on a shared store whose head
+/// another writer moved, re-sealed at the head first.
+struct Pending<'a> {
+    staged: &'a mut Staged,
+    signer: &'a NoteSigner,
+    checkpoint: StoredCheckpoint,
+}
+
+impl Rebase for Pending<'_> {
+    fn batch(&self) -> AppendBatch<'_> {
+        AppendBatch {
+            entries: &self.staged.entries,
+            nodes: &self.staged.nodes,
+            checkpoint: &self.checkpoint,
+        }
+    }
+
+    fn rebase(&mut self, size: u64, tree: &dyn NodeSource) -> aiaudit_core::Result<()> {
+        let mut range = CompactRange::from_source(size, tree)?;
+        let mut nodes = Vec::new();
+        for (i, e) in self.staged.entries.iter_mut().enumerate() {
+            let seq = size + i as u64;
+            e.data = reseal(&e.data, seq)?;
+            e.seq = seq;
+            e.leaf_hash = leaf_hash(&e.data);
+            range.append(e.leaf_hash, |n| {
+                if n.level > 0 && n.level % NODE_STRIDE == 0 {
+                    nodes.push(n);
+                }
+            });
+        }
+        self.staged.nodes = nodes;
+        self.staged.size = range.size();
+        self.staged.root = range.root();
+        self.checkpoint = sign(self.signer, self.staged.size, self.staged.root)?;
+        Ok(())
     }
 }

@@ -31,6 +31,8 @@ pub(crate) struct Writer {
     redactor: Option<(Arc<Redactor>, Option<Arc<SubjectKeyFile>>)>,
     /// The subject key file's path, for erasures when this logger's policy does not encrypt.
     keys_path: std::path::PathBuf,
+    /// Other writers append to the store too ([`Store::shared`]): seqs are final at commit.
+    shared_store: bool,
 }
 
 fn empty_batch(size: u64) -> Staged {
@@ -42,6 +44,7 @@ fn empty_batch(size: u64) -> Staged {
         waiting: Vec::new(),
         barriers: Vec::new(),
         callbacks: Vec::new(),
+        sealed: Vec::new(),
     }
 }
 
@@ -61,7 +64,9 @@ impl Writer {
         observer: Option<crate::submit::CommitObserver>,
     ) -> Self {
         let size = range.size();
+        let shared_store = store.shared();
         Writer {
+            shared_store,
             committer: Some(Committer {
                 store,
                 signer,
@@ -228,7 +233,12 @@ impl Writer {
             self.staged.callbacks.push(c);
         }
         if let Some(f) = sub.on_sealed.take() {
-            f(Ok(crate::submit::Sealed { first_seq, ids }));
+            if self.shared_store {
+                // Another writer may take these seqs first: the answer waits for the commit.
+                self.staged.sealed.push((f, first_seq, ids));
+            } else {
+                f(Ok(crate::submit::Sealed { first_seq, ids }));
+            }
         }
         false
     }
@@ -333,6 +343,7 @@ impl Writer {
         self.staged.entries.is_empty()
             && self.staged.barriers.is_empty()
             && self.staged.callbacks.is_empty()
+            && self.staged.sealed.is_empty()
     }
 
     /// Hands the staged batch (and any barriers) to the committer; unless `wait`, only if the

@@ -1,12 +1,13 @@
-//! Posting lists: the query index. For each batch and each (field, value) that occurs in it, the
-//! seqs of the entries having that value, delta-encoded.
+//! Posting lists: the query index of the stores. For each batch and each (field, value) that
+//! occurs in it, the seqs of the entries having that value, delta-encoded. Pure encoding, shared
+//! by the SQLite and PostgreSQL layouts so that both index (and `verify` checks) alike.
 
-use aiaudit_core::StoredEntry;
+use crate::store::StoredEntry;
 use std::collections::HashMap;
 
 /// The indexed fields of an entry as `(field, value)` pairs. An operation is indexed under its
 /// id and its name alike, so one `op:` key finds it by either.
-pub(crate) fn keys(e: &StoredEntry) -> impl Iterator<Item = (&'static str, &str)> {
+pub fn keys(e: &StoredEntry) -> impl Iterator<Item = (&'static str, &str)> {
     let op_name = e
         .op_name
         .as_deref()
@@ -28,18 +29,18 @@ pub(crate) fn keys(e: &StoredEntry) -> impl Iterator<Item = (&'static str, &str)
 /// Input hashes are unique per input, and a posting list per value per batch would cost a row
 /// per event: they are indexed by their first two characters (256 buckets of hex), and a query
 /// filters the bucket's entries by the whole hash.
-pub(crate) fn input_bucket(hash: &str) -> &str {
+pub fn input_bucket(hash: &str) -> &str {
     let end = hash.char_indices().nth(2).map_or(hash.len(), |(i, _)| i);
     &hash[..end]
 }
 
 /// The stored key of a field and value.
-pub(crate) fn key(field: &str, value: &str) -> String {
+pub fn key(field: &str, value: &str) -> String {
     format!("{field}:{value}")
 }
 
 /// Posting lists of one batch: key → seqs in increasing order.
-pub(crate) fn build(entries: &[StoredEntry]) -> HashMap<(&'static str, &str), Vec<u64>> {
+pub fn build(entries: &[StoredEntry]) -> HashMap<(&'static str, &str), Vec<u64>> {
     let mut lists: HashMap<(&'static str, &str), Vec<u64>> = HashMap::new();
     for e in entries {
         for k in keys(e) {
@@ -50,7 +51,7 @@ pub(crate) fn build(entries: &[StoredEntry]) -> HashMap<(&'static str, &str), Ve
 }
 
 /// LEB128 deltas of increasing `seqs`, the first from `base`.
-pub(crate) fn encode(base: u64, seqs: &[u64]) -> Vec<u8> {
+pub fn encode(base: u64, seqs: &[u64]) -> Vec<u8> {
     let mut out = Vec::with_capacity(seqs.len() * 2);
     let mut prev = base;
     for &s in seqs {
@@ -70,7 +71,7 @@ pub(crate) fn encode(base: u64, seqs: &[u64]) -> Vec<u8> {
 }
 
 /// Decodes [`encode`]'s output; `None` if it is malformed.
-pub(crate) fn decode(base: u64, bytes: &[u8]) -> Option<Vec<u64>> {
+pub fn decode(base: u64, bytes: &[u8]) -> Option<Vec<u64>> {
     let mut out = Vec::new();
     let mut prev = base;
     let mut d = 0u64;

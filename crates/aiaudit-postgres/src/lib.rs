@@ -1,0 +1,364 @@
+//! # aiaudit-postgres
+//!
+//! The shared store of aiaudit: one log in a PostgreSQL schema that many writers on many hosts
+//! append to. Each batch locks the log's `head` row in its transaction, so seqs and the Merkle
+//! tree stay consistent with no coordinator: a writer that finds the head moved re-seals its
+//! batch at the new head (through [`aiaudit_core::Rebase`]) before inserting it. Entries go in
+//! by binary `COPY` into monthly partitions; the log is append-only twice over — triggers
+//! refuse UPDATE, DELETE and TRUNCATE for everyone, and the `<schema>_writer` role holds only
+//! SELECT and INSERT (plus moving the head forward). A lost connection (a server restart) is
+//! retried, and a batch whose commit was answered by nobody is recognised by its checkpoint
+//! rather than written twice.
+//!
+//! ```no_run
+//! use aiaudit_core::{LogInfo, Store};
+//! use aiaudit_postgres::PostgresStore;
+//!
+//! let url = "postgres://postgres@127.0.0.1:5432/test?schema=example";
+//! let info = LogInfo { origin: "example.org/log".into(), verifier_key: "k".into(), created_ns: 0 };
+//! let store = if PostgresStore::exists(url)? {
+//!     PostgresStore::open(url)?
+//! } else {
+//!     PostgresStore::create(url, &info)?
+//! };
+//! assert_eq!(store.info()?.origin, "example.org/log");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod error;
+mod read;
+mod schema;
+mod url;
+mod write;
+
+pub use error::Error;
+pub use schema::FORMAT_VERSION;
+pub use url::{DEFAULT_SCHEMA, PgUrl, is_postgres_url};
+
+use aiaudit_core::{Hash, LogInfo, NodeSource, Rebase, Store, StoredCheckpoint, StoredEntry};
+use postgres::{Client, NoTls};
+use std::collections::HashSet;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// How long a lost connection is retried before an append or read fails.
+pub const DEFAULT_RETRY: Duration = Duration::from_secs(60);
+
+/// A PostgreSQL-backed audit log store.
+pub struct PostgresStore {
+    client: Mutex<Client>,
+    url: PgUrl,
+    retry_for: Duration,
+    /// Months whose partition was made (or found) by this store, so each is asked for once.
+    months: HashSet<(i64, u32)>,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("url", &self.url.display)
+            .field("schema", &self.url.schema)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PostgresStore {
+    /// Is there a log in the URL's schema?
+    pub fn exists(url: &str) -> Result<bool, Error> {
+        let url = PgUrl::parse(url)?;
+        let mut client = connect(&url)?;
+        has_log(&mut client, &url)
+    }
+
+    /// Creates a new log in the URL's schema (the schema may exist; its log tables may not).
+    /// Creates the writer and reader roles too when the user may.
+    pub fn create(url: &str, info: &LogInfo) -> Result<Self, Error> {
+        let url = PgUrl::parse(url)?;
+        let mut client = connect(&url)?;
+        write::create(&mut client, &url, info)?;
+        Self::finish_open(client, url)
+    }
+
+    /// Opens the log in the URL's schema, checking that it is an aiaudit log this code reads.
+    pub fn open(url: &str) -> Result<Self, Error> {
+        let url = PgUrl::parse(url)?;
+        let mut client = connect(&url)?;
+        if !has_log(&mut client, &url)? {
+            return Err(Error::Missing {
+                url: url.display.clone(),
+                schema: url.schema.clone(),
+            });
+        }
+        let s = &url.schema;
+        let version: Option<String> = client
+            .query_opt(
+                &format!("SELECT value FROM {s}.meta WHERE key = 'format_version'"),
+                &[],
+            )
+            .map_err(|e| pg(&url, e))?
+            .map(|r| r.get(0));
+        match version.as_deref().map(str::parse::<i32>) {
+            Some(Ok(v)) if v <= FORMAT_VERSION => {}
+            Some(Ok(v)) => {
+                return Err(Error::NotAnAuditLog {
+                    url: url.display.clone(),
+                    schema: s.clone(),
+                    what: format!(
+                        "format version {v}; this aiaudit reads version {FORMAT_VERSION}"
+                    ),
+                });
+            }
+            _ => {
+                return Err(Error::NotAnAuditLog {
+                    url: url.display.clone(),
+                    schema: s.clone(),
+                    what: "its meta table has no aiaudit format version".into(),
+                });
+            }
+        }
+        Self::finish_open(client, url)
+    }
+
+    fn finish_open(client: Client, url: PgUrl) -> Result<Self, Error> {
+        let mut store = PostgresStore {
+            client: Mutex::new(client),
+            url,
+            retry_for: DEFAULT_RETRY,
+            months: HashSet::new(),
+        };
+        // This month's and the next two months' partitions, so that appends rarely meet a
+        // month without one.
+        let now = aiaudit_core::timefmt::now_ns();
+        let mut m = schema::month_of(now);
+        for _ in 0..3 {
+            store.ensure_partition(m);
+            m = schema::next_month(m);
+        }
+        Ok(store)
+    }
+
+    /// How long a lost connection is retried (default [`DEFAULT_RETRY`]).
+    pub fn set_retry(&mut self, d: Duration) {
+        self.retry_for = d;
+    }
+
+    /// The schema holding the log.
+    pub fn schema(&self) -> &str {
+        &self.url.schema
+    }
+
+    /// The log's address, password hidden.
+    pub fn display_url(&self) -> &str {
+        &self.url.display
+    }
+
+    /// Runs `f` on the connection (for tools and tests that inspect the tables directly).
+    pub fn with_client<T>(&self, f: impl FnOnce(&mut Client) -> T) -> T {
+        let mut c = self.client.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut c)
+    }
+
+    fn err(&self, e: postgres::Error) -> Error {
+        pg(&self.url, e)
+    }
+
+    fn inconsistent(&self, what: impl Into<String>) -> Error {
+        Error::Inconsistent {
+            schema: self.url.schema.clone(),
+            what: what.into(),
+        }
+    }
+
+    /// Runs a read, reconnecting and retrying while the connection is lost (for at most the
+    /// retry period).
+    fn read<T>(
+        &self,
+        mut f: impl FnMut(&mut Client) -> Result<T, postgres::Error>,
+    ) -> Result<T, Error> {
+        let started = std::time::Instant::now();
+        let mut pause = Duration::from_millis(50);
+        loop {
+            let result = {
+                let mut c = self.client.lock().unwrap_or_else(|p| p.into_inner());
+                f(&mut c)
+            };
+            match result {
+                Ok(v) => return Ok(v),
+                Err(e) if error::is_connection(&e) && started.elapsed() < self.retry_for => {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_secs(2));
+                    self.reconnect_quietly();
+                }
+                Err(e) => return Err(self.err(e)),
+            }
+        }
+    }
+
+    /// Replaces a closed connection; a failure leaves it closed for the next try.
+    fn reconnect_quietly(&self) {
+        let mut c = self.client.lock().unwrap_or_else(|p| p.into_inner());
+        if c.is_closed()
+            && let Ok(fresh) = connect(&self.url)
+        {
+            *c = fresh;
+        }
+    }
+
+    /// Makes the partition of `month` if this user may; a failure (no privilege, or rows of
+    /// that month already in the default partition) leaves those rows in the default
+    /// partition, which is as correct, only not archivable by month.
+    fn ensure_partition(&mut self, month: (i64, u32)) {
+        if self.months.contains(&month) {
+            return;
+        }
+        let s = self.url.schema.clone();
+        let (name, ddl) = schema::partition_sql(&s, month);
+        let trigger = schema::sql(schema::TRUNCATE_TRIGGER, &s).replace("{t}", &name);
+        let c = self.client.get_mut().unwrap_or_else(|p| p.into_inner());
+        // One transaction, so that a partition never exists without its truncate trigger (the
+        // row trigger it inherits from `entries`).
+        let made = c.batch_execute(&format!(
+            "BEGIN; SELECT pg_advisory_xact_lock(hashtext('aiaudit:' || '{s}')); \
+             {ddl}; \
+             DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'no_truncate' \
+               AND tgrelid = '{s}.{name}'::regclass) THEN EXECUTE $t$ {} $t$; END IF; END $$; \
+             COMMIT;",
+            trigger.trim().trim_end_matches(';')
+        ));
+        if made.is_err() {
+            let _ = c.batch_execute("ROLLBACK");
+        }
+        self.months.insert(month);
+    }
+}
+
+fn connect(url: &PgUrl) -> Result<Client, Error> {
+    url.config.connect(NoTls).map_err(|e| Error::Connect {
+        url: url.display.clone(),
+        source: e,
+    })
+}
+
+fn pg(url: &PgUrl, e: postgres::Error) -> Error {
+    Error::Postgres {
+        schema: url.schema.clone(),
+        source: e,
+    }
+}
+
+fn has_log(client: &mut Client, url: &PgUrl) -> Result<bool, Error> {
+    let row = client
+        .query_one(
+            "SELECT to_regclass($1) IS NOT NULL",
+            &[&format!("{}.meta", url.schema)],
+        )
+        .map_err(|e| pg(url, e))?;
+    Ok(row.get(0))
+}
+
+impl NodeSource for PostgresStore {
+    fn stored_nodes(&self, level: u32, start: u64, count: u64) -> aiaudit_core::Result<Vec<Hash>> {
+        read::nodes(self, level, start, count)
+    }
+}
+
+impl Store for PostgresStore {
+    fn info(&self) -> aiaudit_core::Result<LogInfo> {
+        Ok(read::info(self)?)
+    }
+
+    fn size(&self) -> aiaudit_core::Result<u64> {
+        Ok(read::size(self)?)
+    }
+
+    fn shared(&self) -> bool {
+        true
+    }
+
+    fn append(&mut self, batch: aiaudit_core::AppendBatch<'_>) -> aiaudit_core::Result<()> {
+        let mut fixed = write::Fixed(batch);
+        self.append_rebased(&mut fixed)
+    }
+
+    fn append_rebased(&mut self, batch: &mut dyn Rebase) -> aiaudit_core::Result<()> {
+        Ok(write::append(self, batch)?)
+    }
+
+    fn entry(&self, seq: u64) -> aiaudit_core::Result<Option<StoredEntry>> {
+        Ok(read::entry(self, seq)?)
+    }
+
+    fn entry_by_id(&self, id: &str) -> aiaudit_core::Result<Option<StoredEntry>> {
+        Ok(read::by_id(self, id)?)
+    }
+
+    fn query(&self, query: &aiaudit_core::Query) -> aiaudit_core::Result<Vec<StoredEntry>> {
+        let mut out = Vec::new();
+        read::select(self, query, true, &mut |e| {
+            out.push(e);
+            Ok(true)
+        })?;
+        Ok(out)
+    }
+
+    fn query_each(
+        &self,
+        query: &aiaudit_core::Query,
+        f: &mut dyn FnMut(StoredEntry) -> aiaudit_core::Result<bool>,
+    ) -> aiaudit_core::Result<()> {
+        read::select(self, query, true, f)
+    }
+
+    fn candidates(
+        &self,
+        query: &aiaudit_core::Query,
+        f: &mut dyn FnMut(StoredEntry) -> aiaudit_core::Result<bool>,
+    ) -> aiaudit_core::Result<()> {
+        read::select(self, query, false, f)
+    }
+
+    fn scan(
+        &self,
+        from: u64,
+        f: &mut dyn FnMut(StoredEntry) -> aiaudit_core::Result<bool>,
+    ) -> aiaudit_core::Result<()> {
+        read::scan(self, from, f)
+    }
+
+    fn checkpoint(&self, size: u64) -> aiaudit_core::Result<Option<StoredCheckpoint>> {
+        Ok(read::checkpoint_at(self, size)?)
+    }
+
+    fn latest_checkpoint(&self) -> aiaudit_core::Result<Option<StoredCheckpoint>> {
+        Ok(read::latest_checkpoint(self)?)
+    }
+
+    fn checkpoints(
+        &self,
+        f: &mut dyn FnMut(StoredCheckpoint) -> aiaudit_core::Result<bool>,
+    ) -> aiaudit_core::Result<()> {
+        read::checkpoints(self, f)
+    }
+
+    fn read_snapshot(
+        &self,
+        f: &mut dyn FnMut() -> aiaudit_core::Result<()>,
+    ) -> aiaudit_core::Result<()> {
+        // One REPEATABLE READ transaction: every read in `f` sees the log as of its first.
+        self.read(|c| c.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"))?;
+        let result = f();
+        let end =
+            self.read(|c| c.batch_execute(if result.is_ok() { "COMMIT" } else { "ROLLBACK" }));
+        result?;
+        end?;
+        Ok(())
+    }
+
+    fn check_index(
+        &self,
+        batch: u64,
+        entries: &[StoredEntry],
+    ) -> aiaudit_core::Result<Option<String>> {
+        Ok(read::check_postings(self, batch, entries)?)
+    }
+}

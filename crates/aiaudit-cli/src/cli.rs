@@ -12,7 +12,8 @@ use std::path::PathBuf;
     max_term_width = 100
 )]
 pub struct Cli {
-    /// The audit log (an SQLite file).
+    /// The audit log: an SQLite file, or a PostgreSQL schema as
+    /// `postgres://USER@HOST:PORT/DB?schema=NAME`.
     #[arg(long, global = true, env = "AIAUDIT_DB", default_value = "aiaudit.db")]
     pub db: PathBuf,
     /// The signing key file (default: the database path with extension .key).
@@ -73,6 +74,17 @@ pub enum Command {
     },
     /// Print the latest signed checkpoint.
     Checkpoint,
+    /// Copy a log to a new store (SQLite to PostgreSQL, or back) with every entry, tree node
+    /// and signed checkpoint as it was, so every proof still holds; then verify the copy.
+    Migrate {
+        /// The source: `sqlite:PATH`, a path, or a postgres:// URL.
+        #[arg(long)]
+        from: String,
+        /// The destination, which must not hold a log yet: a postgres://…?schema=NAME URL,
+        /// `sqlite:PATH` or a path.
+        #[arg(long)]
+        to: String,
+    },
     /// Print a c2sp.org/tlog-proof@v1 inclusion proof for an entry, carrying its record.
     Prove {
         /// The entry's seq.

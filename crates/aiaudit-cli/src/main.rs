@@ -24,6 +24,7 @@ mod bench_http;
 mod bench_reports;
 mod cli;
 mod demo;
+mod migrate;
 mod output;
 mod proofs;
 mod read;
@@ -58,6 +59,9 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             return proofs::verify(cli, against.as_deref(), key.clone());
         }
         Command::Checkpoint => read::checkpoint(cli)?,
+        Command::Migrate { from, to } => {
+            return migrate::run(from, to, cli.signing_key.as_deref());
+        }
         Command::Prove { seq, size } => proofs::prove(cli, *seq, *size)?,
         Command::ProveConsistency { old_size, new_size } => {
             proofs::prove_consistency(cli, *old_size, *new_size)?

@@ -23,7 +23,7 @@ fn policy(cli: &Cli) -> Result<Policy> {
 /// The log's hashing secret if the log has one, else one for this run only (hashes then
 /// correlate within the run, not with the log).
 fn secret(cli: &Cli) -> Result<[u8; 32]> {
-    let path = cli.db.with_extension("hmac");
+    let path = aiaudit::location::local_base(&cli.db).with_extension("hmac");
     if path.exists() {
         return Ok(keyfile::load_or_create_secret(&path)?);
     }

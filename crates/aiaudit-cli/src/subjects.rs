@@ -9,7 +9,7 @@ use crate::cli::{Cli, SubjectFormat};
 use crate::write::open_logger;
 
 fn key_file(cli: &Cli) -> Result<Option<SubjectKeyFile>> {
-    let path = default_keys_path(&cli.db);
+    let path = default_keys_path(&aiaudit::location::local_base(&cli.db));
     if !path.exists() {
         return Ok(None);
     }

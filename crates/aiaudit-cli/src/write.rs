@@ -20,10 +20,14 @@ pub fn open_logger(cli: &Cli, durability: Durability) -> Result<AuditLogger> {
 }
 
 pub fn init(cli: &Cli, origin: Option<String>) -> Result<()> {
-    if cli.db.exists() {
+    let exists = match aiaudit::location::postgres_url(&cli.db) {
+        Some(url) => aiaudit_postgres::PostgresStore::exists(url)?,
+        None => cli.db.exists(),
+    };
+    if exists {
         bail!(
             "{} already exists; `aiaudit verifier-key` prints its key",
-            cli.db.display()
+            aiaudit::location::display(&cli.db)
         );
     }
     let mut b = AuditLogger::builder(&cli.db).durability(Durability::Sync);
@@ -41,7 +45,7 @@ pub fn init(cli: &Cli, origin: Option<String>) -> Result<()> {
         .signing_key
         .clone()
         .unwrap_or_else(|| keyfile::default_key_path(&cli.db));
-    say!("created {}", cli.db.display());
+    say!("created {}", aiaudit::location::display(&cli.db));
     say!(
         "signing key: {} (mode 0600; keep it secret and backed up)",
         key_path.display()

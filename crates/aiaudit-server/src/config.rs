@@ -93,7 +93,14 @@ impl ServerConfig {
         };
         let file: File = toml::from_str(text).map_err(|e| bad(e.to_string()))?;
         let base = path.parent().unwrap_or(Path::new(""));
-        let rel = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
+        // A PostgreSQL URL is not a path to resolve.
+        let rel = |p: PathBuf| {
+            if p.is_absolute() || aiaudit::location::postgres_url(&p).is_some() {
+                p
+            } else {
+                base.join(p)
+            }
+        };
         let s = file.server.unwrap_or_default();
         let mut c = ServerConfig::new(rel(s.db.unwrap_or_else(|| "aiaudit.db".into())));
         if let Some(l) = s.listen {
@@ -149,9 +156,9 @@ impl ServerConfig {
 
     /// The token file in use.
     pub fn tokens_path(&self) -> PathBuf {
-        self.tokens
-            .clone()
-            .unwrap_or_else(|| aiaudit_sqlite::default_tokens_path(&self.db))
+        self.tokens.clone().unwrap_or_else(|| {
+            aiaudit_sqlite::default_tokens_path(&aiaudit::location::local_base(&self.db))
+        })
     }
 }
 

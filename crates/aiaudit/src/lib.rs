@@ -35,6 +35,7 @@ mod ids;
 pub mod keyfile;
 pub mod location;
 mod logger;
+pub mod migrate;
 mod queue;
 mod reader;
 pub mod reports;

@@ -1,0 +1,149 @@
+//! `aiaudit migrate` from an SQLite file into a PostgreSQL schema on the real server
+//! (127.0.0.1:5432, database `test`; override with `AIAUDIT_TEST_PG`): the copy verifies,
+//! holds the same checkpoints, answers the same queries, accepts new events, and a proof made
+//! from the source checks against the copy's checkpoint. A damaged source is refused.
+
+mod common;
+
+use common::{make_log, run, stderr, stdout};
+use std::path::Path;
+
+fn pg_base() -> String {
+    std::env::var("AIAUDIT_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+fn drop_schema(schema: &str) {
+    let mut c = postgres::Client::connect(&pg_base(), postgres::NoTls).unwrap_or_else(|e| {
+        panic!(
+            "PostgreSQL is not reachable at {}: {e}. Start it with `pg_ctlcluster $(ls /etc/postgresql) main start` (.ci/run does this)",
+            pg_base()
+        )
+    });
+    c.batch_execute(&format!(
+        "DROP SCHEMA IF EXISTS {schema} CASCADE;
+         DO $$ DECLARE r text; BEGIN
+           FOR r IN SELECT rolname FROM pg_roles WHERE rolname IN ('{schema}_writer', '{schema}_reader') LOOP
+             EXECUTE format('DROP OWNED BY %I', r);
+             EXECUTE format('DROP ROLE %I', r);
+           END LOOP;
+         END $$;"
+    ))
+    .expect("drop schema");
+}
+
+#[test]
+fn sqlite_log_moves_to_postgres_with_its_proofs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = make_log(dir.path(), "src.db", 3_000, 700);
+    let schema = format!("t_migrate_{}", std::process::id());
+    drop_schema(&schema);
+    let url = format!("{}?schema={schema}", pg_base());
+    let proof = dir.path().join("proof.txt");
+    let out = run(&db, &["prove", "1234"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    std::fs::write(&proof, &out.stdout).expect("write proof");
+
+    let out = common::bin()
+        .current_dir(dir.path())
+        .args([
+            "migrate",
+            "--from",
+            &format!("sqlite:{}", db.display()),
+            "--to",
+            &url,
+        ])
+        .output()
+        .expect("migrate");
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    let verified = stdout(&run(&db, &["verify"]));
+    let checkpoints = verified
+        .split("entries, ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .expect("the source's checkpoint count");
+    assert!(
+        text.contains(&format!(
+            "copied 3000 entries and {checkpoints} signed checkpoints"
+        )),
+        "{text}{verified}"
+    );
+    assert!(text.contains("OK: the copy verifies"), "{text}");
+    assert!(dir.path().join(format!("{schema}.key")).exists(), "{text}");
+
+    // Same checkpoint, same answers.
+    let pg = Path::new(&url);
+    assert_eq!(
+        stdout(&run(pg, &["checkpoint"])),
+        stdout(&run(&db, &["checkpoint"]))
+    );
+    let q = [
+        "query", "--user", "user-3", "--format", "jsonl", "--limit", "0",
+    ];
+    assert_eq!(stdout(&run(pg, &q)), stdout(&run(&db, &q)));
+    assert_eq!(stdout(&run(pg, &q)).lines().count(), 600);
+    // The source's proof checks against the copy's verifier key, and the copy proves the same.
+    let key = stdout(&run(pg, &["verifier-key"])).trim().to_owned();
+    let out = common::bin()
+        .args(["verify-proof"])
+        .arg(&proof)
+        .args(["--key", &key])
+        .output()
+        .expect("verify-proof");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&run(pg, &["prove", "1234"])),
+        std::fs::read_to_string(&proof).expect("proof")
+    );
+
+    // The copy takes new events with the copied key.
+    let out = common::bin()
+        .current_dir(dir.path())
+        .args(["--db", &url, "log", "after the move"])
+        .output()
+        .expect("log");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("logged seq 3000"), "{}", stdout(&out));
+    let out = run(pg, &["verify"]);
+    assert!(out.status.success(), "{}", stdout(&out));
+
+    // Migrating again into the same schema is refused, and a damaged source never copies.
+    let out = common::bin()
+        .args([
+            "migrate",
+            "--from",
+            &format!("sqlite:{}", db.display()),
+            "--to",
+            &url,
+        ])
+        .output()
+        .expect("migrate");
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("already holds a log"),
+        "{}",
+        stderr(&out)
+    );
+    drop_schema(&schema);
+
+    let conn = rusqlite::Connection::open(&db).expect("open");
+    conn.execute_batch(
+        "DROP TRIGGER entries_no_update; UPDATE entries SET data = CAST(replace(CAST(data AS TEXT), 'event 17\"', 'event 71\"') AS BLOB) WHERE seq = 17;",
+    )
+    .expect("tamper");
+    drop(conn);
+    let out = common::bin()
+        .args([
+            "migrate",
+            "--from",
+            &format!("sqlite:{}", db.display()),
+            "--to",
+            &url,
+        ])
+        .output()
+        .expect("migrate");
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("damaged"), "{}", stderr(&out));
+    drop_schema(&schema);
+}

@@ -1,0 +1,151 @@
+//! Copying a log to another store (`aiaudit migrate`): every entry, tree node and signed
+//! checkpoint exactly as it was, so that every proof ever given out still verifies against the
+//! copy, and the copy needs no signing key.
+
+use aiaudit_core::{AppendBatch, CompactRange, NODE_STRIDE, Store, StoredEntry};
+
+use crate::error::{Error, Result};
+
+/// What a copy did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Copied {
+    /// Entries copied.
+    pub entries: u64,
+    /// Signed checkpoints copied.
+    pub checkpoints: u64,
+}
+
+/// Copies every entry of `from` into `to`, which must be empty and carry the same origin and
+/// verifier key. Entries go in one batch per source checkpoint, each with that checkpoint's
+/// signed note, so the copy holds the same checkpoints at the same sizes. Nothing is re-signed:
+/// a source whose entries disagree with its checkpoints (a damaged or tampered log) is refused
+/// at the first disagreement, naming it. `progress` is called with the entries copied so far.
+pub fn copy_log(
+    from: &dyn Store,
+    to: &mut dyn Store,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Copied> {
+    let (src, dst) = (from.info()?, to.info()?);
+    if src.origin != dst.origin || src.verifier_key != dst.verifier_key {
+        return Err(Error::NotFound(format!(
+            "the destination log is {} signed by {}, not {} signed by {}",
+            dst.origin, dst.verifier_key, src.origin, src.verifier_key
+        )));
+    }
+    if to.size()? != 0 {
+        return Err(Error::NotFound(format!(
+            "the destination already holds {} entries: migrate into a new log",
+            to.size()?
+        )));
+    }
+    let total = from.size()?;
+    let mut checkpoints = Vec::new();
+    from.checkpoints(&mut |cp| {
+        checkpoints.push(cp);
+        Ok(true)
+    })?;
+    let damaged = |why: String| {
+        Error::NotFound(format!(
+            "the source log is damaged ({why}); run `aiaudit verify` on it before migrating"
+        ))
+    };
+    if checkpoints.last().map_or(0, |c| c.size) != total {
+        return Err(damaged(format!(
+            "it holds {total} entries but its latest checkpoint signs {}",
+            checkpoints.last().map_or(0, |c| c.size)
+        )));
+    }
+    let mut range = CompactRange::new();
+    let mut pending: Vec<StoredEntry> = Vec::new();
+    let mut cps = checkpoints.iter().peekable();
+    let mut copied = Copied {
+        entries: 0,
+        checkpoints: 0,
+    };
+    // Checkpoints are by size; the entries read so far are flushed whenever they reach the next.
+    let mut flush = |pending: &mut Vec<StoredEntry>,
+                     range: &mut CompactRange,
+                     cp: &aiaudit_core::StoredCheckpoint,
+                     copied: &mut Copied|
+     -> Result<()> {
+        let mut nodes = Vec::new();
+        for e in pending.iter() {
+            range.append(e.leaf_hash, |n| {
+                if n.level > 0 && n.level % NODE_STRIDE == 0 {
+                    nodes.push(n);
+                }
+            });
+        }
+        if range.root() != cp.root {
+            return Err(damaged(format!(
+                "its entries up to {} do not hash to the root that checkpoint signs",
+                cp.size
+            )));
+        }
+        to.append(AppendBatch {
+            entries: pending,
+            nodes: &nodes,
+            checkpoint: cp,
+        })?;
+        copied.entries += pending.len() as u64;
+        copied.checkpoints += 1;
+        pending.clear();
+        Ok(())
+    };
+    // Checkpoints over an empty log or repeated sizes cannot be appended on their own.
+    while cps.peek().is_some_and(|c| c.size == 0) {
+        cps.next();
+    }
+    let mut expect = 0u64;
+    let mut failure = None;
+    from.scan(0, &mut |raw| {
+        if raw.seq != expect {
+            failure = Some(damaged(format!(
+                "seq {} where {expect} was expected",
+                raw.seq
+            )));
+            return Ok(false);
+        }
+        if aiaudit_core::leaf_hash(&raw.data) != raw.leaf_hash {
+            failure = Some(damaged(format!(
+                "seq {}: its record does not hash to its stored leaf hash",
+                raw.seq
+            )));
+            return Ok(false);
+        }
+        expect += 1;
+        pending.push(StoredEntry::from_stored(
+            raw.seq,
+            raw.time_ns,
+            raw.leaf_hash,
+            raw.data,
+        ));
+        if let Some(cp) = cps.peek()
+            && cp.size == expect
+        {
+            let cp = cps.next().cloned();
+            if let Some(cp) = cp
+                && let Err(e) = flush(&mut pending, &mut range, &cp, &mut copied)
+            {
+                failure = Some(e);
+                return Ok(false);
+            }
+            progress(copied.entries, total);
+            // A later checkpoint at the same size adds nothing to copy.
+            while cps.peek().is_some_and(|c| c.size == expect) {
+                cps.next();
+            }
+        }
+        Ok(true)
+    })?;
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    if !pending.is_empty() || copied.entries != total {
+        return Err(damaged(format!(
+            "{} of {total} entries are covered by its checkpoints",
+            copied.entries
+        )));
+    }
+    Ok(copied)
+}

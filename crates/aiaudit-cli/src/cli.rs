@@ -238,6 +238,11 @@ pub struct ServeArgs {
     /// TLS private key (PEM).
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Also consume events from NATS JetStream (`nats://127.0.0.1:4222`): stream AIAUDIT,
+    /// subjects aiaudit.events.>, durable consumer aiaudit-writer; each message is acknowledged
+    /// once its events are committed.
+    #[arg(long, value_name = "NATS_URL")]
+    pub ingest: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -23,6 +23,7 @@ pub fn query(cli: &Cli, a: &QueryArgs) -> Result<()> {
         operation: a.operation.clone(),
         subject: a.subject.clone(),
         input_hash: a.input_hash.clone(),
+        ingest_id: None,
         since_ns: a
             .since
             .as_deref()

@@ -37,6 +37,9 @@ pub fn serve(cli: &Cli, args: &ServeArgs) -> Result<()> {
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
         c.tls = Some((cert.clone(), key.clone()));
     }
+    if let Some(url) = &args.ingest {
+        c.nats = Some(aiaudit_server::nats::NatsIngest::new(url.clone()));
+    }
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
@@ -56,7 +59,7 @@ pub fn serve(cli: &Cli, args: &ServeArgs) -> Result<()> {
         say!(
             "aiaudit serve: listening on {} (log {}, {active} active tokens)",
             server.url(),
-            db.display()
+            aiaudit::location::display(&db)
         );
         say!("verifier key: {}", server.verifier_key());
         if active == 0 {

@@ -37,9 +37,11 @@
 
 mod batcher;
 mod client;
+mod nats;
 
 pub use batcher::{BatchConfig, Batcher};
 pub use client::{Client, Receipt, RetryPolicy};
+pub use nats::{DEFAULT_SUBJECT, NatsPublisher};
 
 /// What the client reports.
 #[derive(Debug, thiserror::Error)]

@@ -21,12 +21,13 @@ pub fn keys(e: &StoredEntry) -> impl Iterator<Item = (&'static str, &str)> {
         op_name.map(|v| ("op", v)),
         e.subject.as_deref().map(|v| ("subject", v)),
         e.input_hash.as_deref().map(|v| ("input", input_bucket(v))),
+        e.ingest_id.as_deref().map(|v| ("ingest", input_bucket(v))),
     ]
     .into_iter()
     .flatten()
 }
 
-/// Input hashes are unique per input, and a posting list per value per batch would cost a row
+/// Input hashes (and ingest ids) are unique per input, and a posting list per value per batch would cost a row
 /// per event: they are indexed by their first two characters (256 buckets of hex), and a query
 /// filters the bucket's entries by the whole hash.
 pub fn input_bucket(hash: &str) -> &str {

@@ -34,6 +34,9 @@ pub struct StoredEntry {
     pub subject: Option<String>,
     /// `details.input_hash` (a prediction's input, hashed), if any.
     pub input_hash: Option<String>,
+    /// `details.ingest_id`: the id of the queue message an event came from (NATS ingest), by
+    /// which a redelivered message is recognised; if any.
+    pub ingest_id: Option<String>,
     /// `SHA-256(0x00 ‖ data)` as computed when sealed.
     pub leaf_hash: Hash,
     /// The leaf data: the record's RFC 8785 JSON.
@@ -67,6 +70,7 @@ impl StoredEntry {
             op_name: None,
             subject: None,
             input_hash: None,
+            ingest_id: None,
             leaf_hash,
             data,
         }
@@ -84,7 +88,10 @@ impl StoredEntry {
             self.op_name = op.name.map(Cow::into_owned);
         }
         self.subject = h.subject.map(Cow::into_owned);
-        self.input_hash = h.details.and_then(|d| d.input_hash).map(Cow::into_owned);
+        if let Some(d) = h.details {
+            self.input_hash = d.input_hash.map(Cow::into_owned);
+            self.ingest_id = d.ingest_id.map(Cow::into_owned);
+        }
     }
 }
 
@@ -129,6 +136,9 @@ pub struct HeadDetails<'a> {
     /// `details.input_hash`, if it is a string.
     #[serde(borrow, default, deserialize_with = "string_or_none")]
     pub input_hash: Option<Cow<'a, str>>,
+    /// `details.ingest_id`, if it is a string.
+    #[serde(borrow, default, deserialize_with = "string_or_none")]
+    pub ingest_id: Option<Cow<'a, str>>,
 }
 
 /// A string member, or `None` for any other JSON value (a detail named `input_hash` that is
@@ -237,6 +247,8 @@ pub struct Query {
     pub subject: Option<String>,
     /// `details.input_hash`: the predictions made for this exact input.
     pub input_hash: Option<String>,
+    /// `details.ingest_id`: the events ingested from this queue message.
+    pub ingest_id: Option<String>,
     /// Earliest time, inclusive, Unix ns.
     pub since_ns: Option<i64>,
     /// Latest time, inclusive, Unix ns.

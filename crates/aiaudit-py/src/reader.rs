@@ -109,6 +109,7 @@ impl Reader {
             operation,
             subject,
             input_hash,
+            ingest_id: None,
             since_ns,
             until_ns,
             after_seq: after,

@@ -31,6 +31,20 @@ pub struct ServerConfig {
     pub open_health: bool,
     /// `/metrics` answers without a token (otherwise it needs the `audit` role).
     pub open_metrics: bool,
+    /// Consume events from NATS JetStream too (`--ingest nats://…`).
+    pub nats: Option<crate::nats::NatsIngest>,
+    /// The `[[sinks]]` and `[[alerts]]` arrays of the configuration file, for delivery after
+    /// commit.
+    pub after_commit: AfterCommit,
+}
+
+/// The raw `[[sinks]]` and `[[alerts]]` arrays of aiaudit.toml, parsed by `aiaudit-sinks`.
+#[derive(Debug, Clone, Default)]
+pub struct AfterCommit {
+    /// `[[sinks]]`.
+    pub sinks: Option<toml::Value>,
+    /// `[[alerts]]`.
+    pub alerts: Option<toml::Value>,
 }
 
 /// What one request may carry.
@@ -71,6 +85,8 @@ impl ServerConfig {
             limits: Limits::default(),
             open_health: true,
             open_metrics: false,
+            nats: None,
+            after_commit: AfterCommit::default(),
         }
     }
 
@@ -128,6 +144,30 @@ impl ServerConfig {
         };
         c.open_health = s.open_health.unwrap_or(true);
         c.open_metrics = s.open_metrics.unwrap_or(false);
+        if let Some(url) = s.ingest {
+            let mut n = crate::nats::NatsIngest::new(url);
+            n.stream = s.ingest_stream.unwrap_or(n.stream);
+            n.subject = s.ingest_subject.unwrap_or(n.subject);
+            n.consumer = s.ingest_consumer.unwrap_or(n.consumer);
+            n.batch = s.ingest_batch.unwrap_or(n.batch);
+            if let Some(w) = s.ingest_ack_wait_s {
+                n.ack_wait = std::time::Duration::from_secs(w);
+            }
+            c.nats = Some(n);
+        } else if s.ingest_stream.is_some()
+            || s.ingest_subject.is_some()
+            || s.ingest_consumer.is_some()
+            || s.ingest_batch.is_some()
+            || s.ingest_ack_wait_s.is_some()
+        {
+            return Err(bad(
+                "server.ingest_* need server.ingest (a nats:// URL)".into()
+            ));
+        }
+        c.after_commit = AfterCommit {
+            sinks: file.sinks,
+            alerts: file.alerts,
+        };
         c.check()?;
         Ok(c)
     }
@@ -144,6 +184,24 @@ impl ServerConfig {
             return Err(Error::Invalid(
                 "max_batch and max_page must be at least 1".into(),
             ));
+        }
+        if let Some(n) = &self.nats {
+            if !n.url.starts_with("nats://") {
+                return Err(Error::Invalid(format!(
+                    "ingest {:?} must be a nats:// URL",
+                    n.url
+                )));
+            }
+            if n.ack_wait < std::time::Duration::from_secs(1) {
+                return Err(Error::Invalid(
+                    "ingest_ack_wait_s must be at least 1".into(),
+                ));
+            }
+            if !(1..=100_000).contains(&n.batch) {
+                return Err(Error::Invalid(
+                    "ingest_batch must be between 1 and 100000".into(),
+                ));
+            }
         }
         if !(1..=aiaudit::MAX_DEPTH).contains(&l.max_depth) {
             return Err(Error::Invalid(format!(
@@ -167,6 +225,8 @@ struct File {
     server: Option<ServerTable>,
     /// Only whether it is present; the policy parser reads it.
     redaction: Option<toml::Value>,
+    sinks: Option<toml::Value>,
+    alerts: Option<toml::Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -185,6 +245,12 @@ struct ServerTable {
     max_page: Option<usize>,
     open_health: Option<bool>,
     open_metrics: Option<bool>,
+    ingest: Option<String>,
+    ingest_stream: Option<String>,
+    ingest_subject: Option<String>,
+    ingest_consumer: Option<String>,
+    ingest_batch: Option<usize>,
+    ingest_ack_wait_s: Option<u64>,
 }
 
 #[cfg(test)]

@@ -54,12 +54,13 @@ mod error;
 mod idempotency;
 pub mod input;
 mod metrics;
+pub mod nats;
 mod openapi;
 mod routes;
 mod state;
 
 pub use auth::Role;
-pub use config::{Limits, ServerConfig};
+pub use config::{AfterCommit, Limits, ServerConfig};
 pub use error::{ApiError, Error, ErrorBody, ErrorDetail};
 pub use metrics::Metrics;
 pub use openapi::ApiDoc;
@@ -87,6 +88,8 @@ pub struct Server {
     logger: Arc<AuditLogger>,
     tokens_path: PathBuf,
     stopping: tokio::sync::watch::Sender<bool>,
+    /// The NATS consumer, when one runs.
+    nats: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for Server {
@@ -116,6 +119,19 @@ impl Server {
         let tokens = Arc::new(TokenFile::open(&tokens_path, true)?);
         let state = AppState::new(Arc::clone(&logger), tokens, metrics, committed, &config);
         let stopping = state.stopping.clone();
+        let nats = match &config.nats {
+            Some(cfg) => {
+                let messages = nats::prepare(cfg).await?;
+                tracing::info!(url = %cfg.url, stream = %cfg.stream, consumer = %cfg.consumer, "consuming events from NATS JetStream");
+                Some(tokio::spawn(nats::run(
+                    state.clone(),
+                    cfg.clone(),
+                    messages,
+                    stopping.subscribe(),
+                )))
+            }
+            None => None,
+        };
         let app = routes::app(state).into_make_service_with_connect_info::<SocketAddr>();
         let listener = std::net::TcpListener::bind(config.listen).map_err(|source| Error::Io {
             what: format!("binding {}", config.listen),
@@ -159,6 +175,7 @@ impl Server {
             logger,
             tokens_path,
             stopping,
+            nats,
         })
     }
 
@@ -189,6 +206,10 @@ impl Server {
     pub async fn shutdown(self) -> Result<u64, Error> {
         // Live event streams never end by themselves: end them first.
         self.stopping.send_replace(true);
+        // The consumer finishes its round (committed, then acknowledged) and stops taking more.
+        if let Some(n) = self.nats {
+            let _ = n.await;
+        }
         self.handle.graceful_shutdown(Some(SHUTDOWN_GRACE));
         let served = self.task.await;
         let logger = Arc::clone(&self.logger);

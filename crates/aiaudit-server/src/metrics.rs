@@ -22,6 +22,7 @@ pub struct Metrics {
     verify_runs: Family<Labels, Counter>,
     auth_failures: Family<Labels, Counter>,
     requests: Family<Labels, Counter>,
+    nats: Family<Labels, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -50,6 +51,7 @@ impl Metrics {
             verify_runs: Family::default(),
             auth_failures: Family::default(),
             requests: Family::default(),
+            nats: Family::default(),
         };
         {
             let mut r = m.registry.lock().unwrap_or_else(|p| p.into_inner());
@@ -91,6 +93,11 @@ impl Metrics {
                 m.auth_failures.clone(),
             );
             r.register(
+                "nats_messages",
+                "NATS ingest messages not written, by reason (refused: not a valid event; duplicate: delivered again after its commit; failed: a commit failed and the consumer stopped)",
+                m.nats.clone(),
+            );
+            r.register(
                 "http_requests",
                 "HTTP requests answered, by method and status class",
                 m.requests.clone(),
@@ -102,6 +109,27 @@ impl Metrics {
     /// `n` events accepted over HTTP.
     pub fn ingested(&self, n: usize) {
         self.ingested.inc_by(n as u64);
+    }
+
+    /// A NATS message refused as invalid (terminated, never redelivered).
+    pub fn nats_refused(&self) {
+        self.nats_count("refused");
+    }
+
+    /// A NATS message delivered again whose events were already committed.
+    pub fn nats_duplicate(&self) {
+        self.nats_count("duplicate");
+    }
+
+    /// The NATS consumer stopped after a failed commit.
+    pub fn nats_failed(&self) {
+        self.nats_count("failed");
+    }
+
+    fn nats_count(&self, reason: &str) {
+        self.nats
+            .get_or_create(&vec![("reason".to_owned(), reason.to_owned())])
+            .inc();
     }
 
     /// A batch committed (called by the writer).

@@ -47,6 +47,7 @@ fn main() {
             op_name: Some("credit-risk-scoring".into()),
             subject: None,
             input_hash: None,
+            ingest_id: None,
             leaf_hash: leaf_hash(&data),
             data,
         });

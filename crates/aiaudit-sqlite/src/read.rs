@@ -88,6 +88,7 @@ fn matches(e: &StoredEntry, q: &Query) -> bool {
         && eq(&q.user, e.user.as_deref())
         && eq(&q.subject, e.subject.as_deref())
         && eq(&q.input_hash, e.input_hash.as_deref())
+        && eq(&q.ingest_id, e.ingest_id.as_deref())
         && q.operation
             .as_deref()
             .is_none_or(|o| e.op_id.as_deref() == Some(o) || e.op_name.as_deref() == Some(o))
@@ -206,6 +207,9 @@ fn select(
         q.input_hash
             .as_deref()
             .map(|v| postings::key("input", postings::input_bucket(v))),
+        q.ingest_id
+            .as_deref()
+            .map(|v| postings::key("ingest", postings::input_bucket(v))),
     ]
     .into_iter()
     .flatten()

@@ -90,6 +90,7 @@ proptest! {
                 operation: (q[4] % 4 == 0).then(|| pick(&names, q[5]).to_owned()),
                 subject: (q[5] % 6 == 0).then(|| format!("s{}", q[6] % 3)),
                 input_hash: (q[6] % 5 == 0).then(|| format!("h{}", q[7] % 5)),
+                ingest_id: None,
                 since_ns: (q[6] % 3 == 0).then(|| times[q[7] as usize % times.len()]),
                 until_ns: (q[7] % 3 == 0).then(|| times[q[8] as usize % times.len()]),
                 after_seq: (q[8] % 4 == 0).then(|| u64::from(q[0]) % (events.len() as u64 + 2)),

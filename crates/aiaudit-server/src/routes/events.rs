@@ -184,6 +184,7 @@ fn to_query(f: &EventFilter, page: usize) -> Result<Query, ApiError> {
         operation: f.operation.clone(),
         subject: f.subject.clone(),
         input_hash: f.input_hash.clone(),
+        ingest_id: None,
         since_ns: bound("since", &f.since, DayEdge::Start)?,
         until_ns: bound("until", &f.until, DayEdge::End)?,
         after_seq,

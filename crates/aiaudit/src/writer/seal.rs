@@ -323,6 +323,10 @@ impl Writer {
                 Some(serde_json::Value::String(h)) => Some(h.clone()),
                 _ => None,
             },
+            ingest_id: match event.details.get("ingest_id") {
+                Some(serde_json::Value::String(h)) => Some(h.clone()),
+                _ => None,
+            },
             leaf_hash: leaf_hash(&data),
             data,
         })

@@ -1,0 +1,282 @@
+//! NATS JetStream ingest: pipeline workers publish events to a subject; the server consumes
+//! them with a durable pull consumer and acknowledges a message only after the batch holding
+//! its events is committed.
+//!
+//! Each message is one event, or a JSON array of events, in the body schema of
+//! `POST /v1/events`. An event ingested this way carries `details.ingest_id`: the message's
+//! `Nats-Msg-Id` header (both clients set one per message, so JetStream drops a publisher's
+//! retries within the stream's duplicate window), or `<stream>:<stream seq>` without one. The
+//! id is indexed: a message delivered again — the server stopped after committing and before
+//! acknowledging — is looked up by it and acknowledged without being written twice. A message
+//! that is not a valid event is terminated (never redelivered) and counted, and its error
+//! logged.
+//!
+//! Invariant: a message is acknowledged only after its events are committed, and the consumer
+//! stops at the first failed commit, so that no later message is acknowledged past one whose
+//! events are not in the log.
+
+use aiaudit::{NotSealed, Query, Submission};
+use async_nats::jetstream::{self, AckKind, consumer::pull, stream};
+use futures_util::StreamExt;
+use std::time::Duration;
+use tokio::sync::{oneshot, watch};
+
+use crate::input::{BodyFormat, parse_body, to_event};
+use crate::state::AppState;
+
+/// Where and how the server consumes events from NATS JetStream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NatsIngest {
+    /// The server, `nats://127.0.0.1:4222`.
+    pub url: String,
+    /// The stream (created when missing).
+    pub stream: String,
+    /// The subjects the stream holds; workers publish under them.
+    pub subject: String,
+    /// The durable consumer's name; several servers sharing it share the work.
+    pub consumer: String,
+    /// Messages fetched (and committed) per batch at most.
+    pub batch: usize,
+    /// How long JetStream waits for an acknowledgement before delivering a message again
+    /// (to this server after a restart, or to another sharing the consumer).
+    pub ack_wait: Duration,
+}
+
+impl NatsIngest {
+    /// The defaults for a server URL: stream `AIAUDIT`, subjects `aiaudit.events.>`, durable
+    /// consumer `aiaudit-writer`, 1,000 messages a batch.
+    pub fn new(url: impl Into<String>) -> Self {
+        NatsIngest {
+            url: url.into(),
+            stream: "AIAUDIT".into(),
+            subject: "aiaudit.events.>".into(),
+            consumer: "aiaudit-writer".into(),
+            batch: 1_000,
+            ack_wait: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Connects, makes the stream and the durable consumer if missing, and returns the consumer.
+pub(crate) async fn prepare(cfg: &NatsIngest) -> Result<pull::Stream, crate::Error> {
+    let fail = |what: &str, e: &dyn std::fmt::Display| {
+        crate::Error::Invalid(format!(
+            "NATS ingest at {}: {what}: {e} (is nats-server running with JetStream, -js?)",
+            cfg.url
+        ))
+    };
+    let client = async_nats::connect(&cfg.url)
+        .await
+        .map_err(|e| fail("connecting", &e))?;
+    let js = jetstream::new(client);
+    let st = js
+        .get_or_create_stream(stream::Config {
+            name: cfg.stream.clone(),
+            subjects: vec![cfg.subject.clone()],
+            storage: stream::StorageType::File,
+            duplicate_window: Duration::from_secs(120),
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| fail(&format!("the stream {}", cfg.stream), &e))?;
+    let consumer: jetstream::consumer::PullConsumer = st
+        .get_or_create_consumer(
+            &cfg.consumer,
+            pull::Config {
+                durable_name: Some(cfg.consumer.clone()),
+                ack_policy: jetstream::consumer::AckPolicy::Explicit,
+                ack_wait: cfg.ack_wait,
+                max_ack_pending: 100_000,
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| fail(&format!("the consumer {}", cfg.consumer), &e))?;
+    let messages = consumer
+        .stream()
+        .max_messages_per_batch(cfg.batch)
+        .expires(Duration::from_millis(500))
+        .messages()
+        .await
+        .map_err(|e| fail("subscribing", &e))?;
+    Ok(messages)
+}
+
+/// Consumes until `stop` is set: each round takes what has arrived (up to a batch), commits it
+/// as one submission and then acknowledges it.
+pub(crate) async fn run(
+    state: AppState,
+    cfg: NatsIngest,
+    mut messages: pull::Stream,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let first = tokio::select! {
+            m = messages.next() => m,
+            _ = stop.changed() => None,
+        };
+        let Some(first) = first else { break };
+        let mut round = vec![first];
+        // What else is already here, without waiting.
+        while round.len() < cfg.batch {
+            match tokio::time::timeout(Duration::from_millis(2), messages.next()).await {
+                Ok(Some(m)) => round.push(m),
+                _ => break,
+            }
+        }
+        let round: Vec<jetstream::Message> = round
+            .into_iter()
+            .filter_map(|m| match m {
+                Ok(m) => Some(m),
+                Err(e) => {
+                    tracing::warn!(error = %e, "NATS ingest: receiving");
+                    None
+                }
+            })
+            .collect();
+        if let Err(e) = commit_round(&state, &round).await {
+            // Nothing of this round is acknowledged: it is delivered again after a restart.
+            tracing::error!(error = %e, "NATS ingest stopped: a batch could not be committed");
+            state.metrics.nats_failed();
+            return;
+        }
+        if *stop.borrow() {
+            break;
+        }
+    }
+}
+
+/// The ingest id of a message: its `Nats-Msg-Id`, else its place in the stream.
+fn ingest_id(m: &jetstream::Message) -> Option<String> {
+    if let Some(id) = m
+        .headers
+        .as_ref()
+        .and_then(|h| h.get("Nats-Msg-Id"))
+        .map(|v| v.as_str().to_owned())
+        .filter(|v| !v.is_empty())
+    {
+        return Some(id);
+    }
+    m.info()
+        .ok()
+        .map(|i| format!("{}:{}", i.stream, i.stream_sequence))
+}
+
+/// Is a message delivered again already in the log (committed before its acknowledgement was
+/// lost)? Looked up by its ingest id among the events since it was published.
+async fn already_committed(state: &AppState, id: &str, published_ns: i64) -> Result<bool, String> {
+    let q = Query {
+        ingest_id: Some(id.to_owned()),
+        since_ns: Some(published_ns.saturating_sub(1_000_000_000)),
+        limit: 1,
+        ..Query::default()
+    };
+    state
+        .read(move |r| Ok(r.query(&q)?))
+        .await
+        .map(|found| !found.is_empty())
+        .map_err(|e| e.message)
+}
+
+async fn commit_round(state: &AppState, round: &[jetstream::Message]) -> Result<(), String> {
+    let mut events = Vec::new();
+    let mut take = Vec::new();
+    for m in round {
+        let Some(id) = ingest_id(m) else {
+            let _ = m.ack_with(AckKind::Term).await;
+            continue;
+        };
+        let info = m.info().map_err(|e| e.to_string())?;
+        if info.delivered > 1 {
+            let published = i64::try_from(info.published.unix_timestamp_nanos()).unwrap_or(0);
+            if already_committed(state, &id, published).await? {
+                state.metrics.nats_duplicate();
+                ack(m).await;
+                continue;
+            }
+        }
+        match to_events(state, &m.payload, &id) {
+            Ok(evs) => {
+                events.extend(evs);
+                take.push(m);
+            }
+            Err(why) => {
+                tracing::warn!(ingest_id = %id, subject = %m.subject, error = %why, "NATS ingest: message refused");
+                state.metrics.nats_refused();
+                let _ = m.ack_with(AckKind::Term).await;
+            }
+        }
+    }
+    if events.is_empty() {
+        return Ok(());
+    }
+    let count = events.len();
+    let (tx, rx) = oneshot::channel::<Result<u64, String>>();
+    let (sealed_tx, sealed_rx) = oneshot::channel::<Result<aiaudit::Sealed, NotSealed>>();
+    let sub = Submission::new(events)
+        .on_sealed(move |r| {
+            let _ = sealed_tx.send(r);
+        })
+        .on_committed(move |r| {
+            let _ = tx.send(r);
+        });
+    let logger = std::sync::Arc::clone(&state.logger);
+    tokio::task::spawn_blocking(move || logger.submit(sub))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    match sealed_rx.await {
+        Ok(Ok(_)) => {}
+        Ok(Err(NotSealed::Rejected { index, why })) => {
+            // Validated already; only a record pushed over the size limit by redaction gets
+            // here. The round is refused whole: its messages are delivered again one by one
+            // after the ack wait, when the batch is smaller.
+            return Err(format!(
+                "event {index} of the round could not be sealed: {why}"
+            ));
+        }
+        Ok(Err(NotSealed::Stopped(why))) => return Err(why),
+        Err(_) => return Err("the writer dropped a batch".into()),
+    }
+    rx.await
+        .map_err(|_| "the writer dropped a batch".to_owned())??;
+    state.metrics.ingested(count);
+    for m in take {
+        ack(m).await;
+    }
+    Ok(())
+}
+
+/// Acknowledges, with the server's confirmation, so that a lost acknowledgement is retried
+/// rather than left to a redelivery (which would be recognised, but costs a lookup).
+async fn ack(m: &jetstream::Message) {
+    for _ in 0..3 {
+        if m.double_ack().await.is_ok() {
+            return;
+        }
+    }
+    tracing::warn!(subject = %m.subject, "NATS ingest: acknowledgement not confirmed; the message will be recognised if delivered again");
+}
+
+/// A message's events, validated as `POST /v1/events` validates a body, each marked with the
+/// message's ingest id.
+fn to_events(state: &AppState, payload: &[u8], id: &str) -> Result<Vec<aiaudit::Event>, String> {
+    let inputs = parse_body(payload, BodyFormat::Json, &state.limits).map_err(|e| e.message)?;
+    let n = inputs.len();
+    inputs
+        .into_iter()
+        .enumerate()
+        .map(|(i, input)| {
+            let mut e = to_event(input, i, &state.logger, &state.limits, "nats-ingest")
+                .map_err(|e| e.message)?;
+            let tag = if n == 1 {
+                id.to_owned()
+            } else {
+                format!("{id}#{i}")
+            };
+            e.details
+                .insert("ingest_id".into(), serde_json::Value::String(tag));
+            Ok(e)
+        })
+        .collect()
+}

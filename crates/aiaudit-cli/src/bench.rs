@@ -416,6 +416,6 @@ pub(crate) fn tempdir() -> Result<std::path::PathBuf> {
     Ok(base)
 }
 
-fn cores() -> usize {
+pub(crate) fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }

@@ -154,6 +154,22 @@ pub enum Command {
         #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
         runs: u32,
     },
+    /// Measure the shared parts: PostgreSQL ingest next to a plain COPY of the same rows, and
+    /// NATS JetStream to commit (against the local servers).
+    BenchScale {
+        /// Predictions for the PostgreSQL ingest.
+        #[arg(long, default_value_t = 1_000_000)]
+        events: u64,
+        /// Messages for NATS → commit.
+        #[arg(long, default_value_t = 200_000)]
+        nats_events: u64,
+        /// The PostgreSQL database (a schema bench_<pid> is made and dropped).
+        #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/test")]
+        pg: String,
+        /// The NATS server (a stream bench<pid> is made and deleted).
+        #[arg(long, default_value = "nats://127.0.0.1:4222")]
+        nats: String,
+    },
     /// Manage the server's API tokens (stored only as hashes in <db>.tokens).
     Token {
         /// A server configuration (aiaudit.toml) naming the log and token file.
@@ -161,6 +177,15 @@ pub enum Command {
         config: Option<PathBuf>,
         #[command(subcommand)]
         command: TokenCommand,
+    },
+    /// The sinks and alert rules of a configuration: each one's delivered-up-to cursor, the
+    /// log's size, the lag between them and the last delivery error.
+    Sinks {
+        /// The configuration (aiaudit.toml) with the [[sinks]] and [[alerts]] arrays.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        #[command(subcommand)]
+        command: SinksCommand,
     },
     /// A compliance report: usage (a model's predictions), access (a user's requests, GDPR
     /// Art. 15), operations (trails), integrity (verification, checkpoint, verifier key) or
@@ -290,6 +315,12 @@ pub enum ReportFormat {
     Json,
     Md,
     Html,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SinksCommand {
+    /// One line a sink: name, kind, delivered, log size, lag, last update, last error.
+    Status,
 }
 
 #[derive(Debug, Subcommand)]

@@ -22,6 +22,7 @@ macro_rules! say_raw {
 mod bench;
 mod bench_http;
 mod bench_reports;
+mod bench_scale;
 mod cli;
 mod demo;
 mod migrate;
@@ -91,6 +92,13 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::BenchReports { events, dir, runs } => {
             bench_reports::run(*events, dir.as_deref(), *runs as usize)?
         }
+        Command::BenchScale {
+            events,
+            nats_events,
+            pg,
+            nats,
+        } => bench_scale::run(*events, *nats_events, pg, nats)?,
+        Command::Sinks { config, command } => serve::sinks(cli, config, command)?,
         Command::Token { config, command } => serve::token(cli, config.as_deref(), command)?,
         Command::Demo { predictions } => demo::run(cli, *predictions)?,
         Command::Bench {

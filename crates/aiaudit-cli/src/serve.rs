@@ -7,7 +7,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Map, Value, json};
 use std::path::Path;
 
-use crate::cli::{Cli, LogArgs, ServeArgs, TokenCommand};
+use crate::cli::{Cli, LogArgs, ServeArgs, SinksCommand, TokenCommand};
 
 /// The server settings: the configuration file if any, then the command line over it.
 fn config(cli: &Cli, file: Option<&Path>) -> Result<ServerConfig> {
@@ -170,5 +170,47 @@ pub fn log_remote(server: &str, args: &LogArgs, event: &Event) -> Result<()> {
         receipt.seqs.first().copied().unwrap_or_default(),
         receipt.ids.first().map(String::as_str).unwrap_or("")
     );
+    Ok(())
+}
+
+/// `aiaudit sinks status`.
+pub fn sinks(cli: &Cli, file: &Path, command: &SinksCommand) -> Result<()> {
+    let SinksCommand::Status = command;
+    let c = config(cli, Some(file))?;
+    let ac = &c.after_commit;
+    let sinks = aiaudit_sinks::setup::from_config(ac.sinks.as_ref(), ac.alerts.as_ref(), None)?;
+    if sinks.is_empty() {
+        bail!(
+            "{} configures no [[sinks]] and no [[alerts]]",
+            file.display()
+        );
+    }
+    let cursors = aiaudit_sinks::setup::cursor_path(&c.db);
+    let rows = aiaudit_sinks::status(&c.db, &cursors, &sinks)?;
+    say!(
+        "{:<16} {:<8} {:>12} {:>12} {:>10}  {:<30}  LAST ERROR",
+        "SINK",
+        "KIND",
+        "DELIVERED",
+        "LOG SIZE",
+        "LAG",
+        "UPDATED"
+    );
+    for r in rows {
+        let updated = r
+            .updated_ns
+            .map(aiaudit_core::timefmt::format_rfc3339)
+            .unwrap_or_else(|| "never".into());
+        say!(
+            "{:<16} {:<8} {:>12} {:>12} {:>10}  {:<30}  {}",
+            r.name,
+            r.kind,
+            r.next_seq,
+            r.log_size,
+            r.lag,
+            updated,
+            r.last_error.as_deref().unwrap_or("-")
+        );
+    }
     Ok(())
 }

@@ -28,6 +28,8 @@ fn serve(config: &Path) -> Child {
         .expect("start aiaudit serve");
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
     let first = lines.next().expect("a line").expect("utf-8");
+    // The server writes more lines (and one at shutdown): keep reading, or it dies of EPIPE.
+    std::thread::spawn(move || lines.for_each(drop));
     assert!(first.contains("listening on"), "{first}");
     child
 }

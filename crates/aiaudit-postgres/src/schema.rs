@@ -7,7 +7,9 @@ pub const FORMAT_VERSION: i32 = 1;
 /// Tables, triggers and roles, created in one transaction; `{s}` is the schema.
 ///
 /// `entries` is partitioned by month of sealed time so that a month can be detached and
-/// archived; its primary key leads with `seq` (PostgreSQL wants the partition key in it too).
+/// archived. It has no primary key (PostgreSQL would want the partition key in it): a plain
+/// index on `seq` finds entries, the head lock gives each seq once, and `verify` reports any
+/// row of a seq given twice.
 /// Field queries go through `postings`, one row per batch and (field, value), exactly as in the
 /// SQLite layout: a batch of 8,192 events adds a few hundred index rows, not eight B-tree
 /// inserts per event. `head` is the one row every writer locks to append.
@@ -26,10 +28,10 @@ CREATE TABLE {s}.entries (
     time_ns   bigint NOT NULL,
     id        uuid   NOT NULL,
     leaf_hash bytea  NOT NULL,
-    data      bytea  NOT NULL,
-    PRIMARY KEY (seq, time_ns)
+    data      bytea  NOT NULL
 ) PARTITION BY RANGE (time_ns);
 CREATE TABLE {s}.entries_default PARTITION OF {s}.entries DEFAULT;
+CREATE INDEX ON {s}.entries (seq);
 CREATE INDEX ON {s}.entries USING brin (time_ns);
 CREATE TABLE {s}.postings (
     key   text    NOT NULL,

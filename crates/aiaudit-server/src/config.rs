@@ -164,8 +164,20 @@ impl ServerConfig {
                 "server.ingest_* need server.ingest (a nats:// URL)".into()
             ));
         }
+        // A sink's files, like the log's, are relative to the configuration file.
+        let mut sinks = file.sinks;
+        if let Some(toml::Value::Array(list)) = &mut sinks {
+            for t in list.iter_mut().filter_map(toml::Value::as_table_mut) {
+                for key in ["path", "secret_file"] {
+                    if let Some(toml::Value::String(p)) = t.get_mut(key) {
+                        let joined = rel(PathBuf::from(&*p));
+                        *p = joined.to_string_lossy().into_owned();
+                    }
+                }
+            }
+        }
         c.after_commit = AfterCommit {
-            sinks: file.sinks,
+            sinks,
             alerts: file.alerts,
         };
         c.check()?;

@@ -90,6 +90,8 @@ pub struct Server {
     stopping: tokio::sync::watch::Sender<bool>,
     /// The NATS consumer, when one runs.
     nats: Option<tokio::task::JoinHandle<()>>,
+    /// The sinks and alert rules fed after commit, when any are configured.
+    sinks: Option<aiaudit_sinks::Dispatcher>,
 }
 
 impl std::fmt::Debug for Server {
@@ -117,6 +119,7 @@ impl Server {
         committed.send_replace(logger.committed());
         let tokens_path = config.tokens_path();
         let tokens = Arc::new(TokenFile::open(&tokens_path, true)?);
+        let sinks = start_sinks(&config, &logger)?;
         let state = AppState::new(Arc::clone(&logger), tokens, metrics, committed, &config);
         let stopping = state.stopping.clone();
         let nats = match &config.nats {
@@ -176,6 +179,7 @@ impl Server {
             tokens_path,
             stopping,
             nats,
+            sinks,
         })
     }
 
@@ -216,6 +220,13 @@ impl Server {
         let closed = tokio::task::spawn_blocking(move || logger.close())
             .await
             .map_err(|e| Error::Invalid(format!("closing the log: {e}")))?;
+        // Sinks stop after their current delivery; what is left is delivered at the next start.
+        if let Some(d) = self.sinks {
+            tokio::task::spawn_blocking(move || d.shutdown())
+                .await
+                .map_err(|e| Error::Invalid(format!("stopping the sinks: {e}")))?
+                .map_err(|e| Error::Invalid(e.to_string()))?;
+        }
         match served {
             Ok(Ok(())) => {}
             Ok(Err(source)) => {
@@ -235,6 +246,38 @@ impl Server {
         tracing::info!("shutting down: finishing requests and committing");
         self.shutdown().await
     }
+}
+
+/// Starts the configured sinks and the alert rules, whose alerts are logged as `alert` events.
+fn start_sinks(
+    config: &ServerConfig,
+    logger: &Arc<AuditLogger>,
+) -> Result<Option<aiaudit_sinks::Dispatcher>, Error> {
+    let ac = &config.after_commit;
+    let for_alerts = Arc::clone(logger);
+    let emit: aiaudit_sinks::sinks::alerts::Emit = Arc::new(move |a| {
+        let status = for_alerts.status(&a.status).map_err(|e| e.to_string())?;
+        let mut event = aiaudit::Event::new(aiaudit_sinks::alerts::ALERT_TYPE, a.message.clone())
+            .status(status);
+        if let serde_json::Value::Object(m) = &a.details {
+            event.details = m.clone();
+        }
+        event
+            .details
+            .insert("rule".into(), serde_json::Value::String(a.rule.clone()));
+        for_alerts.log(event).map(|_| ()).map_err(|e| e.to_string())
+    });
+    let sinks =
+        aiaudit_sinks::setup::from_config(ac.sinks.as_ref(), ac.alerts.as_ref(), Some(emit))
+            .map_err(|e| Error::Invalid(e.to_string()))?;
+    if sinks.is_empty() {
+        return Ok(None);
+    }
+    let cursors = aiaudit_sinks::setup::cursor_path(&config.db);
+    tracing::info!(sinks = sinks.len(), cursors = %cursors.display(), "delivering committed events to sinks");
+    aiaudit_sinks::Dispatcher::start(config.db.clone(), cursors, sinks)
+        .map(Some)
+        .map_err(|e| Error::Invalid(e.to_string()))
 }
 
 fn open_logger(

@@ -241,21 +241,17 @@ async fn commit_round(state: &AppState, round: &[jetstream::Message]) -> Result<
     rx.await
         .map_err(|_| "the writer dropped a batch".to_owned())??;
     state.metrics.ingested(count);
-    for m in take {
-        ack(m).await;
-    }
+    // Acknowledgements are sent without waiting for each reply: one lost on the way makes the
+    // message come again after the ack wait, and it is then recognised by its ingest id.
+    futures_util::future::join_all(take.iter().map(|m| ack(m))).await;
     Ok(())
 }
 
-/// Acknowledges, with the server's confirmation, so that a lost acknowledgement is retried
-/// rather than left to a redelivery (which would be recognised, but costs a lookup).
+/// Acknowledges a message (fire and forget; see above).
 async fn ack(m: &jetstream::Message) {
-    for _ in 0..3 {
-        if m.double_ack().await.is_ok() {
-            return;
-        }
+    if let Err(e) = m.ack().await {
+        tracing::warn!(subject = %m.subject, error = %e, "NATS ingest: acknowledgement not sent; the message will be recognised if delivered again");
     }
-    tracing::warn!(subject = %m.subject, "NATS ingest: acknowledgement not confirmed; the message will be recognised if delivered again");
 }
 
 /// A message's events, validated as `POST /v1/events` validates a body, each marked with the

@@ -51,6 +51,11 @@ pub struct PostgresStore {
     retry_for: Duration,
     /// Months whose partition was made (or found) by this store, so each is asked for once.
     months: HashSet<(i64, u32)>,
+    /// A transaction (an append, a read snapshot) is open on the connection: a lost
+    /// connection then fails the read instead of reconnecting, since a new connection would
+    /// carry on outside the transaction (statements committing one by one, or reads outside the
+    /// snapshot).
+    in_txn: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -125,6 +130,7 @@ impl PostgresStore {
             url,
             retry_for: DEFAULT_RETRY,
             months: HashSet::new(),
+            in_txn: std::sync::atomic::AtomicBool::new(false),
         };
         // This month's and the next two months' partitions, so that appends rarely meet a
         // month without one.
@@ -182,9 +188,14 @@ impl PostgresStore {
                 let mut c = self.client.lock().unwrap_or_else(|p| p.into_inner());
                 f(&mut c)
             };
+            let in_txn = self.in_txn.load(std::sync::atomic::Ordering::SeqCst);
             match result {
                 Ok(v) => return Ok(v),
-                Err(e) if error::is_connection(&e) && started.elapsed() < self.retry_for => {
+                Err(e)
+                    if error::is_connection(&e)
+                        && !in_txn
+                        && started.elapsed() < self.retry_for =>
+                {
                     std::thread::sleep(pause);
                     pause = (pause * 2).min(Duration::from_secs(2));
                     self.reconnect_quietly();
@@ -344,9 +355,13 @@ impl Store for PostgresStore {
         &self,
         f: &mut dyn FnMut() -> aiaudit_core::Result<()>,
     ) -> aiaudit_core::Result<()> {
-        // One REPEATABLE READ transaction: every read in `f` sees the log as of its first.
+        // One REPEATABLE READ transaction: every read in `f` sees the log as of its first (and
+        // a lost connection fails `f` rather than reading on outside the snapshot).
         self.read(|c| c.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"))?;
+        self.in_txn.store(true, std::sync::atomic::Ordering::SeqCst);
         let result = f();
+        self.in_txn
+            .store(false, std::sync::atomic::Ordering::SeqCst);
         let end =
             self.read(|c| c.batch_execute(if result.is_ok() { "COMMIT" } else { "ROLLBACK" }));
         result?;

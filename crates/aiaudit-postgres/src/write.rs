@@ -79,7 +79,7 @@ impl Rebase for Fixed<'_> {
 
     fn rebase(&mut self, size: u64, _tree: &dyn NodeSource) -> aiaudit_core::Result<()> {
         Err(aiaudit_core::Error::store(Error::HeadMoved {
-            schema: String::new(),
+            schema: "(another writer is appending to this log; Store::append cannot re-seal, use append_rebased)".into(),
             expected: self.0.entries.first().map_or(0, |e| e.seq),
             found: size,
         }))
@@ -97,7 +97,14 @@ pub(crate) fn append(store: &mut PostgresStore, batch: &mut dyn Rebase) -> Resul
         for e in batch.batch().entries {
             store.ensure_partition(schema::month_of(e.time_ns));
         }
-        match try_append(store, batch) {
+        store
+            .in_txn
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let attempt = try_append(store, batch);
+        store
+            .in_txn
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+        match attempt {
             Ok(()) => return Ok(()),
             Err(e) => {
                 let c = store.client.get_mut().unwrap_or_else(|p| p.into_inner());
@@ -121,7 +128,10 @@ fn try_append(store: &mut PostgresStore, batch: &mut dyn Rebase) -> Result<(), E
     let e = |err| pg(&url, err);
     let head: u64 = {
         let c = store.client.get_mut().unwrap_or_else(|p| p.into_inner());
-        c.batch_execute("BEGIN").map_err(e)?;
+        // READ COMMITTED whatever the server's default: after the head lock, each statement
+        // sees what the writer before committed.
+        c.batch_execute("BEGIN ISOLATION LEVEL READ COMMITTED")
+            .map_err(e)?;
         let size: i64 = c
             .query_one(&format!("SELECT size FROM {s}.head FOR UPDATE"), &[])
             .map_err(e)?
@@ -141,9 +151,14 @@ fn try_append(store: &mut PostgresStore, batch: &mut dyn Rebase) -> Result<(), E
             let c = store.client.get_mut().unwrap_or_else(|p| p.into_inner());
             return c.batch_execute("COMMIT").map_err(e);
         }
-        batch
-            .rebase(head, &*store)
-            .map_err(|why| store.inconsistent(format!("re-sealing a batch at {head}: {why}")))?;
+        batch.rebase(head, &*store).map_err(|why| match why {
+            // A lost connection while reading the frontier: the whole attempt is retried.
+            aiaudit_core::Error::Store(inner) => match inner.downcast::<Error>() {
+                Ok(e) => *e,
+                Err(other) => store.inconsistent(format!("re-sealing a batch at {head}: {other}")),
+            },
+            other => store.inconsistent(format!("re-sealing a batch at {head}: {other}")),
+        })?;
     }
     let b = batch.batch();
     let c = store.client.get_mut().unwrap_or_else(|p| p.into_inner());

@@ -345,7 +345,18 @@ fn depth(v: &Value) -> usize {
 
 /// Event types only the server records (reads, administration, erasure): a client could
 /// otherwise plant records that look like the server's own.
-pub const RESERVED_TYPES: [&str; 3] = ["access", "admin", aiaudit::subjects::ERASURE_TYPE];
+pub const RESERVED_TYPES: [&str; 4] = [
+    "access",
+    "admin",
+    aiaudit::subjects::ERASURE_TYPE,
+    // Raised by the server's alert rules, which never evaluate them: a client's would escape
+    // every rule.
+    "alert",
+];
+
+/// Detail keys only the server sets: `ingest_id` names the queue message an event came from,
+/// and a client that set it could make a redelivered message pass for committed.
+pub const RESERVED_DETAILS: [&str; 1] = ["ingest_id"];
 
 /// Turns one input into an event: statuses checked against the logger's, times parsed,
 /// nesting bounded; `service` (the token's name) fills the actor's when the event names none.
@@ -402,6 +413,12 @@ pub fn to_event(
     });
     event.regulations = input.regulations.unwrap_or_default();
     if let Some(d) = input.details {
+        if let Some(k) = RESERVED_DETAILS.iter().find(|k| d.contains_key(**k)) {
+            return Err(at(ApiError::bad_request(
+                "invalid_event",
+                format!("details.{k} is set by the server itself and cannot be sent"),
+            )));
+        }
         let deepest = d.values().map(depth).max().unwrap_or(0) + 1;
         if deepest > limits.max_depth {
             return Err(at(ApiError::bad_request(

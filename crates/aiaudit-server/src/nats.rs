@@ -134,7 +134,7 @@ pub(crate) async fn run(
                 }
             })
             .collect();
-        if let Err(e) = commit_round(&state, &round).await {
+        if let Err(e) = commit_round(&state, &cfg, &round).await {
             // Nothing of this round is acknowledged: it is delivered again after a restart.
             tracing::error!(error = %e, "NATS ingest stopped: a batch could not be committed");
             state.metrics.nats_failed();
@@ -167,7 +167,8 @@ fn ingest_id(m: &jetstream::Message) -> Option<String> {
 async fn already_committed(state: &AppState, id: &str, published_ns: i64) -> Result<bool, String> {
     let q = Query {
         ingest_id: Some(id.to_owned()),
-        since_ns: Some(published_ns.saturating_sub(1_000_000_000)),
+        // The NATS server's clock and the writer's may disagree: five minutes of slack.
+        since_ns: Some(published_ns.saturating_sub(300_000_000_000)),
         limit: 1,
         ..Query::default()
     };
@@ -178,9 +179,14 @@ async fn already_committed(state: &AppState, id: &str, published_ns: i64) -> Res
         .map_err(|e| e.message)
 }
 
-async fn commit_round(state: &AppState, round: &[jetstream::Message]) -> Result<(), String> {
+async fn commit_round(
+    state: &AppState,
+    cfg: &NatsIngest,
+    round: &[jetstream::Message],
+) -> Result<(), String> {
     let mut events = Vec::new();
-    let mut take = Vec::new();
+    // The messages whose events are submitted, with how many events each holds.
+    let mut take: Vec<(&jetstream::Message, String, usize)> = Vec::new();
     for m in round {
         let Some(id) = ingest_id(m) else {
             let _ = m.ack_with(AckKind::Term).await;
@@ -197,19 +203,64 @@ async fn commit_round(state: &AppState, round: &[jetstream::Message]) -> Result<
         }
         match to_events(state, &m.payload, &id) {
             Ok(evs) => {
+                take.push((m, id, evs.len()));
                 events.extend(evs);
-                take.push(m);
             }
-            Err(why) => {
-                tracing::warn!(ingest_id = %id, subject = %m.subject, error = %why, "NATS ingest: message refused");
-                state.metrics.nats_refused();
-                let _ = m.ack_with(AckKind::Term).await;
-            }
+            Err(why) => refuse(state, m, &id, &why).await,
         }
     }
-    if events.is_empty() {
-        return Ok(());
+    loop {
+        if take.is_empty() {
+            return Ok(());
+        }
+        match submit(state, cfg, events, &take).await {
+            Ok(count) => {
+                state.metrics.ingested(count);
+                // Acknowledgements are sent without waiting for each reply: one lost on the way
+                // makes the message come again after the ack wait, and it is then recognised by
+                // its ingest id.
+                futures_util::future::join_all(take.iter().map(|(m, _, _)| ack(m))).await;
+                return Ok(());
+            }
+            Err(Refused::Event(index, why)) => {
+                // Only a record pushed over the size limit by redaction gets here (the events
+                // were validated): that message is refused, the rest submitted again.
+                let mut at = 0;
+                let pos = take
+                    .iter()
+                    .position(|(_, _, n)| {
+                        at += n;
+                        index < at
+                    })
+                    .unwrap_or(take.len() - 1);
+                let (m, id, _) = take.remove(pos);
+                refuse(state, m, &id, &why).await;
+                events = Vec::new();
+                for (m, id, _) in &take {
+                    events.extend(to_events(state, &m.payload, id)?);
+                }
+            }
+            Err(Refused::Writer(why)) => return Err(why),
+        }
     }
+}
+
+enum Refused {
+    /// Event `index` of the submission could not be sealed.
+    Event(usize, String),
+    /// The writer failed: nothing more can be committed.
+    Writer(String),
+}
+
+/// Submits one round and waits for its commit, telling JetStream the round's messages are
+/// still being worked on (so that a slow commit — a database reconnecting — does not get them
+/// delivered to another server meanwhile). Returns how many events were committed.
+async fn submit(
+    state: &AppState,
+    cfg: &NatsIngest,
+    events: Vec<aiaudit::Event>,
+    take: &[(&jetstream::Message, String, usize)],
+) -> Result<usize, Refused> {
     let count = events.len();
     let (tx, rx) = oneshot::channel::<Result<u64, String>>();
     let (sealed_tx, sealed_rx) = oneshot::channel::<Result<aiaudit::Sealed, NotSealed>>();
@@ -223,28 +274,39 @@ async fn commit_round(state: &AppState, round: &[jetstream::Message]) -> Result<
     let logger = std::sync::Arc::clone(&state.logger);
     tokio::task::spawn_blocking(move || logger.submit(sub))
         .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
-    match sealed_rx.await {
-        Ok(Ok(_)) => {}
-        Ok(Err(NotSealed::Rejected { index, why })) => {
-            // Validated already; only a record pushed over the size limit by redaction gets
-            // here. The round is refused whole: its messages are delivered again one by one
-            // after the ack wait, when the batch is smaller.
-            return Err(format!(
-                "event {index} of the round could not be sealed: {why}"
-            ));
+        .map_err(|e| Refused::Writer(e.to_string()))?
+        .map_err(|e| Refused::Writer(e.to_string()))?;
+    let wait = async {
+        match sealed_rx.await {
+            Ok(Ok(_)) => {}
+            Ok(Err(NotSealed::Rejected { index, why })) => return Err(Refused::Event(index, why)),
+            Ok(Err(NotSealed::Stopped(why))) => return Err(Refused::Writer(why)),
+            Err(_) => return Err(Refused::Writer("the writer dropped a batch".into())),
         }
-        Ok(Err(NotSealed::Stopped(why))) => return Err(why),
-        Err(_) => return Err("the writer dropped a batch".into()),
+        rx.await
+            .map_err(|_| Refused::Writer("the writer dropped a batch".into()))?
+            .map_err(Refused::Writer)
+    };
+    tokio::pin!(wait);
+    let mut progress = tokio::time::interval(cfg.ack_wait / 3);
+    progress.tick().await;
+    loop {
+        tokio::select! {
+            r = &mut wait => return r.map(|_| count),
+            _ = progress.tick() => {
+                for (m, _, _) in take {
+                    let _ = m.ack_with(AckKind::Progress).await;
+                }
+            }
+        }
     }
-    rx.await
-        .map_err(|_| "the writer dropped a batch".to_owned())??;
-    state.metrics.ingested(count);
-    // Acknowledgements are sent without waiting for each reply: one lost on the way makes the
-    // message come again after the ack wait, and it is then recognised by its ingest id.
-    futures_util::future::join_all(take.iter().map(|m| ack(m))).await;
-    Ok(())
+}
+
+/// Terminates a message that holds no valid event (never delivered again), and says so.
+async fn refuse(state: &AppState, m: &jetstream::Message, id: &str, why: &str) {
+    tracing::warn!(ingest_id = %id, subject = %m.subject, error = %why, "NATS ingest: message refused");
+    state.metrics.nats_refused();
+    let _ = m.ack_with(AckKind::Term).await;
 }
 
 /// Acknowledges a message (fire and forget; see above).
@@ -258,20 +320,16 @@ async fn ack(m: &jetstream::Message) {
 /// message's ingest id.
 fn to_events(state: &AppState, payload: &[u8], id: &str) -> Result<Vec<aiaudit::Event>, String> {
     let inputs = parse_body(payload, BodyFormat::Json, &state.limits).map_err(|e| e.message)?;
-    let n = inputs.len();
     inputs
         .into_iter()
         .enumerate()
         .map(|(i, input)| {
             let mut e = to_event(input, i, &state.logger, &state.limits, "nats-ingest")
                 .map_err(|e| e.message)?;
-            let tag = if n == 1 {
-                id.to_owned()
-            } else {
-                format!("{id}#{i}")
-            };
+            // Every event of a message carries its id: they are committed together, so any one
+            // of them found means the message is in the log.
             e.details
-                .insert("ingest_id".into(), serde_json::Value::String(tag));
+                .insert("ingest_id".into(), serde_json::Value::String(id.to_owned()));
             Ok(e)
         })
         .collect()

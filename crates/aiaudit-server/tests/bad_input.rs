@@ -104,6 +104,14 @@ async fn every_bad_input_is_a_named_4xx_and_writes_nothing() {
             "name",
         ),
         case(
+            "a server-only detail",
+            json_ct,
+            "[{\"name\":\"ok\"},{\"name\":\"x\",\"details\":{\"ingest_id\":\"AIAUDIT:7\"}}]",
+            400,
+            "invalid_event",
+            "event 1: details.ingest_id is set by the server itself",
+        ),
+        case(
             "unknown field",
             json_ct,
             "{\"name\":\"x\",\"detials\":{}}",
@@ -327,7 +335,7 @@ async fn an_oversized_record_is_refused_alone_and_reserved_types_are_the_servers
         .await;
     assert!(s == 400 || s == 503, "{s} {e}");
     assert_ne!(s, 503, "one oversized record must not stop the log: {e}");
-    for kind in ["access", "admin", "erasure"] {
+    for kind in ["access", "admin", "erasure", "alert"] {
         let (s, e) = h
             .post_json(
                 "ingest",

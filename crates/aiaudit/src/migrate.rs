@@ -25,6 +25,20 @@ pub fn copy_log(
     to: &mut dyn Store,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<Copied> {
+    // One view of a source that may be live: its size, checkpoints and entries agree.
+    let mut out = None;
+    from.read_snapshot(&mut || {
+        out = Some(copy_snapshot(from, &mut *to, &mut *progress));
+        Ok(())
+    })?;
+    out.unwrap_or_else(|| Err(Error::NotFound("the source gave no snapshot".into())))
+}
+
+fn copy_snapshot(
+    from: &dyn Store,
+    to: &mut dyn Store,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Copied> {
     let (src, dst) = (from.info()?, to.info()?);
     if src.origin != dst.origin || src.verifier_key != dst.verifier_key {
         return Err(Error::NotFound(format!(
@@ -55,6 +69,9 @@ pub fn copy_log(
             checkpoints.last().map_or(0, |c| c.size)
         )));
     }
+    // A store with one writer finds times and ids by binary search over seq: they must not go
+    // back (a log several writers shared on PostgreSQL may, by clock skew between hosts).
+    let ordered = !to.shared();
     let mut range = CompactRange::new();
     let mut pending: Vec<StoredEntry> = Vec::new();
     let mut cps = checkpoints.iter().peekable();
@@ -98,7 +115,12 @@ pub fn copy_log(
     }
     let mut expect = 0u64;
     let mut failure = None;
+    let mut last: Option<(i64, String)> = None;
     from.scan(0, &mut |raw| {
+        if raw.seq >= total {
+            // Appended after the snapshot's size was read (a store without snapshots).
+            return Ok(false);
+        }
         if raw.seq != expect {
             failure = Some(damaged(format!(
                 "seq {} where {expect} was expected",
@@ -114,12 +136,21 @@ pub fn copy_log(
             return Ok(false);
         }
         expect += 1;
-        pending.push(StoredEntry::from_stored(
-            raw.seq,
-            raw.time_ns,
-            raw.leaf_hash,
-            raw.data,
-        ));
+        let entry = StoredEntry::from_stored(raw.seq, raw.time_ns, raw.leaf_hash, raw.data);
+        if ordered {
+            if let Some((t, id)) = &last
+                && (entry.time_ns < *t || entry.id <= *id)
+            {
+                failure = Some(Error::NotFound(format!(
+                    "seq {}: its time or id goes back from the entry before it (a log that several writers appended to): \
+                     the destination finds entries by time and id in seq order, so copy this log into PostgreSQL instead",
+                    entry.seq
+                )));
+                return Ok(false);
+            }
+            last = Some((entry.time_ns, entry.id.clone()));
+        }
+        pending.push(entry);
         if let Some(cp) = cps.peek()
             && cp.size == expect
         {

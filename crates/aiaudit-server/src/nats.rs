@@ -44,14 +44,14 @@ pub struct NatsIngest {
 
 impl NatsIngest {
     /// The defaults for a server URL: stream `AIAUDIT`, subjects `aiaudit.events.>`, durable
-    /// consumer `aiaudit-writer`, 1,000 messages a batch.
+    /// consumer `aiaudit-writer`, 4,096 messages a batch (fewer, larger commits).
     pub fn new(url: impl Into<String>) -> Self {
         NatsIngest {
             url: url.into(),
             stream: "AIAUDIT".into(),
             subject: "aiaudit.events.>".into(),
             consumer: "aiaudit-writer".into(),
-            batch: 1_000,
+            batch: 4_096,
             ack_wait: Duration::from_secs(30),
         }
     }

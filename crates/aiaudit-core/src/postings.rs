@@ -35,6 +35,59 @@ pub fn input_bucket(hash: &str) -> &str {
     &hash[..end]
 }
 
+/// The posting keys a query's field filters name (each must match).
+pub fn query_keys(q: &crate::store::Query) -> Vec<String> {
+    [
+        q.kind.as_deref().map(|v| key("type", v)),
+        q.status.as_deref().map(|v| key("status", v)),
+        q.model.as_deref().map(|v| key("model", v)),
+        q.user.as_deref().map(|v| key("user", v)),
+        q.operation.as_deref().map(|v| key("op", v)),
+        q.subject.as_deref().map(|v| key("subject", v)),
+        q.input_hash
+            .as_deref()
+            .map(|v| key("input", input_bucket(v))),
+        q.ingest_id
+            .as_deref()
+            .map(|v| key("ingest", input_bucket(v))),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// Compares a batch's stored posting lists (`(key, encoded seqs)` rows) with those its
+/// `entries` produce: what disagrees, if anything, for `verify` to report.
+pub fn compare<'a>(
+    batch: u64,
+    entries: &[StoredEntry],
+    stored: impl IntoIterator<Item = (String, &'a [u8])>,
+) -> Option<String> {
+    let mut want: HashMap<String, Vec<u64>> = build(entries)
+        .into_iter()
+        .map(|((f, v), s)| (key(f, v), s))
+        .collect();
+    for (k, bytes) in stored {
+        let have = decode(batch, bytes);
+        match want.remove(&k) {
+            Some(w) if Some(&w) == have.as_ref() => {}
+            Some(_) => {
+                return Some(format!(
+                    "the query index for {k} in the batch from seq {batch} lists other entries than the log holds"
+                ));
+            }
+            None => {
+                return Some(format!(
+                    "the query index has an entry {k} in the batch from seq {batch} that no record has"
+                ));
+            }
+        }
+    }
+    want.into_keys().next().map(|k| {
+        format!("the query index lost {k} in the batch from seq {batch}: queries would not find those entries")
+    })
+}
+
 /// The stored key of a field and value.
 pub fn key(field: &str, value: &str) -> String {
     format!("{field}:{value}")

@@ -264,6 +264,28 @@ pub struct Query {
     pub limit: usize,
 }
 
+impl Query {
+    /// Does `e` (with its query fields derived) pass every filter that names a field? Time,
+    /// seq and limit are the store's to apply. Stores check every entry an index names with
+    /// this, so a damaged index can hide entries but never return a wrong one.
+    pub fn matches(&self, e: &StoredEntry) -> bool {
+        let eq = |want: &Option<String>, have: Option<&str>| {
+            want.as_deref().is_none_or(|w| Some(w) == have)
+        };
+        eq(&self.kind, Some(&e.kind))
+            && eq(&self.status, Some(&e.status))
+            && eq(&self.model, e.model.as_deref())
+            && eq(&self.user, e.user.as_deref())
+            && eq(&self.subject, e.subject.as_deref())
+            && eq(&self.input_hash, e.input_hash.as_deref())
+            && eq(&self.ingest_id, e.ingest_id.as_deref())
+            && self
+                .operation
+                .as_deref()
+                .is_none_or(|o| e.op_id.as_deref() == Some(o) || e.op_name.as_deref() == Some(o))
+    }
+}
+
 /// Log metadata fixed when the log is created.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogInfo {

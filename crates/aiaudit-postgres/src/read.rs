@@ -135,43 +135,6 @@ pub(crate) fn by_id(store: &PostgresStore, id: &str) -> Result<Option<StoredEntr
     row.map(|r| full(store, &r)).transpose()
 }
 
-/// Does `e` pass every filter of `q` that names a field?
-fn matches(e: &StoredEntry, q: &Query) -> bool {
-    let eq =
-        |want: &Option<String>, have: Option<&str>| want.as_deref().is_none_or(|w| Some(w) == have);
-    eq(&q.kind, Some(&e.kind))
-        && eq(&q.status, Some(&e.status))
-        && eq(&q.model, e.model.as_deref())
-        && eq(&q.user, e.user.as_deref())
-        && eq(&q.subject, e.subject.as_deref())
-        && eq(&q.input_hash, e.input_hash.as_deref())
-        && eq(&q.ingest_id, e.ingest_id.as_deref())
-        && q.operation
-            .as_deref()
-            .is_none_or(|o| e.op_id.as_deref() == Some(o) || e.op_name.as_deref() == Some(o))
-}
-
-/// The posting keys a query's field filters name.
-fn filter_keys(q: &Query) -> Vec<String> {
-    [
-        q.kind.as_deref().map(|v| postings::key("type", v)),
-        q.status.as_deref().map(|v| postings::key("status", v)),
-        q.model.as_deref().map(|v| postings::key("model", v)),
-        q.user.as_deref().map(|v| postings::key("user", v)),
-        q.operation.as_deref().map(|v| postings::key("op", v)),
-        q.subject.as_deref().map(|v| postings::key("subject", v)),
-        q.input_hash
-            .as_deref()
-            .map(|v| postings::key("input", postings::input_bucket(v))),
-        q.ingest_id
-            .as_deref()
-            .map(|v| postings::key("ingest", postings::input_bucket(v))),
-    ]
-    .into_iter()
-    .flatten()
-    .collect()
-}
-
 /// The query plan shared by exact queries (`exact`: each entry's fields derived and checked)
 /// and candidate scans (raw entries, unchecked): the rarest filter's posting lists drive when
 /// they are much shorter than the seq range, otherwise the range is read in pages. Time bounds
@@ -209,7 +172,7 @@ pub(crate) fn select(
     let mut give = |e: StoredEntry| -> aiaudit_core::Result<bool> {
         let e = if exact {
             let e = StoredEntry::from_stored(e.seq, e.time_ns, e.leaf_hash, e.data);
-            if !matches(&e, q) {
+            if !q.matches(&e) {
                 return Ok(true);
             }
             e
@@ -220,7 +183,7 @@ pub(crate) fn select(
         Ok(f(e)? && given < limit)
     };
 
-    let keys = filter_keys(q);
+    let keys = postings::query_keys(q);
     let mut best: Option<(i64, &String)> = None;
     for k in &keys {
         let sql = format!(
@@ -322,10 +285,6 @@ pub(crate) fn check_postings(
     batch: u64,
     entries: &[StoredEntry],
 ) -> Result<Option<String>, Error> {
-    let mut want: std::collections::HashMap<String, Vec<u64>> = postings::build(entries)
-        .into_iter()
-        .map(|((f, v), s)| (postings::key(f, v), s))
-        .collect();
     let s = store.schema();
     let rows = store.read(|c| {
         c.query(
@@ -333,26 +292,12 @@ pub(crate) fn check_postings(
             &[&(batch as i64)],
         )
     })?;
-    for r in &rows {
-        let key: String = r.get(0);
-        let have = postings::decode(batch, r.get(1));
-        match want.remove(&key) {
-            Some(w) if Some(&w) == have.as_ref() => {}
-            Some(_) => {
-                return Ok(Some(format!(
-                    "the query index for {key} in the batch from seq {batch} lists other entries than the log holds"
-                )));
-            }
-            None => {
-                return Ok(Some(format!(
-                    "the query index has an entry {key} in the batch from seq {batch} that no record has"
-                )));
-            }
-        }
-    }
-    Ok(want.into_keys().next().map(|k| {
-        format!("the query index lost {k} in the batch from seq {batch}: queries would not find those entries")
-    }))
+    Ok(postings::compare(
+        batch,
+        entries,
+        rows.iter()
+            .map(|r| (r.get::<_, String>(0), r.get::<_, &[u8]>(1))),
+    ))
 }
 
 /// Every row from `from` on, in seq order, duplicates included (a tamperer's row of an

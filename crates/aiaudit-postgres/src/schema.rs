@@ -120,32 +120,14 @@ pub(crate) fn sql(template: &str, schema: &str) -> String {
     template.replace("{s}", schema)
 }
 
-const NS_PER_DAY: i64 = 86_400 * 1_000_000_000;
+use aiaudit_core::timefmt::{civil_from_days, days_from_civil};
 
-/// Days since 1970-01-01 of a civil date (proleptic Gregorian).
-fn days_from_civil(year: i64, month: u32) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = i64::from(month);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
+const NS_PER_DAY: i64 = 86_400 * 1_000_000_000;
 
 /// The (year, month) of a time, UTC.
 pub(crate) fn month_of(time_ns: i64) -> (i64, u32) {
-    let days = time_ns.div_euclid(NS_PER_DAY);
-    // The inverse of days_from_civil.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month)
+    let (y, m, _) = civil_from_days(time_ns.div_euclid(NS_PER_DAY));
+    (y, m)
 }
 
 /// The month after `(year, month)`.
@@ -159,7 +141,7 @@ pub(crate) fn next_month((year, month): (i64, u32)) -> (i64, u32) {
 
 /// The first nanosecond of a month.
 pub(crate) fn month_start_ns((year, month): (i64, u32)) -> i64 {
-    days_from_civil(year, month).saturating_mul(NS_PER_DAY)
+    days_from_civil(year, month, 1).saturating_mul(NS_PER_DAY)
 }
 
 /// The partition of one month: `entries_y2026m12` for `[start, next start)`.

@@ -78,22 +78,6 @@ fn seq_at_time(store: &SqliteStore, t: i64, strict: bool, size: u64) -> Result<u
     Ok(lo)
 }
 
-/// Does `e` pass every filter of `q` that names a field?
-fn matches(e: &StoredEntry, q: &Query) -> bool {
-    let eq =
-        |want: &Option<String>, have: Option<&str>| want.as_deref().is_none_or(|w| Some(w) == have);
-    eq(&q.kind, Some(&e.kind))
-        && eq(&q.status, Some(&e.status))
-        && eq(&q.model, e.model.as_deref())
-        && eq(&q.user, e.user.as_deref())
-        && eq(&q.subject, e.subject.as_deref())
-        && eq(&q.input_hash, e.input_hash.as_deref())
-        && eq(&q.ingest_id, e.ingest_id.as_deref())
-        && q.operation
-            .as_deref()
-            .is_none_or(|o| e.op_id.as_deref() == Some(o) || e.op_name.as_deref() == Some(o))
-}
-
 /// The entry with event id `id`, by binary search: ids strictly increase with seq.
 pub(crate) fn by_id(store: &SqliteStore, id: &str) -> Result<Option<StoredEntry>, Error> {
     let size = size(store)?;
@@ -197,30 +181,14 @@ fn select(
         return Ok(());
     }
     let read = if exact { entry } else { raw };
-    let filters: Vec<String> = [
-        q.kind.as_deref().map(|v| postings::key("type", v)),
-        q.status.as_deref().map(|v| postings::key("status", v)),
-        q.model.as_deref().map(|v| postings::key("model", v)),
-        q.user.as_deref().map(|v| postings::key("user", v)),
-        q.operation.as_deref().map(|v| postings::key("op", v)),
-        q.subject.as_deref().map(|v| postings::key("subject", v)),
-        q.input_hash
-            .as_deref()
-            .map(|v| postings::key("input", postings::input_bucket(v))),
-        q.ingest_id
-            .as_deref()
-            .map(|v| postings::key("ingest", postings::input_bucket(v))),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
+    let filters: Vec<String> = postings::query_keys(q);
 
     let mut given = 0usize;
     // Gives `e` to `f` if it passes every filter; false once the caller wants no more.
     let mut give = |e: StoredEntry| -> aiaudit_core::Result<bool> {
         // Rows are re-checked against every filter, so an index that names a wrong seq can
         // never make a query return a non-matching entry.
-        if exact && !matches(&e, q) {
+        if exact && !q.matches(&e) {
             return Ok(true);
         }
         given += 1;
@@ -310,37 +278,23 @@ pub(crate) fn check_postings(
     batch: u64,
     entries: &[StoredEntry],
 ) -> Result<Option<String>, Error> {
-    let mut want: std::collections::HashMap<String, Vec<u64>> = postings::build(entries)
-        .into_iter()
-        .map(|((f, v), s)| (postings::key(f, v), s))
-        .collect();
     let mut stmt = store
         .conn
         .prepare_cached("SELECT key, seqs FROM postings WHERE batch = ?1")
         .map_err(|e| store.err(e))?;
     let mut rows = stmt.query([batch as i64]).map_err(|e| store.err(e))?;
+    let mut stored: Vec<(String, Vec<u8>)> = Vec::new();
     while let Some(row) = rows.next().map_err(|e| store.err(e))? {
-        let key: String = row.get(0).map_err(|e| store.err(e))?;
-        let blob: Vec<u8> = row.get(1).map_err(|e| store.err(e))?;
-        let have = postings::decode(batch, &blob);
-        match want.remove(&key) {
-            Some(w) if Some(&w) == have.as_ref() => {}
-            Some(_) => {
-                return Ok(Some(format!(
-                    "the query index for {key} in the batch from seq {batch} lists other entries than the log holds"
-                )));
-            }
-            None => {
-                return Ok(Some(format!(
-                    "the query index has an entry {key} in the batch from seq {batch} that no record has"
-                )));
-            }
-        }
+        stored.push((
+            row.get(0).map_err(|e| store.err(e))?,
+            row.get(1).map_err(|e| store.err(e))?,
+        ));
     }
-    Ok(want
-        .into_keys()
-        .next()
-        .map(|k| format!("the query index lost {k} in the batch from seq {batch}: queries would not find those entries")))
+    Ok(postings::compare(
+        batch,
+        entries,
+        stored.iter().map(|(k, b)| (k.clone(), b.as_slice())),
+    ))
 }
 
 /// Every entry from `from` on, in seq order.

@@ -125,10 +125,11 @@ impl PostgresStore {
     }
 
     fn finish_open(client: Client, url: PgUrl) -> Result<Self, Error> {
+        let retry_for = url.retry;
         let mut store = PostgresStore {
             client: Mutex::new(client),
             url,
-            retry_for: DEFAULT_RETRY,
+            retry_for,
             months: HashSet::new(),
             in_txn: std::sync::atomic::AtomicBool::new(false),
         };

@@ -17,6 +17,8 @@ pub struct PgUrl {
     pub(crate) config: postgres::Config,
     /// The schema holding the log's tables.
     pub schema: String,
+    /// How long a lost connection is retried (`retry_s`, default 60 s).
+    pub retry: std::time::Duration,
     /// The URL for messages: the password, if any, replaced by `***`.
     pub display: String,
 }
@@ -34,10 +36,23 @@ impl PgUrl {
         }
         let (base, query) = url.split_once('?').unwrap_or((url, ""));
         let mut schema = DEFAULT_SCHEMA.to_owned();
+        let mut retry = crate::DEFAULT_RETRY;
         let mut rest = Vec::new();
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             match pair.split_once('=') {
                 Some(("schema", v)) => schema = v.to_owned(),
+                Some(("retry_s", v)) => {
+                    let secs: u64 = v
+                        .parse()
+                        .ok()
+                        .filter(|s| (1..=86_400).contains(s))
+                        .ok_or_else(|| {
+                            bad(format!(
+                                "retry_s {v:?} must be a whole number of seconds from 1 to 86400"
+                            ))
+                        })?;
+                    retry = std::time::Duration::from_secs(secs);
+                }
                 _ => rest.push(pair),
             }
         }
@@ -65,6 +80,7 @@ impl PgUrl {
         Ok(PgUrl {
             config,
             schema,
+            retry,
             display,
         })
     }
@@ -117,6 +133,9 @@ mod tests {
         assert_eq!(u.config.get_dbname(), Some("test"));
         let u = PgUrl::parse("postgresql://127.0.0.1/test")?;
         assert_eq!(u.schema, DEFAULT_SCHEMA);
+        assert_eq!(u.retry, crate::DEFAULT_RETRY);
+        let u = PgUrl::parse("postgres://h/db?retry_s=300&schema=a")?;
+        assert_eq!(u.retry, std::time::Duration::from_secs(300));
         assert_eq!(u.config.get_user(), Some("postgres"));
         Ok(())
     }
@@ -131,6 +150,8 @@ mod tests {
             ),
             ("postgres://u@h/db?schema=", "schema \"\""),
             ("postgres://u@h/db?bogus_option=1", "bogus_option"),
+            ("postgres://u@h/db?retry_s=0", "retry_s \"0\""),
+            ("postgres://u@h/db?retry_s=soon", "retry_s \"soon\""),
         ] {
             let e = PgUrl::parse(url).expect_err(url).to_string();
             assert!(e.contains(want), "{url}: {e}");

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -48,7 +49,6 @@ def test_published_events_are_committed_with_their_message_ids(tmp_path: Path) -
             async with NatsPublisher(NATS, f"{tag}.events.py") as p:
                 return await p.publish_all(events[200:])
 
-        import asyncio
         ids += asyncio.run(more())
         assert len(set(ids)) == 300
         with pytest.raises(TypeError):
@@ -67,3 +67,19 @@ def test_published_events_are_committed_with_their_message_ids(tmp_path: Path) -
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=30)
+        asyncio.run(_delete_stream(tag))
+
+
+async def _delete_stream(name: str) -> None:
+    """The test's stream goes away with the test."""
+    import nats
+
+    try:
+        nc = await nats.connect(NATS, connect_timeout=2, max_reconnect_attempts=0)
+    except Exception:
+        return
+    try:
+        await nc.jetstream().delete_stream(name)
+    except Exception:
+        pass
+    await nc.close()

@@ -25,6 +25,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod conn;
 mod error;
 mod read;
 mod schema;
@@ -46,7 +47,7 @@ pub const DEFAULT_RETRY: Duration = Duration::from_secs(60);
 
 /// A PostgreSQL-backed audit log store.
 pub struct PostgresStore {
-    client: Mutex<Client>,
+    client: Mutex<conn::Conn>,
     url: PgUrl,
     retry_for: Duration,
     /// Months whose partition was made (or found) by this store, so each is asked for once.
@@ -127,7 +128,7 @@ impl PostgresStore {
     fn finish_open(client: Client, url: PgUrl) -> Result<Self, Error> {
         let retry_for = url.retry;
         let mut store = PostgresStore {
-            client: Mutex::new(client),
+            client: Mutex::new(conn::Conn::new(client)),
             url,
             retry_for,
             months: HashSet::new(),
@@ -212,7 +213,7 @@ impl PostgresStore {
         if c.is_closed()
             && let Ok(fresh) = connect(&self.url)
         {
-            *c = fresh;
+            *c = conn::Conn::new(fresh);
         }
     }
 

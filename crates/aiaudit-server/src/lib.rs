@@ -111,15 +111,26 @@ impl Server {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let metrics = Arc::new(Metrics::new());
         let committed = Arc::new(tokio::sync::watch::Sender::new(0u64));
-        let logger = Arc::new(open_logger(
-            &config,
-            Arc::clone(&metrics),
-            Arc::clone(&committed),
-        )?);
+        // Opening a log may block (a PostgreSQL store's client drives its own runtime, which
+        // cannot start on a thread of this one): on a blocking thread.
+        let logger = {
+            let (config, metrics, committed) =
+                (config.clone(), Arc::clone(&metrics), Arc::clone(&committed));
+            Arc::new(
+                tokio::task::spawn_blocking(move || open_logger(&config, metrics, committed))
+                    .await
+                    .map_err(|e| Error::Invalid(format!("opening the log: {e}")))??,
+            )
+        };
         committed.send_replace(logger.committed());
         let tokens_path = config.tokens_path();
         let tokens = Arc::new(TokenFile::open(&tokens_path, true)?);
-        let sinks = start_sinks(&config, &logger)?;
+        let sinks = {
+            let (config, logger) = (config.clone(), Arc::clone(&logger));
+            tokio::task::spawn_blocking(move || start_sinks(&config, &logger))
+                .await
+                .map_err(|e| Error::Invalid(format!("starting the sinks: {e}")))??
+        };
         let state = AppState::new(Arc::clone(&logger), tokens, metrics, committed, &config);
         let stopping = state.stopping.clone();
         let nats = match &config.nats {

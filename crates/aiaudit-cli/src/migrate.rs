@@ -43,8 +43,16 @@ pub fn run(from: &str, to: &str, signing_key: Option<&Path>) -> Result<ExitCode>
         if total > 0 {
             eprint!("\rcopied {done}/{total} entries");
         }
-    })?;
+    });
     eprintln!();
+    let copied = match copied {
+        Ok(c) => c,
+        Err(e) => {
+            let held = dest.size().unwrap_or(0);
+            drop(dest);
+            return Err(anyhow::Error::new(e).context(abandon(&to, held)));
+        }
+    };
     say!(
         "copied {} entries and {} signed checkpoints from {} to {} in {:.1}s",
         copied.entries,
@@ -111,6 +119,27 @@ pub fn run(from: &str, to: &str, signing_key: Option<&Path>) -> Result<ExitCode>
         say!("{what} copied to {} (mode 0600)", dst.display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// After a failed copy: a new SQLite file is removed (this command made it, and nothing else
+/// has written to it); a PostgreSQL schema is left for its owner to drop, and the message says
+/// how, since the log's tables refuse deletes by design.
+fn abandon(to: &Path, held: u64) -> String {
+    match aiaudit::location::postgres_url(to).and_then(|u| aiaudit_postgres::PgUrl::parse(u).ok()) {
+        Some(u) => format!(
+            "the migration stopped; {} holds a partial copy ({held} entries): drop it with `DROP SCHEMA {} CASCADE` before migrating again",
+            u.display, u.schema
+        ),
+        None => {
+            for ext in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{ext}", to.display()));
+            }
+            format!(
+                "the migration stopped; the partial copy {} was removed",
+                to.display()
+            )
+        }
+    }
 }
 
 /// Copies a secret file, readable by its owner only, never overwriting.

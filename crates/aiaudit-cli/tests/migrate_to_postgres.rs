@@ -39,22 +39,20 @@ fn sqlite_log_moves_to_postgres_with_its_proofs() {
     let schema = format!("t_migrate_{}", std::process::id());
     drop_schema(&schema);
     let url = format!("{}?schema={schema}", pg_base());
+    let from = format!("sqlite:{}", db.display());
+    let migrate = || {
+        common::bin()
+            .current_dir(dir.path())
+            .args(["migrate", "--from", &from, "--to", &url])
+            .output()
+            .expect("migrate")
+    };
     let proof = dir.path().join("proof.txt");
     let out = run(&db, &["prove", "1234"]);
     assert!(out.status.success(), "{}", stderr(&out));
     std::fs::write(&proof, &out.stdout).expect("write proof");
 
-    let out = common::bin()
-        .current_dir(dir.path())
-        .args([
-            "migrate",
-            "--from",
-            &format!("sqlite:{}", db.display()),
-            "--to",
-            &url,
-        ])
-        .output()
-        .expect("migrate");
+    let out = migrate();
     let text = stdout(&out);
     assert!(out.status.success(), "{text}{}", stderr(&out));
     let verified = stdout(&run(&db, &["verify"]));
@@ -83,6 +81,26 @@ fn sqlite_log_moves_to_postgres_with_its_proofs() {
     ];
     assert_eq!(stdout(&run(pg, &q)), stdout(&run(&db, &q)));
     assert_eq!(stdout(&run(pg, &q)).lines().count(), 600);
+    // The same through the posting lists newest first, and over the whole range both ways.
+    for q in [
+        &[
+            "query", "--user", "user-3", "--desc", "--format", "jsonl", "--limit", "0",
+        ][..],
+        &["query", "--desc", "--format", "jsonl", "--limit", "2500"][..],
+        &[
+            "query",
+            "--model",
+            "credit-risk",
+            "--format",
+            "jsonl",
+            "--limit",
+            "0",
+        ][..],
+    ] {
+        let (a, b) = (stdout(&run(pg, q)), stdout(&run(&db, q)));
+        assert!(!a.is_empty());
+        assert_eq!(a, b, "{q:?}");
+    }
     // The source's proof checks against the copy's verifier key, and the copy proves the same.
     let key = stdout(&run(pg, &["verifier-key"])).trim().to_owned();
     let out = common::bin()
@@ -109,16 +127,7 @@ fn sqlite_log_moves_to_postgres_with_its_proofs() {
     assert!(out.status.success(), "{}", stdout(&out));
 
     // Migrating again into the same schema is refused, and a damaged source never copies.
-    let out = common::bin()
-        .args([
-            "migrate",
-            "--from",
-            &format!("sqlite:{}", db.display()),
-            "--to",
-            &url,
-        ])
-        .output()
-        .expect("migrate");
+    let out = migrate();
     assert!(!out.status.success());
     assert!(
         stderr(&out).contains("already holds a log"),
@@ -133,17 +142,13 @@ fn sqlite_log_moves_to_postgres_with_its_proofs() {
     )
     .expect("tamper");
     drop(conn);
-    let out = common::bin()
-        .args([
-            "migrate",
-            "--from",
-            &format!("sqlite:{}", db.display()),
-            "--to",
-            &url,
-        ])
-        .output()
-        .expect("migrate");
+    let out = migrate();
     assert!(!out.status.success());
     assert!(stderr(&out).contains("damaged"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("DROP SCHEMA {schema} CASCADE")),
+        "{}",
+        stderr(&out)
+    );
     drop_schema(&schema);
 }

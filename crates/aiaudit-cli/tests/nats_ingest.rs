@@ -8,31 +8,13 @@ mod common;
 
 use aiaudit::{LogReader, Query, Record, VerifyOptions};
 use aiaudit_client::NatsPublisher;
-use common::bin;
+use common::{serve_config, stop};
 use serde_json::json;
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 const NATS: &str = "nats://127.0.0.1:4222";
-
-fn serve(config: &Path) -> Child {
-    let mut child = bin()
-        .args(["serve", "--config"])
-        .arg(config)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start aiaudit serve");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let first = lines.next().expect("a line").expect("utf-8");
-    // The server writes more lines (and one at shutdown): keep reading, or it dies of EPIPE.
-    std::thread::spawn(move || lines.for_each(drop));
-    assert!(first.contains("listening on"), "{first}");
-    child
-}
 
 fn size(db: &Path) -> u64 {
     LogReader::open(db)
@@ -63,7 +45,7 @@ fn killed_consumer_loses_nothing_and_duplicates_nothing() {
     let n = 8_000usize;
     let subject = format!("{tag}.events.pipeline");
     // The first server makes the stream and the consumer; the events wait in the stream.
-    let mut server = serve(&config);
+    let (mut server, _) = serve_config(&config);
     let published = runtime.block_on(async {
         let p = NatsPublisher::connect(NATS, &subject).await.unwrap_or_else(|e| {
             panic!("{e}: start NATS with `start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server` (.ci/run does this)")
@@ -102,7 +84,7 @@ fn killed_consumer_loses_nothing_and_duplicates_nothing() {
         "the server finished before it was killed ({at_kill})"
     );
 
-    let mut server = serve(&config);
+    let (server, _) = serve_config(&config);
     let deadline = Instant::now() + Duration::from_secs(90);
     while size(&db) < n as u64 {
         assert!(
@@ -115,12 +97,7 @@ fn killed_consumer_loses_nothing_and_duplicates_nothing() {
     // Redeliveries of what was committed before the kill come after the ack wait (2 s): give
     // them time to be (wrongly) written, then stop.
     std::thread::sleep(Duration::from_secs(4));
-    let out = std::process::Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(out.success());
-    assert!(server.wait().expect("wait").success());
+    stop(server);
 
     let reader = LogReader::open(&db).expect("reader");
     let all = reader.query(&Query::default()).expect("query");

@@ -5,40 +5,9 @@
 
 mod common;
 
-use common::{bin, stderr, stdout};
-use std::io::{BufRead, BufReader};
+use common::{bin, serve_config as serve, stderr, stdout, stop};
 use std::path::Path;
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
-
-fn serve(config: &Path) -> (Child, String) {
-    let mut child = bin()
-        .args(["serve", "--config"])
-        .arg(config)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start aiaudit serve");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let first = lines.next().expect("a line").expect("utf-8");
-    // The server writes more lines (and one at shutdown): keep reading, or it dies of EPIPE.
-    std::thread::spawn(move || lines.for_each(drop));
-    let url = first
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no URL in {first:?}"))
-        .to_owned();
-    (child, url)
-}
-
-fn stop(mut child: Child) {
-    let ok = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(ok.success());
-    assert!(child.wait().expect("wait").success());
-}
 
 fn log(url: &str, token: &str, args: &[&str]) {
     let out = bin()

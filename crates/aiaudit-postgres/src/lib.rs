@@ -238,10 +238,21 @@ impl PostgresStore {
              COMMIT;",
             trigger.trim().trim_end_matches(';')
         ));
-        if made.is_err() {
-            let _ = c.batch_execute("ROLLBACK");
+        match made {
+            Ok(()) => {
+                self.months.insert(month);
+            }
+            // A lost connection is tried again with the next batch; anything else (no
+            // privilege, rows of that month already in the default partition) will not change.
+            Err(e) => {
+                if !c.is_closed() {
+                    let _ = c.batch_execute("ROLLBACK");
+                }
+                if !error::is_connection(&e) {
+                    self.months.insert(month);
+                }
+            }
         }
-        self.months.insert(month);
     }
 }
 

@@ -229,17 +229,18 @@ pub(crate) fn select(
         }
     };
 
+    // Posting lists by keyset on `batch`, past the last one read in the query's direction.
+    let past = if q.descending { "<" } else { ">" };
     let lists_sql = format!(
         "SELECT batch, seqs FROM {s}.postings WHERE key = $1 AND last >= $2 AND batch < $3 \
-         AND ($4 OR batch > $5) AND (NOT $4 OR batch < $5) ORDER BY batch {order} LIMIT 64"
+         AND batch {past} $4 ORDER BY batch {order} LIMIT 64"
     );
     let rows_sql = format!(
         "SELECT {COLUMNS} FROM {s}.entries WHERE seq = ANY($1) AND time_ns >= $2 AND time_ns <= $3 ORDER BY seq {order}"
     );
     let mut cursor: i64 = if q.descending { i64::MAX } else { -1 };
     loop {
-        let params: [&(dyn ToSql + Sync); 5] =
-            [&driver, &(lo as i64), &(hi as i64), &q.descending, &cursor];
+        let params: [&(dyn ToSql + Sync); 4] = [&driver, &(lo as i64), &(hi as i64), &cursor];
         let lists = store.read(|c| c.query(&lists_sql, &params))?;
         if lists.is_empty() {
             return Ok(());

@@ -94,8 +94,16 @@ pub(crate) fn append(store: &mut PostgresStore, batch: &mut dyn Rebase) -> Resul
     let started = Instant::now();
     let mut pause = Duration::from_millis(50);
     loop {
-        for e in batch.batch().entries {
-            store.ensure_partition(schema::month_of(e.time_ns));
+        // One writer's sealed times never decrease, so a batch spans its first and last
+        // entries' months (and a batch is far shorter than a month).
+        let entries = batch.batch().entries;
+        let months: Vec<(i64, u32)> = [entries.first(), entries.last()]
+            .into_iter()
+            .flatten()
+            .map(|e| schema::month_of(e.time_ns))
+            .collect();
+        for m in months {
+            store.ensure_partition(m);
         }
         store
             .in_txn

@@ -172,32 +172,11 @@ impl AuditLoggerBuilder {
         let (store, signer, lock) = if self.path.exists() {
             let store = SqliteStore::open(&self.path)?;
             let lock = writer_lock(&self.path)?;
-            let info = store.info()?;
-            let signer = match self.signer.take() {
-                Some(s) => s,
-                None => keyfile::load(&key_path).map_err(|e| match e {
-                    Error::Key { path, why } => Error::Key {
-                        path,
-                        why: format!(
-                            "{why}; the log {} is signed by {} — restore its key or name its file (--signing-key)",
-                            self.path.display(),
-                            info.verifier_key
-                        ),
-                    },
-                    other => other,
-                })?,
-            };
-            if signer.verifier().to_string() != info.verifier_key {
-                return Err(Error::Key {
-                    path: key_path,
-                    why: format!(
-                        "this key ({}) is not the key of the log {} ({})",
-                        signer.verifier(),
-                        self.path.display(),
-                        info.verifier_key
-                    ),
-                });
-            }
+            let signer = self.existing_signer(
+                &store.info()?,
+                &key_path,
+                "restore its key or name its file (--signing-key)",
+            )?;
             (store, signer, lock)
         } else {
             if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty())
@@ -210,17 +189,7 @@ impl AuditLoggerBuilder {
                 )));
             }
             let lock = writer_lock(&self.path)?;
-            let signer = create_key(
-                &self.path,
-                &key_path,
-                self.signer.take(),
-                self.origin.as_deref(),
-            )?;
-            let info = LogInfo {
-                origin: signer.name().to_owned(),
-                verifier_key: signer.verifier().to_string(),
-                created_ns: timefmt::now_ns(),
-            };
+            let (signer, info) = self.new_identity(&key_path)?;
             (SqliteStore::create(&self.path, &info)?, signer, lock)
         };
         let logger = self.start(Box::new(store), signer)?;
@@ -232,49 +201,70 @@ impl AuditLoggerBuilder {
     /// lock orders the writers), and every writer must hold the log's signing key.
     fn open_postgres(mut self, url: &str, key_path: &Path) -> Result<AuditLogger> {
         use aiaudit_postgres::PostgresStore;
-        let shown = crate::location::display(&self.path);
         let (store, signer) = if PostgresStore::exists(url)? {
             let store = PostgresStore::open(url)?;
-            let info = store.info()?;
-            let signer = match self.signer.take() {
-                Some(s) => s,
-                None => keyfile::load(key_path).map_err(|e| match e {
-                    Error::Key { path, why } => Error::Key {
-                        path,
-                        why: format!(
-                            "{why}; the log {shown} is signed by {} — copy its key here from the host that created it, or name its file (--signing-key)",
-                            info.verifier_key
-                        ),
-                    },
-                    other => other,
-                })?,
-            };
-            if signer.verifier().to_string() != info.verifier_key {
-                return Err(Error::Key {
-                    path: key_path.to_owned(),
-                    why: format!(
-                        "this key ({}) is not the key of the log {shown} ({})",
-                        signer.verifier(),
-                        info.verifier_key
-                    ),
-                });
-            }
+            let signer = self.existing_signer(
+                &store.info()?,
+                key_path,
+                "copy its key here from the host that created it, or name its file (--signing-key)",
+            )?;
             (store, signer)
         } else {
-            let signer = create_key(
-                &self.path,
-                key_path,
-                self.signer.take(),
-                self.origin.as_deref(),
-            )?;
-            let info = LogInfo {
-                origin: signer.name().to_owned(),
-                verifier_key: signer.verifier().to_string(),
-                created_ns: timefmt::now_ns(),
-            };
+            let (signer, info) = self.new_identity(key_path)?;
             (PostgresStore::create(url, &info)?, signer)
         };
         self.start(Box::new(store), signer)
+    }
+
+    /// The signer of an existing log: the one given, else the key file, which must be the
+    /// log's key. `hint` says what to do when the file is missing.
+    fn existing_signer(
+        &mut self,
+        info: &LogInfo,
+        key_path: &Path,
+        hint: &str,
+    ) -> Result<NoteSigner> {
+        let shown = crate::location::display(&self.path);
+        let signer = match self.signer.take() {
+            Some(s) => s,
+            None => keyfile::load(key_path).map_err(|e| match e {
+                Error::Key { path, why } => Error::Key {
+                    path,
+                    why: format!(
+                        "{why}; the log {shown} is signed by {} — {hint}",
+                        info.verifier_key
+                    ),
+                },
+                other => other,
+            })?,
+        };
+        if signer.verifier().to_string() != info.verifier_key {
+            return Err(Error::Key {
+                path: key_path.to_owned(),
+                why: format!(
+                    "this key ({}) is not the key of the log {shown} ({})",
+                    signer.verifier(),
+                    info.verifier_key
+                ),
+            });
+        }
+        Ok(signer)
+    }
+
+    /// The signer (made, or read from an existing key file) and metadata of a new log.
+    fn new_identity(&mut self, key_path: &Path) -> Result<(NoteSigner, LogInfo)> {
+        let signer = create_key(
+            &self.path,
+            key_path,
+            self.signer.take(),
+            self.origin.as_deref(),
+        )?;
+        let info = LogInfo {
+            origin: signer.name().to_owned(),
+            verifier_key: signer.verifier().to_string(),
+            created_ns: timefmt::now_ns(),
+        };
+        Ok((signer, info))
     }
 
     /// Opens the logger over any [`Store`] (another backend, or a test's failing store).

@@ -86,3 +86,36 @@ pub fn open_raw(path: &Path) -> rusqlite::Connection {
     }
     conn
 }
+
+/// `aiaudit serve --config FILE` in the background; returns the process and the URL it serves.
+/// Its output is read to the end on a thread of its own, or it would die of EPIPE at its next
+/// line.
+pub fn serve_config(config: &Path) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child = bin()
+        .args(["serve", "--config"])
+        .arg(config)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start aiaudit serve");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let first = lines.next().expect("a line").expect("utf-8");
+    std::thread::spawn(move || lines.for_each(drop));
+    let url = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL in {first:?}"))
+        .to_owned();
+    (child, url)
+}
+
+/// SIGTERM, as a service manager stops it; the server must exit cleanly.
+pub fn stop(mut child: std::process::Child) {
+    let ok = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(ok.success());
+    assert!(child.wait().expect("wait").success());
+}

@@ -44,9 +44,8 @@ impl Committer {
         }
     }
 
-    fn commit(&mut self, b: Staged) {
-        let mut b = b;
-        // Where the sealer put the batch; a shared store may have moved it (`shift`).
+    fn commit(&mut self, mut b: Staged) {
+        // Where the sealer put the batch; a shared store may have moved it (`moved` below).
         let sealed_first = b.entries.first().map_or(0, |e| e.seq);
         let result = if b.entries.is_empty() {
             self.status()

@@ -134,6 +134,10 @@ pub enum Command {
         /// Read one JSON document (field rules apply to its keys) instead of lines of text.
         #[arg(long)]
         json: bool,
+        /// Print, instead of the redacted text, one line per change: where, the matched text,
+        /// the rule, the action and why (the check that passed, or the phone word found).
+        #[arg(long)]
+        explain: bool,
     },
     /// Serve the log over HTTP: ingest, queries, proofs, verification, with API tokens and
     /// roles; every read is itself logged. Stops on SIGTERM or Ctrl-C after committing

@@ -68,7 +68,7 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             proofs::prove_consistency(cli, *old_size, *new_size)?
         }
         Command::VerifyProof { proof_file, key } => return proofs::verify_proof(proof_file, key),
-        Command::Redact { json } => redact::run(cli, *json)?,
+        Command::Redact { json, explain } => redact::run(cli, *json, *explain)?,
         Command::Forget { subject, reason } => subjects::forget(cli, subject, reason.as_deref())?,
         Command::Subject { id, format } => subjects::access(cli, id, *format)?,
         Command::Serve(args) => serve::serve(cli, args)?,

@@ -36,7 +36,7 @@ fn secret(cli: &Cli) -> Result<[u8; 32]> {
     Ok(key)
 }
 
-pub fn run(cli: &Cli, json: bool) -> Result<()> {
+pub fn run(cli: &Cli, json: bool, explain: bool) -> Result<()> {
     let r = Redactor::new(&policy(cli)?, Some(secret(cli)?))?;
     let stdin = std::io::stdin();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -54,6 +54,21 @@ pub fn run(cli: &Cli, json: bool) -> Result<()> {
             Value::Object(m) => (m, false),
             other => (Map::from_iter([("value".to_owned(), other)]), true),
         };
+        if explain {
+            let (_, changes) = r.explain(&mut String::new(), &mut map);
+            for c in changes {
+                // A wrapped scalar's path names the wrapper: show it as the document's root.
+                let mut c = c;
+                if wrapped {
+                    c.path = c.path.replacen("details.value", "$", 1);
+                } else {
+                    c.path = c.path.replacen("details", "$", 1);
+                }
+                writeln!(out, "{c}")?;
+            }
+            out.flush()?;
+            return Ok(());
+        }
         r.redact(&mut String::new(), &mut map);
         let value = if wrapped {
             map.remove("value").unwrap_or(Value::Null)
@@ -62,9 +77,15 @@ pub fn run(cli: &Cli, json: bool) -> Result<()> {
         };
         writeln!(out, "{}", serde_json::to_string(&value)?)?;
     } else {
-        for line in stdin.lock().lines() {
+        for (n, line) in stdin.lock().lines().enumerate() {
             let line = line.context("reading standard input (it must be UTF-8 text)")?;
-            writeln!(out, "{}", r.redact_str(&line))?;
+            if explain {
+                for c in r.explain_str(&line).1 {
+                    writeln!(out, "line {} {c}", n + 1)?;
+                }
+            } else {
+                writeln!(out, "{}", r.redact_str(&line))?;
+            }
         }
     }
     out.flush()?;

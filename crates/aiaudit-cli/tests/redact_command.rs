@@ -102,3 +102,39 @@ fn a_policy_file_is_used_and_a_bad_one_is_refused_with_its_line() {
     assert!(stderr(&out).contains("line 3"), "{}", stderr(&out));
     assert!(!db.exists());
 }
+
+#[test]
+fn explain_names_each_change_with_its_rule_and_reason() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = redact(
+        dir.path(),
+        &["--explain"],
+        "request bfe23862-5551-4234-8901-6fe56ef17b32 from analyst\ncall 5552345678, card 4111 1111 1111 1111\n",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "the id on line 1 is left alone: {text}");
+    assert_eq!(
+        lines[0],
+        "line 2 [5..15] \"5552345678\" phone (mask): a bare digit run with the phone word \"call\" near it"
+    );
+    assert!(
+        lines[1].starts_with("line 2 [22..41] \"4111 1111 1111 1111\" credit_card (mask): ")
+            && lines[1].contains("Luhn"),
+        "{text}"
+    );
+    let out = redact(
+        dir.path(),
+        &["--json", "--explain"],
+        r#"{"contact": {"tel": "0301234567"}, "password": "x", "rows": "0301234567"}"#,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("$.contact.tel [0..10] \"0301234567\" phone (mask): a bare digit run in a field whose name says \"contact\""), "{text}");
+    assert!(
+        text.contains("$.password password (mask): the field rule \"password\" names this field"),
+        "{text}"
+    );
+    assert!(!text.contains("$.rows"), "{text}");
+}

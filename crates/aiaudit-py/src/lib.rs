@@ -80,10 +80,16 @@ fn redact_text(text: &str) -> String {
 /// kept as they are (seed 003's `redact_pii`).
 #[pyfunction]
 fn redact<'py>(data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    redact_any(data, 0)
+    redact_any(data, 0, "")
 }
 
-fn redact_any<'py>(data: &Bound<'py, PyAny>, depth: usize) -> PyResult<Bound<'py, PyAny>> {
+/// `data` redacted; `key` is the dict key it is under (its name can say a bare number is a
+/// phone, and identifier fields such as `request_id` are left alone), as in the writer.
+fn redact_any<'py>(
+    data: &Bound<'py, PyAny>,
+    depth: usize,
+    key: &str,
+) -> PyResult<Bound<'py, PyAny>> {
     let py = data.py();
     if depth > aiaudit::MAX_DEPTH {
         return Err(pyo3::exceptions::PyValueError::new_err(format!(
@@ -93,7 +99,7 @@ fn redact_any<'py>(data: &Bound<'py, PyAny>, depth: usize) -> PyResult<Bound<'py
     }
     if let Ok(s) = data.cast::<PyString>() {
         let text = s.to_str()?;
-        return Ok(match aiaudit_core::redact::redact_text(text) {
+        return Ok(match aiaudit_core::redact::redact_text_in(text, key) {
             std::borrow::Cow::Borrowed(_) => data.clone(),
             std::borrow::Cow::Owned(r) => PyString::new(py, &r).into_any(),
         });
@@ -101,14 +107,21 @@ fn redact_any<'py>(data: &Bound<'py, PyAny>, depth: usize) -> PyResult<Bound<'py
     if let Ok(d) = data.cast::<PyDict>() {
         let out = PyDict::new(py);
         for (k, v) in d.iter() {
-            out.set_item(k, redact_any(&v, depth + 1)?)?;
+            let name = k
+                .cast::<PyString>()
+                .ok()
+                .and_then(|s| s.to_str().ok().map(str::to_owned));
+            out.set_item(
+                &k,
+                redact_any(&v, depth + 1, name.as_deref().unwrap_or(""))?,
+            )?;
         }
         return Ok(out.into_any());
     }
     if data.is_instance_of::<PyList>() || data.is_instance_of::<PyTuple>() {
         let items: Vec<Bound<'py, PyAny>> = data
             .try_iter()?
-            .map(|i| redact_any(&i?, depth + 1))
+            .map(|i| redact_any(&i?, depth + 1, key))
             .collect::<PyResult<_>>()?;
         return Ok(if data.is_instance_of::<PyTuple>() {
             PyTuple::new(py, items)?.into_any()

@@ -23,11 +23,12 @@
 //! ```
 
 mod apply;
+mod context;
 pub mod crypto;
 mod detectors;
 mod policy;
 
-pub use apply::Redactor;
+pub use apply::{Explanation, Redactor};
 pub use crypto::{ERASED as ERASED_MARK, SubjectKeys, reveal};
 pub use detectors::Builtin;
 pub use policy::{Action, CustomDetector, DetectorActions, FieldRule, Policy};
@@ -57,20 +58,42 @@ pub fn redact_text(text: &str) -> Cow<'_, str> {
     }
 }
 
-/// Redacts every string inside `value` with [`redact_text`] (keys are left alone); returns how
-/// many strings changed.
+/// [`redact_text`] for the value of the field named `key` (or at the dotted `path`): a bare
+/// number is a phone where the name says so (`phone`, `mobile`, `tel`, …), and identifiers
+/// the logger generates (`request_id`, `trace_id`, `input_hash`, …) are left alone.
+///
+/// ```
+/// use aiaudit_core::redact::{redact_text, redact_text_in};
+/// assert_eq!(redact_text("5552345678"), "5552345678"); // a bare number: an id or a count
+/// assert_eq!(redact_text_in("5552345678", "mobile"), "[PHONE]");
+/// assert_eq!(redact_text_in("bfe23862-5551-2345-6789-6fe56ef17b32 a@b.org", "request_id"),
+///            "bfe23862-5551-2345-6789-6fe56ef17b32 a@b.org");
+/// ```
+pub fn redact_text_in<'a>(text: &'a str, path: &str) -> Cow<'a, str> {
+    match DEFAULT_MASKING.as_ref() {
+        Some(r) => r.redact_str_in(text, path),
+        None => Cow::Owned("[REDACTION UNAVAILABLE]".to_owned()),
+    }
+}
+
+/// Redacts every string inside `value` with [`redact_text_in`], each with the name of the key
+/// it is under (keys themselves are left alone); returns how many strings changed.
 pub fn redact_value(value: &mut serde_json::Value) -> usize {
+    redact_value_at(value, "")
+}
+
+fn redact_value_at(value: &mut serde_json::Value, key: &str) -> usize {
     use serde_json::Value;
     match value {
-        Value::String(s) => match redact_text(s) {
+        Value::String(s) => match redact_text_in(s, key) {
             Cow::Borrowed(_) => 0,
             Cow::Owned(r) => {
                 *s = r;
                 1
             }
         },
-        Value::Array(items) => items.iter_mut().map(redact_value).sum(),
-        Value::Object(m) => m.values_mut().map(redact_value).sum(),
+        Value::Array(items) => items.iter_mut().map(|v| redact_value_at(v, key)).sum(),
+        Value::Object(m) => m.iter_mut().map(|(k, v)| redact_value_at(v, k)).sum(),
         _ => 0,
     }
 }

@@ -7,10 +7,20 @@ use sha2::Sha256;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+use super::context::is_identifier_field;
 use super::crypto::{self, SubjectKeys};
-use super::detectors::{Builtin, Gate, SECRET_HINTS, Validator};
+use super::detectors::{Builtin, Gate, SECRET_HINTS, Validator, always};
 use super::policy::{Action, Policy};
 use crate::error::{Error, Result};
+
+mod fields;
+mod find;
+
+pub use explain::Explanation;
+use fields::{glob, path_glob};
+use find::Span;
+
+mod explain;
 
 /// Strings shorter than this hold nothing any detector finds (`a@b.co` is six bytes).
 const MIN_LEN: usize = 6;
@@ -40,6 +50,8 @@ struct Pattern {
     re: Regex,
     valid: Validator,
     rule: usize,
+    /// The match must be a whole token (the number detectors).
+    whole_token: bool,
 }
 
 struct Field {
@@ -87,19 +99,17 @@ impl std::fmt::Debug for Redactor {
     }
 }
 
-fn always(_: &str, _: usize, _: usize) -> bool {
-    true
-}
-
 /// What one call of [`Redactor::redact`] did, per place and rule.
 type Marks = BTreeMap<(String, String), (Action, u64, Option<&'static str>)>;
 
-/// The state of one event's redaction: its marks, and its subject's key once fetched.
+/// The state of one event's redaction: its marks, its subject's key once fetched, and for
+/// `--explain` every change with its reason.
 struct Walk<'a> {
     marks: Marks,
     subject: Option<&'a str>,
     keys: Option<&'a dyn SubjectKeys>,
     key: Option<std::result::Result<[u8; 32], &'static str>>,
+    explain: Option<Vec<Explanation>>,
 }
 
 impl Walk<'_> {
@@ -130,6 +140,7 @@ impl Redactor {
         let mut patterns: Vec<Pattern> = Vec::new();
         let mut add =
             |rule: Rule, action: Action, pats: Vec<(Gate, String, Validator)>| -> Result<()> {
+                let whole_token = matches!(&rule, Rule::Builtin(b) if b.whole_token());
                 if action == Action::Keep {
                     return Ok(());
                 }
@@ -142,6 +153,7 @@ impl Redactor {
                         re,
                         valid,
                         rule: idx,
+                        whole_token,
                     });
                 }
                 Ok(())
@@ -251,94 +263,18 @@ impl Redactor {
         format!("hmac:{}", hex::encode(&tag[..16]))
     }
 
-    /// Non-overlapping validated matches in `s`: `(start, end, rule index)`.
-    /// In an object key (`in_key`), JWTs and secrets are not looked for: keys are identifiers.
-    fn find(&self, s: &str, in_key: bool) -> Vec<(usize, usize, usize)> {
-        // Cheap scans decide which groups can match at all (SIMD searches for `@` and `:`, a
-        // vectorised digit count), so that most strings never reach a regex.
-        let b = s.as_bytes();
-        // A key (short, and searched for no JWT or secret) without an `@`, a `:` or a digit
-        // meets no group but the custom one: one plain pass decides.
-        if in_key
-            && !self.has_custom
-            && !b
-                .iter()
-                .any(|&c| c == b'@' || c == b':' || c.is_ascii_digit())
-        {
-            return Vec::new();
-        }
-        let at = memchr::memchr(b'@', b).is_some();
-        let colon = memchr::memchr(b':', b).is_some();
-        let digit = numeric_gate(b);
-        let mut spans = Vec::new();
-        for g in &self.groups {
-            let open = match g.gate {
-                Gate::Digit => digit,
-                Gate::At => at,
-                Gate::Colon => colon,
-                Gate::Jwt => !in_key && s.contains("eyJ"),
-                // Every secret pattern is at least 14 bytes long.
-                Gate::Secret => !in_key && s.len() >= 14 && self.secret_hints.is_match(s),
-                Gate::Always => true,
-            };
-            if !open {
-                continue;
-            }
-            let hit = g.set.matches(s);
-            for i in hit.iter() {
-                let p = &self.patterns[g.members[i]];
-                let mut at = 0;
-                while at <= s.len() {
-                    let Some(m) = p.re.find_at(s, at) else { break };
-                    let (a, b) = (m.start(), m.end());
-                    if a == b {
-                        at = next_char(s, b);
-                        continue;
-                    }
-                    if (p.valid)(s, a, b) {
-                        spans.push((a, b, p.rule));
-                        at = b;
-                    } else if let Some(e) = shorter(p, s, a, b) {
-                        // A card followed by its CVV, an address followed by a colon: the
-                        // rejected candidate holds a valid shorter one.
-                        spans.push((a, e, p.rule));
-                        at = e;
-                    } else {
-                        // A valid match may start inside a rejected one.
-                        at = next_char(s, a);
-                    }
-                }
-            }
-        }
-        if spans.is_empty() {
-            return spans;
-        }
-        // Earliest first, longest first at one start, then the earlier rule. An overlapping
-        // span is merged into the one before it (which keeps its rule), so that no part of
-        // either is left in clear.
-        spans.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
-        let mut kept: Vec<(usize, usize, usize)> = Vec::with_capacity(spans.len());
-        for s in spans {
-            match kept.last_mut() {
-                Some(k) if s.0 < k.1 => k.1 = k.1.max(s.1),
-                _ => kept.push(s),
-            }
-        }
-        kept
-    }
-
     /// `s` with `spans` replaced; with a walk, `encrypt` encrypts to the subject (masking where
     /// it cannot) and marks are counted.
-    fn rewrite(
-        &self,
-        s: &str,
-        spans: &[(usize, usize, usize)],
-        path: &str,
-        mut w: Option<&mut Walk<'_>>,
-    ) -> String {
+    fn rewrite(&self, s: &str, spans: &[Span], path: &str, mut w: Option<&mut Walk<'_>>) -> String {
         let mut out = String::with_capacity(s.len());
         let mut at = 0;
-        for &(start, end, rule) in spans {
+        for sp in spans {
+            let &Span {
+                start,
+                end,
+                rule,
+                why,
+            } = sp;
             out.push_str(&s[at..start]);
             let (r, action) = &self.rules[rule];
             let mut done = *action;
@@ -372,6 +308,16 @@ impl Redactor {
                     .entry((path.to_owned(), r.name().to_owned()))
                     .or_insert((done, 0, reason))
                     .1 += 1;
+                if let Some(e) = w.explain.as_mut() {
+                    e.push(Explanation {
+                        path: path.to_owned(),
+                        span: Some((start, end)),
+                        matched: s[start..end].to_owned(),
+                        rule: r.name().to_owned(),
+                        action: done,
+                        why: why.to_string(),
+                    });
+                }
             }
             at = end;
         }
@@ -385,7 +331,7 @@ impl Redactor {
         if !self.enabled || s.len() < self.min_len() {
             return Cow::Borrowed(s);
         }
-        let spans = self.find(s, false);
+        let spans = self.find(s, false, None);
         if spans.is_empty() {
             Cow::Borrowed(s)
         } else {
@@ -393,12 +339,30 @@ impl Redactor {
         }
     }
 
+    /// [`Redactor::redact_str`] for the value of the field at `path` (`details.contact.phone`,
+    /// or a bare key name): its name can say a bare number is a phone, and the values of
+    /// identifier fields (`request_id`, `trace_id`, `input_hash`, …) are left alone. Field
+    /// rules are not applied here; [`Redactor::redact`] applies them.
+    pub fn redact_str_in<'a>(&self, s: &'a str, path: &str) -> Cow<'a, str> {
+        if !self.enabled || s.len() < self.min_len() || is_identifier_field(path) {
+            return Cow::Borrowed(s);
+        }
+        let spans = self.find(s, false, Some(path));
+        if spans.is_empty() {
+            Cow::Borrowed(s)
+        } else {
+            Cow::Owned(self.rewrite(s, &spans, path, None))
+        }
+    }
+
     fn string(&self, s: &mut String, path: &str, w: &mut Walk<'_>) {
         if !self.enabled || s.len() < self.min_len() {
             return;
         }
-        let spans = self.find(s, false);
-        if spans.is_empty() {
+        let spans = self.find(s, false, Some(path));
+        // Identifiers the logger generates are never rewritten by a detector (checked only
+        // once something was found: most strings find nothing).
+        if spans.is_empty() || is_identifier_field(path) {
             return;
         }
         *s = self.rewrite(s, &spans, path, Some(w));
@@ -502,6 +466,16 @@ impl Redactor {
                     if action != Action::Keep {
                         w.marks
                             .insert((text.clone(), f.text.clone()), (action, 1, reason));
+                        if let Some(e) = w.explain.as_mut() {
+                            e.push(Explanation {
+                                path: text.clone(),
+                                span: None,
+                                matched: String::new(),
+                                rule: f.text.clone(),
+                                action,
+                                why: format!("the field rule \"{}\" names this field", f.text),
+                            });
+                        }
                     }
                 }
                 None => self.value(v, segs, text, w),
@@ -531,13 +505,19 @@ impl Redactor {
         if k.len() < self.min_len() {
             return Cow::Borrowed(k);
         }
-        let spans = self.find(k, true);
+        let spans = self.find(k, true, None);
         if spans.is_empty() {
             return Cow::Borrowed(k);
         }
         let mut out = String::with_capacity(k.len());
         let mut at = 0;
-        for &(start, end, rule) in &spans {
+        for sp in &spans {
+            let &Span {
+                start,
+                end,
+                rule,
+                why,
+            } = sp;
             out.push_str(&k[at..start]);
             let (r, action) = &self.rules[rule];
             let done = match action {
@@ -554,6 +534,16 @@ impl Redactor {
                 .entry((format!("{parent}(key)"), r.name().to_owned()))
                 .or_insert((done, 0, None))
                 .1 += 1;
+            if let Some(e) = w.explain.as_mut() {
+                e.push(Explanation {
+                    path: format!("{parent}(key)"),
+                    span: Some((start, end)),
+                    matched: k[start..end].to_owned(),
+                    rule: r.name().to_owned(),
+                    action: done,
+                    why: why.to_string(),
+                });
+            }
             at = end;
         }
         out.push_str(&k[at..]);
@@ -587,15 +577,27 @@ impl Redactor {
             subject,
             keys,
             key: None,
+            explain: None,
         };
-        self.string(name, "name", &mut w);
+        self.walk_event(name, details, actor_ip, &mut w)
+    }
+
+    /// The walk of [`Redactor::redact_event`].
+    fn walk_event(
+        &self,
+        name: &mut String,
+        details: &mut Map<String, Value>,
+        actor_ip: Option<&mut String>,
+        w: &mut Walk<'_>,
+    ) -> Vec<Value> {
+        self.string(name, "name", w);
         if let Some(ip) = actor_ip {
-            self.string(ip, "actor.ip", &mut w);
+            self.string(ip, "actor.ip", w);
         }
         let mut text = String::with_capacity(64);
         text.push_str("details");
-        self.object(details, &mut Vec::with_capacity(8), &mut text, &mut w);
-        w.marks
+        self.object(details, &mut Vec::with_capacity(8), &mut text, w);
+        std::mem::take(&mut w.marks)
             .into_iter()
             .map(|((path, rule), (action, count, reason))| {
                 let mut m =
@@ -609,333 +611,5 @@ impl Redactor {
     }
 }
 
-/// The byte index of the character after the one at `i`.
-fn next_char(s: &str, i: usize) -> usize {
-    s[i..]
-        .chars()
-        .next()
-        .map_or(s.len() + 1, |c| i + c.len_utf8())
-}
-
-/// The longest valid candidate of pattern `p` that starts at `a` and ends before `b` at a
-/// separator, trying at most eight cut points from the right.
-fn shorter(p: &Pattern, s: &str, a: usize, b: usize) -> Option<usize> {
-    let bytes = s.as_bytes();
-    (a + 1..b)
-        .rev()
-        .filter(|&i| matches!(bytes[i], b' ' | b'-' | b':' | b'.' | b'/'))
-        .take(8)
-        .find(|&e| {
-            p.re.find_at(&s[..e], a)
-                .is_some_and(|m| m.start() == a && m.end() == e)
-                && (p.valid)(s, a, e)
-        })
-}
-
-/// Whether a number detector could match: they need a run of at least 7 digits (phones, SSNs,
-/// cards) or 4 digits among 3 dots (IPv4), where a run is digits joined by separators and starts
-/// at a word boundary (every number pattern begins with `\b`, `+` or `(`), or an IBAN's start
-/// (two capitals and two digits at a word boundary). `user-0042`, `2.3.0`, `req-000123` and hex
-/// hashes have none, and skip the number patterns entirely.
-fn numeric_gate(b: &[u8]) -> bool {
-    // Most text has no digit at all: a branch-free test per 32 bytes (which vectorises) skips
-    // the byte-by-byte scan below for it.
-    let any_digit = b
-        .chunks(32)
-        .any(|c| c.iter().fold(false, |a, x| a | x.is_ascii_digit()));
-    if !any_digit {
-        return false;
-    }
-    let (mut digits, mut dots) = (0u32, 0u32);
-    // Inside a word that began with a letter: its digits cannot start a match.
-    let mut glued = false;
-    for (i, &c) in b.iter().enumerate() {
-        match c {
-            b'0'..=b'9' if !glued => digits += 1,
-            b'0'..=b'9' => {}
-            b'.' | b' ' | b'-' | b'(' | b')' | b'/' | b'+' => {
-                dots += u32::from(c == b'.');
-                glued = false;
-            }
-            b'A'..=b'Z' if !glued && i + 3 < b.len() => {
-                if b[i + 1].is_ascii_uppercase()
-                    && b[i + 2].is_ascii_digit()
-                    && b[i + 3].is_ascii_digit()
-                {
-                    return true;
-                }
-                glued = true;
-                digits = 0;
-                dots = 0;
-            }
-            _ if c.is_ascii_alphanumeric() || c == b'_' => {
-                glued = true;
-                digits = 0;
-                dots = 0;
-            }
-            _ => {
-                glued = false;
-                digits = 0;
-                dots = 0;
-            }
-        }
-        if digits >= 7 || (digits >= 4 && dots >= 3) {
-            return true;
-        }
-    }
-    false
-}
-
-/// `pattern` (lower case, `*` wildcards) matches `s`, ignoring ASCII case.
-fn glob(pattern: &str, s: &str) -> bool {
-    let (p, t) = (pattern.as_bytes(), s.as_bytes());
-    let (mut pi, mut ti) = (0, 0);
-    let (mut star, mut mark) = (None, 0);
-    while ti < t.len() {
-        if pi < p.len() && p[pi] != b'*' && p[pi] == t[ti].to_ascii_lowercase() {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == b'*' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|b| *b == b'*')
-}
-
-/// Segment-wise glob; a `**` segment matches any number of segments.
-fn path_glob(pattern: &[String], path: &[&str]) -> bool {
-    match pattern.split_first() {
-        None => path.is_empty(),
-        Some((first, rest)) if first == "**" => {
-            (0..=path.len()).any(|skip| path_glob(rest, &path[skip..]))
-        }
-        Some((first, rest)) => path
-            .split_first()
-            .is_some_and(|(p, tail)| glob(first, p) && path_glob(rest, tail)),
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn redactor() -> Redactor {
-        Redactor::new(&Policy::default(), Some([1; 32])).expect("default policy")
-    }
-
-    #[test]
-    fn globs() {
-        assert!(glob("password", "Password"));
-        assert!(glob("*_token", "refresh_token"));
-        assert!(!glob("token", "tokens"));
-        let p = |s: &str| s.split('.').map(str::to_owned).collect::<Vec<_>>();
-        assert!(path_glob(&p("*.ssn"), &["user", "SSN"]));
-        assert!(!path_glob(&p("*.ssn"), &["ssn"]));
-        assert!(path_glob(&p("input.text"), &["input", "text"]));
-        assert!(path_glob(&p("**.ssn"), &["a", "b", "ssn"]));
-    }
-
-    #[test]
-    fn field_rules_detectors_and_marks() {
-        let r = redactor();
-        let mut name = "login by bob@example.org".to_owned();
-        let mut d = json!({
-            "Password": "hunter2",
-            "user": {"ssn": "123-45-6789", "note": "card 4111-1111-1111-1111, ip 192.168.1.20"},
-            "items": ["call +44 20 7946 0958", 3],
-            "version": "v1.2.3.4",
-        });
-        let marks = r.redact(&mut name, d.as_object_mut().expect("obj"));
-        assert_eq!(name, "login by [EMAIL]");
-        assert_eq!(d["Password"], "[REDACTED]");
-        assert_eq!(d["user"]["ssn"], "[REDACTED]");
-        let note = d["user"]["note"].as_str().expect("str");
-        assert!(note.starts_with("card [CC], ip hmac:"), "{note}");
-        assert_eq!(d["items"][0], "call [PHONE]");
-        assert_eq!(d["version"], "v1.2.3.4");
-        let paths: Vec<&str> = marks.iter().filter_map(|m| m["path"].as_str()).collect();
-        assert_eq!(
-            paths,
-            [
-                "details.Password",
-                "details.items[0]",
-                "details.user.note",
-                "details.user.note",
-                "details.user.ssn",
-                "name"
-            ]
-        );
-        assert!(
-            !serde_json::to_string(&marks)
-                .expect("json")
-                .contains("hunter2")
-        );
-    }
-
-    #[test]
-    fn hashes_correlate_and_need_a_key() {
-        let r = redactor();
-        let mut a = json!({"ip": "10.0.0.1"});
-        let mut b = json!({"client": "from 10.0.0.1"});
-        r.redact(&mut String::new(), a.as_object_mut().expect("obj"));
-        r.redact(&mut String::new(), b.as_object_mut().expect("obj"));
-        let ha = a["ip"].as_str().expect("str").to_owned();
-        assert!(b["client"].as_str().expect("str").ends_with(&ha));
-        assert!(Redactor::new(&Policy::default(), None).is_err());
-    }
-
-    #[test]
-    fn drop_keep_and_encrypt_fallback() {
-        let p = Policy::from_toml(
-            "[redaction]\n[[redaction.fields]]\npath = \"notes\"\naction = \"drop\"\n[[redaction.fields]]\npath = \"input.text\"\naction = \"keep\"\n[[redaction.fields]]\npath = \"diagnosis\"\naction = \"encrypt\"\n",
-        )
-        .expect("policy");
-        let r = Redactor::new(&p, Some([2; 32])).expect("compile");
-        let mut d =
-            json!({"notes": "x", "input": {"text": "mail me: a@b.com"}, "diagnosis": "flu"});
-        let marks = r.redact(&mut String::new(), d.as_object_mut().expect("obj"));
-        assert_eq!(
-            d,
-            json!({"input": {"text": "mail me: a@b.com"}, "diagnosis": "[REDACTED]"})
-        );
-        assert_eq!(marks[0]["reason"], "the event has no subject");
-        assert_eq!(marks[1]["action"], "drop");
-    }
-
-    struct Keys(std::sync::Mutex<std::collections::HashMap<String, [u8; 32]>>);
-
-    impl SubjectKeys for Keys {
-        fn key_for(&self, subject: &str) -> Result<[u8; 32]> {
-            let mut m = self
-                .0
-                .lock()
-                .map_err(|_| Error::Crypto("poisoned".into()))?;
-            let n = m.len() as u8;
-            Ok(*m.entry(subject.to_owned()).or_insert([n + 1; 32]))
-        }
-    }
-
-    #[test]
-    fn encrypt_to_the_subject_then_reveal_or_erase() {
-        let p = Policy::from_toml(
-            "[redaction]\n[redaction.detectors]\nemail = \"encrypt\"\n[[redaction.fields]]\npath = \"diagnosis\"\naction = \"encrypt\"\n",
-        )
-        .expect("policy");
-        let r = Redactor::new(&p, Some([2; 32])).expect("compile");
-        let keys = Keys(Default::default());
-        let mut name = "note for p@example.com".to_owned();
-        let mut d = json!({"diagnosis": {"code": "J10", "text": "flu"}, "n": 1});
-        let m = d.as_object_mut().expect("obj");
-        let marks = r.redact_event(&mut name, m, None, Some("patient-7"), Some(&keys));
-        assert!(name.starts_with("note for enc:v1:t:"), "{name}");
-        let stored = m["diagnosis"].as_str().expect("token").to_owned();
-        assert!(stored.starts_with("enc:v1:j:"));
-        assert!(marks.iter().all(|m| m["action"] == "encrypt"), "{marks:?}");
-
-        let key = keys.key_for("patient-7").expect("key");
-        let (mut n2, mut d2) = (name.clone(), m.clone());
-        assert_eq!(
-            crypto::reveal(&mut n2, &mut d2, "patient-7", Some(&key)),
-            (2, 0)
-        );
-        assert_eq!(n2, "note for p@example.com");
-        assert_eq!(d2["diagnosis"], json!({"code": "J10", "text": "flu"}));
-        // The key destroyed: the fields read as erased.
-        let (mut n3, mut d3) = (name.clone(), m.clone());
-        assert_eq!(crypto::reveal(&mut n3, &mut d3, "patient-7", None), (0, 2));
-        assert_eq!(n3, "note for [ERASED]");
-        assert_eq!(d3["diagnosis"], "[ERASED]");
-        // Another subject's key does not open them.
-        let other = keys.key_for("someone-else").expect("key");
-        let (mut n4, mut d4) = (name, m.clone());
-        assert_eq!(
-            crypto::reveal(&mut n4, &mut d4, "patient-7", Some(&other)),
-            (0, 2)
-        );
-    }
-
-    #[test]
-    fn review_findings_stay_fixed() {
-        let r = redactor();
-        // A rejected longer candidate hides a valid shorter one.
-        assert_eq!(
-            r.redact_str("card 4111 1111 1111 1111 123"),
-            "card [CC] 123"
-        );
-        let masking = Redactor::new(
-            &Policy {
-                detectors: crate::redact::DetectorActions {
-                    ip: Some(Action::Mask),
-                    ..Policy::default().detectors
-                },
-                ..Policy::default()
-            },
-            Some([1; 32]),
-        )
-        .expect("policy");
-        assert_eq!(
-            masking.redact_str("from 2001:db8::1: refused"),
-            "from [IP]: refused"
-        );
-        assert_eq!(r.redact_str("call 03-1234-5678 now"), "call [PHONE] now");
-        // Overlapping matches merge: nothing of either is left in clear.
-        let p = Policy::from_toml(
-            "[redaction]\n[[redaction.custom]]\nname = \"acct\"\npattern = \"ACCT-[0-9]{4}\"\n",
-        )
-        .expect("policy");
-        let c = Redactor::new(&p, Some([1; 32])).expect("compile");
-        let out = c.redact_str("ACCT-4111 1111 1111 1111");
-        assert!(!out.contains("1111"), "{out}");
-        // Keys are redacted too, uniquely, and marks name the redacted key.
-        let mut d = json!({"jane@example.com": 1, "joe@example.com": 2, "ok": {"x@y.org": 3}});
-        let marks = r.redact(&mut String::new(), d.as_object_mut().expect("obj"));
-        let text = serde_json::to_string(&d).expect("json");
-        assert!(
-            !text.contains("example.com") && !text.contains("y.org"),
-            "{text}"
-        );
-        assert_eq!(
-            d["[EMAIL]"].as_i64().unwrap_or(0) + d["[EMAIL]#2"].as_i64().unwrap_or(0),
-            3
-        );
-        assert_eq!(d["ok"]["[EMAIL]"], 3);
-        assert!(
-            !serde_json::to_string(&marks)
-                .expect("json")
-                .contains("example")
-        );
-        let paths: Vec<&str> = marks.iter().filter_map(|m| m["path"].as_str()).collect();
-        assert_eq!(paths, ["details(key)", "details.ok(key)"]);
-        // Zero-length custom matches do nothing; short strings meet custom detectors.
-        let p = Policy::from_toml(
-            "[redaction]\n[[redaction.custom]]\nname = \"empty\"\npattern = \"x*\"\n[[redaction.custom]]\nname = \"id\"\npattern = \"AB[0-9]{3}\"\n",
-        )
-        .expect("policy");
-        let c = Redactor::new(&p, Some([1; 32])).expect("compile");
-        assert_eq!(c.redact_str("abc"), "abc");
-        assert_eq!(c.redact_str("AB123"), "[ID]");
-    }
-
-    #[test]
-    fn text_tokens_end_before_the_text_that_follows() {
-        let p = Policy::from_toml("[redaction]\n[redaction.detectors]\nip = \"encrypt\"\n")
-            .expect("policy");
-        let r = Redactor::new(&p, Some([2; 32])).expect("compile");
-        let keys = Keys(Default::default());
-        let mut name = "route 10.0.0.0/8 via 10.1.1.1".to_owned();
-        r.redact_event(&mut name, &mut Map::new(), None, Some("s"), Some(&keys));
-        assert!(!name.contains("10.0.0.0"), "{name}");
-        let key = keys.key_for("s").expect("key");
-        let (n, e) = crypto::reveal(&mut name, &mut Map::new(), "s", Some(&key));
-        assert_eq!((n, e), (2, 0));
-        assert_eq!(name, "route 10.0.0.0/8 via 10.1.1.1");
-    }
-}
+mod tests;

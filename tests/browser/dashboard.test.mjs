@@ -260,3 +260,65 @@ test("HTML reports render offline in every language, with their charts", async (
   }
   await context.close();
 });
+
+test("hostile event text executes nothing in the dashboard, and every HTML answer carries the browser's defences", async () => {
+  const payloads = [
+    '<img src=x onerror="window.__pwned=1">',
+    "<script>window.__pwned=2</script>",
+    '</style><svg onload="window.__pwned=3"></svg>',
+    '"><iframe src="javascript:window.__pwned=4"></iframe>',
+    "[click](javascript:window.__pwned=5)",
+    "\u001b]0;pwned\u0007 \u202eevil",
+  ];
+  await post(payloads.map((text) => ({
+    name: text, type: "hostile", details: { note: text },
+    model: { name: "hostile-model", version: text }, actor: { user: text },
+  })));
+  const { p, context, errors } = await page("audit");
+  const dialogs = [];
+  p.on("dialog", (d) => { dialogs.push(d.message()); d.dismiss(); });
+  await p.fill("input[name=type]", "hostile");
+  await p.click("#filters button[type=submit]");
+  await p.waitForFunction((n) => document.querySelectorAll("#events tbody tr").length === n, payloads.length);
+  for (let i = 0; i < payloads.length; i++) {
+    await p.locator("#events tbody tr").nth(i).click();
+    await p.waitForFunction(() => document.getElementById("record").textContent.includes("hostile"));
+  }
+  // The names are shown as text, exactly.
+  const shown = await p.locator("#events tbody").textContent();
+  assert.ok(shown.includes("<script>window.__pwned=2</script>"), shown);
+  await p.fill("#report-form input[name=model]", "hostile-model");
+  await p.click("#report-form button");
+  await p.waitForSelector("#report:not([hidden])");
+  await p.frameLocator("#report").locator("h1").waitFor();
+  await p.waitForTimeout(500);
+  assert.equal(await p.evaluate(() => window.__pwned), undefined, "an injected script ran");
+  assert.deepEqual(dialogs, []);
+  assert.equal(await p.locator("img[src=x], svg[onload], iframe[src^=javascript], a[href^=javascript]").count(), 0);
+  const injected = await p.frameLocator("#report").locator("img, script, svg[onload], iframe, a[href^=javascript]").count();
+  assert.equal(injected, 0, "elements injected into the report");
+  // The token lives in sessionStorage, never in the address.
+  assert.equal(await p.evaluate(() => sessionStorage.getItem("aiaudit-token")), tokens.audit);
+  assert.ok(!p.url().includes(tokens.audit));
+  assert.deepEqual(errors, []);
+  await context.close();
+
+  const auth = { Authorization: `Bearer ${tokens.audit}` };
+  for (const [path, headers, html] of [
+    ["/", {}, true],
+    ["/v1/reports/usage?model=hostile-model&format=html", auth, true],
+    ["/v1/checkpoint", auth, false],
+    ["/no/such/route", {}, false],
+  ]) {
+    const resp = await fetch(`${url}${path}`, { headers });
+    assert.equal(resp.headers.get("x-content-type-options"), "nosniff", path);
+    assert.equal(resp.headers.get("referrer-policy"), "no-referrer", path);
+    if (html) {
+      const csp = resp.headers.get("content-security-policy") || "";
+      assert.match(csp, /default-src 'none'/, path);
+      assert.match(csp, /frame-ancestors 'none'/, path);
+      assert.doesNotMatch(csp, /script-src[^;]*(unsafe-inline|https?:|\*)/, path);
+    }
+    await resp.arrayBuffer();
+  }
+});

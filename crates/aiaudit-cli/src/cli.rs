@@ -62,6 +62,11 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
+        /// CSV cells exactly as logged: without the leading `'` that keeps a cell beginning
+        /// with `=`, `+`, `-`, `@`, a tab or a carriage return from running as a spreadsheet
+        /// formula (for programs that parse the file).
+        #[arg(long)]
+        raw_csv: bool,
     },
     /// Verify the whole log: every leaf, the tree, every signed checkpoint.
     Verify {
@@ -424,6 +429,11 @@ pub struct QueryArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
+    /// CSV cells exactly as logged: without the leading `'` that keeps a cell beginning with
+    /// `=`, `+`, `-`, `@`, a tab or a carriage return from running as a spreadsheet formula
+    /// (for programs that parse the file).
+    #[arg(long)]
+    pub raw_csv: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

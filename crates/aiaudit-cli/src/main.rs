@@ -31,6 +31,7 @@ mod proofs;
 mod read;
 mod redact;
 mod report;
+mod safe_text;
 mod serve;
 mod subjects;
 mod write;
@@ -55,7 +56,8 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             follow,
             lines,
             format,
-        } => read::tail(cli, *follow, *lines, *format)?,
+            raw_csv,
+        } => read::tail(cli, *follow, *lines, *format, *raw_csv)?,
         Command::Verify { against, key } => {
             return proofs::verify(cli, against.as_deref(), key.clone());
         }

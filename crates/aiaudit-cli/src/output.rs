@@ -6,6 +6,7 @@ use anyhow::Result;
 use std::io::Write;
 
 use crate::cli::Format;
+use crate::safe_text::{csv_cell, terminal};
 
 fn record(e: &StoredEntry) -> Result<Record> {
     Record::from_leaf_data(&e.data).map_err(|err| {
@@ -23,14 +24,6 @@ fn clip(s: &str, n: usize) -> String {
         let mut out: String = s.chars().take(n - 1).collect();
         out.push('…');
         out
-    }
-}
-
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_owned()
     }
 }
 
@@ -52,8 +45,16 @@ pub fn header(out: &mut impl Write, format: Format) -> Result<()> {
     Ok(())
 }
 
-/// Writes one entry; `first` matters for the JSON array's commas.
-pub fn entry(out: &mut impl Write, format: Format, e: &StoredEntry, first: bool) -> Result<()> {
+/// Writes one entry; `first` matters for the JSON array's commas. Table cells are escaped for
+/// the terminal and CSV cells neutralised for spreadsheets (unless `raw_csv`); JSON and JSON
+/// lines are the stored bytes.
+pub fn entry(
+    out: &mut impl Write,
+    format: Format,
+    e: &StoredEntry,
+    first: bool,
+    raw_csv: bool,
+) -> Result<()> {
     match format {
         Format::Jsonl => {
             out.write_all(&e.data)?;
@@ -73,11 +74,14 @@ pub fn entry(out: &mut impl Write, format: Format, e: &StoredEntry, first: bool)
                 "{:>8}  {:<30}  {:<20}  {:<8}  {:<18}  {:<12}  {}",
                 e.seq,
                 format_rfc3339(e.time_ns),
-                clip(&r.kind, 20),
-                clip(&r.status, 8),
-                clip(r.model.as_ref().map_or("", |m| m.name.as_str()), 18),
-                clip(e.user.as_deref().unwrap_or(""), 12),
-                clip(&r.name, 60)
+                clip(&terminal(&r.kind), 20),
+                clip(&terminal(&r.status), 8),
+                clip(
+                    &terminal(r.model.as_ref().map_or("", |m| m.name.as_str())),
+                    18
+                ),
+                clip(&terminal(e.user.as_deref().unwrap_or("")), 12),
+                clip(&terminal(&r.name), 60)
             )?;
         }
         Format::Csv => {
@@ -100,7 +104,7 @@ pub fn entry(out: &mut impl Write, format: Format, e: &StoredEntry, first: bool)
                 e.subject.clone().unwrap_or_default(),
                 serde_json::to_string(&r.details)?,
             ];
-            let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+            let line: Vec<String> = fields.iter().map(|f| csv_cell(f, raw_csv)).collect();
             writeln!(out, "{}", line.join(","))?;
         }
     }

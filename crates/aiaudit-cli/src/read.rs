@@ -40,15 +40,15 @@ pub fn query(cli: &Cli, a: &QueryArgs) -> Result<()> {
         limit: a.limit,
     };
     let entries = reader(cli)?.query(&q)?;
-    print_entries(a.format, &entries)
+    print_entries(a.format, &entries, a.raw_csv)
 }
 
-fn print_entries(format: Format, entries: &[StoredEntry]) -> Result<()> {
+fn print_entries(format: Format, entries: &[StoredEntry], raw_csv: bool) -> Result<()> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     output::header(&mut out, format)?;
     for (i, e) in entries.iter().enumerate() {
-        output::entry(&mut out, format, e, i == 0)?;
+        output::entry(&mut out, format, e, i == 0, raw_csv)?;
     }
     output::footer(&mut out, format, entries.len())?;
     out.flush()?;
@@ -74,7 +74,9 @@ pub fn show(cli: &Cli, target: &str, format: ShowFormat) -> Result<()> {
             let rec = Record::from_leaf_data(&entry.data)?;
             writeln!(out, "seq        {}", entry.seq)?;
             writeln!(out, "leaf hash  {}", hex(&entry.leaf_hash))?;
-            writeln!(out, "{}", serde_json::to_string_pretty(&rec)?)?;
+            // JSON escapes C0 controls; C1 controls and bidirectional overrides it leaves.
+            let pretty = serde_json::to_string_pretty(&rec)?;
+            writeln!(out, "{}", crate::safe_text::terminal_lines(&pretty))?;
         }
     }
     Ok(())
@@ -84,7 +86,7 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-pub fn tail(cli: &Cli, follow: bool, lines: usize, format: Format) -> Result<()> {
+pub fn tail(cli: &Cli, follow: bool, lines: usize, format: Format, raw_csv: bool) -> Result<()> {
     let r = reader(cli)?;
     // `limit: 0` means "all" to a query; `-n 0` means none.
     let mut recent = if lines == 0 {
@@ -112,7 +114,7 @@ pub fn tail(cli: &Cli, follow: bool, lines: usize, format: Format) -> Result<()>
         format
     };
     for e in &recent {
-        output::entry(&mut out, as_lines, e, false)?;
+        output::entry(&mut out, as_lines, e, false, raw_csv)?;
     }
     out.flush()?;
     if !follow {
@@ -126,7 +128,7 @@ pub fn tail(cli: &Cli, follow: bool, lines: usize, format: Format) -> Result<()>
             ..Query::default()
         })?;
         for e in &new {
-            output::entry(&mut out, as_lines, e, false)?;
+            output::entry(&mut out, as_lines, e, false, raw_csv)?;
             last = Some(e.seq);
         }
         out.flush()?;

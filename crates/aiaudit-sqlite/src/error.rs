@@ -50,6 +50,16 @@ pub enum Error {
         /// What is wrong.
         what: String,
     },
+    /// The database file has other names: SQLite would keep a WAL per name.
+    #[error(
+        "{path} has {links} hard links: SQLite keeps its write-ahead log per file name, so a write through another name would destroy committed events; remove the other links (find them with `find / -samefile {path}`), or copy the file to audit it"
+    )]
+    HardLinked {
+        /// The path.
+        path: PathBuf,
+        /// How many names the file has.
+        links: u64,
+    },
     /// A request this store refuses (a duplicate token name, an unknown token).
     #[error("{0}")]
     Invalid(String),

@@ -163,7 +163,9 @@ pub(crate) fn open_private(
     create: bool,
     application_id: i32,
 ) -> Result<Connection, Error> {
-    if !path.exists() {
+    // By its real name, like the log: SQLite's journal is kept per name.
+    let real = crate::resolve(path)?;
+    if !real.exists() {
         if !create {
             return Err(Error::Missing {
                 path: path.to_owned(),
@@ -176,7 +178,7 @@ pub(crate) fn open_private(
             use std::os::unix::fs::OpenOptionsExt;
             opts.mode(0o600);
         }
-        if let Err(e) = opts.open(path)
+        if let Err(e) = opts.open(&real)
             && e.kind() != std::io::ErrorKind::AlreadyExists
         {
             return Err(Error::Inconsistent {
@@ -189,7 +191,7 @@ pub(crate) fn open_private(
         path: path.to_owned(),
         source,
     };
-    let conn = Connection::open(path).map_err(sq)?;
+    let conn = Connection::open(&real).map_err(sq)?;
     // Checked before anything is written: never add a table to someone else's database.
     let app: i32 = conn
         .query_row("PRAGMA application_id", [], |r| r.get(0))

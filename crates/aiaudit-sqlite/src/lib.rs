@@ -20,12 +20,14 @@
 
 mod error;
 mod keys;
+mod path;
 mod read;
 mod schema;
 mod tokens;
 
 pub use error::Error;
 pub use keys::{KEYS_APPLICATION_ID, SubjectKeyFile, default_keys_path};
+pub use path::{real_path, resolve};
 pub use schema::{APPLICATION_ID, FORMAT_VERSION};
 pub use tokens::{TOKEN_PREFIX, TOKENS_APPLICATION_ID, TokenFile, TokenInfo, default_tokens_path};
 
@@ -47,7 +49,12 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Creates a new log at `path`. Fails if a log (or any non-empty file) is already there.
     pub fn create(path: &Path, info: &LogInfo) -> Result<Self, Error> {
-        if path.exists() && std::fs::metadata(path).map(|m| m.len() > 0).unwrap_or(true) {
+        let real = resolve(path)?;
+        if real.exists()
+            && std::fs::metadata(&real)
+                .map(|m| m.len() > 0)
+                .unwrap_or(true)
+        {
             // Let `open` produce the precise complaint about what is there.
             Self::open(path)?;
             return Err(Error::Inconsistent {
@@ -55,7 +62,7 @@ impl SqliteStore {
                 what: "an audit log already exists here".into(),
             });
         }
-        let conn = Connection::open(path).map_err(|e| classify(path, e))?;
+        let conn = Connection::open(&real).map_err(|e| classify(path, e))?;
         // Large pages halve the per-row cost of appending ~500-byte records (measured with the
         // `append_speed` example); set before the first table exists.
         conn.pragma_update(None, "page_size", 16_384)
@@ -88,14 +95,18 @@ impl SqliteStore {
     }
 
     /// Opens an existing log, checking that the file is an aiaudit log this code can read.
+    ///
+    /// The file is opened by its real name (symlinks resolved) and refused if it has other
+    /// hard links, so that its write-ahead log is the one every other opener uses.
     pub fn open(path: &Path) -> Result<Self, Error> {
-        if !path.exists() {
+        let real = resolve(path)?;
+        if !real.exists() {
             return Err(Error::Missing {
                 path: path.to_owned(),
             });
         }
         let conn = Connection::open_with_flags(
-            path,
+            &real,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(|e| classify(path, e))?;

@@ -12,6 +12,7 @@ use crate::keyfile;
 use crate::logger::AuditLogger;
 use crate::queue::Queue;
 use crate::writer::{Shared, Writer};
+use crate::writer_lock::WriterLock;
 
 /// When `log_event` returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -169,9 +170,20 @@ impl AuditLoggerBuilder {
         }
         // One writer per log: a second would sequence from a stale tree. The file is checked
         // first, so that a wrong path gets no lock file beside it.
-        let (store, signer, lock) = if self.path.exists() {
-            let store = SqliteStore::open(&self.path)?;
-            let lock = writer_lock(&self.path)?;
+        // The lock is taken by the file's real name and on the file itself, so that no other
+        // path to it (a link, a bind mount) makes a second writer.
+        let real = aiaudit_sqlite::resolve(&self.path)?;
+        let (store, signer, lock) = if real.exists() {
+            // Locked before SQLite opens the file: a connection by another name would make a
+            // WAL of its own there.
+            let lock = WriterLock::take(&real, &self.path)?;
+            let store = match SqliteStore::open(&self.path) {
+                Ok(s) => s,
+                Err(e) => {
+                    lock.discard();
+                    return Err(e.into());
+                }
+            };
             let signer = self.existing_signer(
                 &store.info()?,
                 &key_path,
@@ -188,9 +200,11 @@ impl AuditLoggerBuilder {
                     dir.display()
                 )));
             }
-            let lock = writer_lock(&self.path)?;
+            let mut lock = WriterLock::take(&real, &self.path)?;
             let (signer, info) = self.new_identity(&key_path)?;
-            (SqliteStore::create(&self.path, &info)?, signer, lock)
+            let store = SqliteStore::create(&self.path, &info)?;
+            lock.lock_file(&real, &self.path)?;
+            (store, signer, lock)
         };
         let logger = self.start(Box::new(store), signer)?;
         *logger.writer_lock.lock().unwrap_or_else(|p| p.into_inner()) = Some(lock);
@@ -395,43 +409,6 @@ impl AuditLoggerBuilder {
             info,
             writer_lock: Mutex::new(None),
         })
-    }
-}
-
-/// Takes the log's writer lock: `<db>-writer.lock`, locked exclusively for as long as the logger
-/// lives and released by the OS if the process dies. (Not the database file itself: closing any
-/// other descriptor of it would drop SQLite's own locks.)
-fn writer_lock(db: &Path) -> Result<std::fs::File> {
-    let path = std::path::PathBuf::from(format!("{}-writer.lock", db.display()));
-    let io = |source| Error::Io {
-        path: path.clone(),
-        source,
-    };
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(io)?;
-    // A lock released a moment ago can still be held by a child that a thread of this process
-    // forked just before and has not yet exec'd (the lock follows the open file): a short wait
-    // tells that apart from a writer that is really there.
-    let mut result = file.try_lock();
-    for _ in 0..25 {
-        if !matches!(result, Err(std::fs::TryLockError::WouldBlock)) {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-        result = file.try_lock();
-    }
-    match result {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Busy(format!(
-            "another logger is writing to {} (it holds {}); a log has one writer — send events to it, or to `aiaudit serve`",
-            db.display(),
-            path.display()
-        ))),
-        Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
     }
 }
 

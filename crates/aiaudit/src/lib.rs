@@ -43,6 +43,7 @@ pub mod subjects;
 mod submit;
 mod verify;
 mod writer;
+mod writer_lock;
 
 pub use aiaudit_core::redact;
 pub use aiaudit_core::{Event, Query, Record, Status, StoredEntry};

@@ -12,10 +12,13 @@ pub fn postgres_url(db: &Path) -> Option<&str> {
 /// PostgreSQL log `<schema>.pg` in the working directory, so that its signing key is
 /// `<schema>.key`, its redaction secret `<schema>.hmac`, its subject keys `<schema>.subjects`
 /// and its server's tokens `<schema>.tokens` (each can be named explicitly instead).
+///
+/// A file path is resolved to the database's real name first (symlinks followed), so that a
+/// log reached through a link has one key, one secret and one set of tokens.
 pub fn local_base(db: &Path) -> PathBuf {
     match postgres_url(db).and_then(|u| aiaudit_postgres::PgUrl::parse(u).ok()) {
         Some(u) => PathBuf::from(format!("{}.pg", u.schema)),
-        None => db.to_owned(),
+        None => aiaudit_sqlite::real_path(db),
     }
 }
 
@@ -43,6 +46,10 @@ mod tests {
         assert!(!display(url).contains("pw"));
         let file = Path::new("dir/audit.db");
         assert_eq!(postgres_url(file), None);
-        assert_eq!(local_base(file), file);
+        assert_eq!(
+            local_base(file),
+            file,
+            "a path that cannot be resolved stays as given"
+        );
     }
 }

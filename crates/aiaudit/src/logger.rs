@@ -32,8 +32,8 @@ pub struct AuditLogger {
     pub(crate) thread: Mutex<Option<JoinHandle<()>>>,
     pub(crate) path: PathBuf,
     pub(crate) info: LogInfo,
-    /// Held until the logger is closed (see `builder::writer_lock`).
-    pub(crate) writer_lock: Mutex<Option<std::fs::File>>,
+    /// Held until the logger is closed (see `writer_lock`).
+    pub(crate) writer_lock: Mutex<Option<crate::writer_lock::WriterLock>>,
 }
 
 impl std::fmt::Debug for AuditLogger {
@@ -255,8 +255,10 @@ impl AuditLogger {
     /// child lives. The child has no writer thread: it must not use this logger (and must not
     /// drop it, which would wait for that thread), only forget it.
     pub fn release_lock_after_fork(&self) {
-        if let Ok(mut lock) = self.writer_lock.try_lock() {
-            lock.take();
+        if let Ok(mut lock) = self.writer_lock.try_lock()
+            && let Some(lock) = lock.take()
+        {
+            lock.forget_after_fork();
         }
     }
 

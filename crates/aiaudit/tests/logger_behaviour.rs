@@ -414,7 +414,8 @@ fn a_log_has_one_writer_at_a_time() {
     let err = AuditLogger::open(&path).expect_err("second writer");
     assert!(matches!(err, Error::Busy(_)), "{err:?}");
     assert!(
-        err.to_string().contains("another logger is writing"),
+        err.to_string()
+            .contains("is open for writing by another logger in this process (pid"),
         "{err}"
     );
     // Readers are welcome meanwhile.

@@ -173,10 +173,7 @@ pub async fn report(
             [
                 (header::CONTENT_TYPE, "text/html; charset=utf-8"),
                 // The page needs nothing from anywhere: say so to the browser.
-                (
-                    header::CONTENT_SECURITY_POLICY,
-                    "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
-                ),
+                (header::CONTENT_SECURITY_POLICY, super::HTML_POLICY),
             ],
             aiaudit_report::html(render_kind, &value, &ctx).map_err(ApiError::internal)?,
         )

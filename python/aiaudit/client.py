@@ -124,7 +124,7 @@ class Client:
         wait = self.wait_commit if wait_commit is None else wait_commit
         body = json.dumps(list(events), separators=(",", ":")).encode()
         key = os.urandom(16).hex()
-        path = "/v1/events?wait=commit" if wait else "/v1/events"
+        path = "/v1/events?wait=commit" if wait else "/v1/events?wait=none"
         return self._request(
             "POST",
             path,

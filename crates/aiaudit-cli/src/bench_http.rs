@@ -220,7 +220,7 @@ pub fn run(dir: Option<&Path>, o: &Options) -> Result<()> {
             let body = singles[(n % 1_000) as usize].clone();
             tokio::spawn(async move {
                 let r = http
-                    .post(format!("{url}/v1/events"))
+                    .post(format!("{url}/v1/events?wait=none"))
                     .bearer_auth(&token)
                     .header("content-type", "application/json")
                     .body(body)

@@ -119,7 +119,11 @@ impl Client {
         let url = format!(
             "{}/v1/events{}",
             self.base,
-            if wait_commit { "?wait=commit" } else { "" }
+            if wait_commit {
+                "?wait=commit"
+            } else {
+                "?wait=none"
+            }
         );
         let resp = self
             .with_retry(&url, || {

@@ -25,10 +25,18 @@ async fn ingest_then_query_show_prove_verify() {
         .map(|i| json!({"type": "model_inference", "name": "prediction", "status": if i % 10 == 0 {"WARNING"} else {"INFO"},
                         "model": {"name": "credit", "version": "1.0"}, "actor": {"user": format!("u{}", i % 5)}, "details": {"i": i}}))
         .collect();
+    // wait=none is an explicit opt-in to an answer before the events are durable, and says so.
     let (status, r) = h
-        .post_json("ingest", "/v1/events", &Value::Array(batch))
+        .post_json("ingest", "/v1/events?wait=none", &Value::Array(batch))
         .await;
     assert_eq!(status, 202, "{r}");
+    assert_eq!(r["committed"], json!(false));
+    assert!(
+        r["warning"]
+            .as_str()
+            .is_some_and(|w| w.contains("lost if the server stops")),
+        "{r}"
+    );
     let seqs: Vec<u64> = serde_json::from_value(r["seqs"].clone()).expect("seqs");
     assert_eq!(seqs, (1..51).collect::<Vec<u64>>());
     assert_eq!(r["ids"].as_array().map(Vec::len), Some(50));

@@ -19,19 +19,21 @@ use crate::state::AppState;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Wait {
-    /// Once the events are sealed (seqs and ids assigned; committed moments later): 202.
+    /// Once they are committed and fsynced (the default): 201.
     #[default]
-    Seal,
-    /// Once they are committed and fsynced: 201.
     Commit,
+    /// Once the events are sealed (seqs and ids assigned), before they are durable: 202, and
+    /// lost if the server stops before the commit. An explicit opt-in (`seal` is the same).
+    #[serde(alias = "seal")]
+    None,
 }
 
 /// Parameters of `POST /v1/events`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct IngestParams {
-    /// `commit`: answer only after the events are durable (201); `seal` (default): answer once
-    /// they have their seqs (202).
+    /// `commit` (default): answer only after the events are durable (201); `none`: answer once
+    /// they have their seqs, before they are durable (202, with a warning).
     #[serde(default)]
     pub wait: Option<Wait>,
 }
@@ -52,7 +54,13 @@ pub struct IngestReceipt {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(minimum = 1)]
     pub size: Option<u64>,
+    /// Present when the events are not durable yet (`wait=none`): what that means.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
+
+/// The warning of a `wait=none` answer.
+const NOT_DURABLE: &str = "accepted before commit (wait=none): these events are lost if the server stops before it commits them; wait=commit, the default, answers only once they are durable";
 
 /// One event, or an array of events (a type for the OpenAPI document only).
 #[derive(Deserialize, ToSchema)]
@@ -78,8 +86,8 @@ pub enum EventBody {
         (String = "application/x-ndjson")
     )),
     responses(
-        (status = 201, description = "Committed (wait=commit)", body = IngestReceipt),
-        (status = 202, description = "Sealed; commit follows", body = IngestReceipt),
+        (status = 201, description = "Committed (wait=commit, the default)", body = IngestReceipt),
+        (status = 202, description = "Sealed, not yet durable (wait=none)", body = IngestReceipt),
         (status = 400, description = "Malformed JSON, an invalid event, an unknown status, nesting too deep", body = crate::error::ErrorBody),
         (status = 401, description = "No valid token", body = crate::error::ErrorBody),
         (status = 403, description = "The token's role may not write", body = crate::error::ErrorBody),
@@ -111,7 +119,7 @@ pub async fn post_events(
         },
     };
     let (status, receipt) = match key {
-        None => ingest(state, headers, body, wait, caller.token.name).await?,
+        None => ingest(state, headers, body, wait, caller.token.name, None).await?,
         Some(k) => {
             let slot = state.idempotency.slot(&caller.token.id, &k);
             // In a task of its own: if the client gives up and this handler is dropped, an
@@ -119,9 +127,21 @@ pub async fn post_events(
             // instead of submitting the events again.
             let st = state.clone();
             let token = caller.token.id.clone();
+            // Recorded with the batch, so that a retry after a restart of the server (whose
+            // memory of keys is gone) is recognised in the log.
+            let durable = format!("http:{token}:{k}");
             let attempt = tokio::spawn(async move {
                 let answer = slot
-                    .get_or_try_init(|| ingest(st.clone(), headers, body, wait, caller.token.name))
+                    .get_or_try_init(|| {
+                        ingest(
+                            st.clone(),
+                            headers,
+                            body,
+                            wait,
+                            caller.token.name,
+                            Some(durable),
+                        )
+                    })
                     .await
                     .cloned()?;
                 st.idempotency.settle(&token, &k, answer.1.count);
@@ -139,6 +159,7 @@ async fn ingest(
     body: Body,
     wait: Wait,
     service: String,
+    durable_key: Option<String>,
 ) -> Result<(StatusCode, IngestReceipt), ApiError> {
     let format = BodyFormat::from_content_type(
         headers
@@ -150,12 +171,23 @@ async fn ingest(
     let inputs = parse_body(&bytes, format, &limits)?;
     drop(bytes);
     let logger = &state.logger;
-    let events = inputs
+    let mut events = inputs
         .into_iter()
         .enumerate()
         .map(|(i, input)| to_event(input, i, logger, &limits, &service))
         .collect::<Result<Vec<_>, _>>()?;
     let count = events.len();
+    if let Some(k) = &durable_key {
+        if let Some(receipt) = recorded(&state, k, count).await? {
+            return Ok((StatusCode::CREATED, receipt));
+        }
+        // A batch is sealed as consecutive seqs and committed whole: its first event names it.
+        if let Some(first) = events.first_mut() {
+            first
+                .details
+                .insert("ingest_id".into(), serde_json::Value::String(k.clone()));
+        }
+    }
     let (sealed_tx, sealed_rx) = oneshot::channel::<Result<Sealed, NotSealed>>();
     let mut sub = Submission::new(events).on_sealed(move |r| {
         let _ = sealed_tx.send(r);
@@ -202,6 +234,7 @@ async fn ingest(
         ids: sealed.ids,
         committed: size.is_some(),
         size,
+        warning: size.is_none().then(|| NOT_DURABLE.to_owned()),
     };
     let status = if size.is_some() {
         StatusCode::CREATED
@@ -209,4 +242,50 @@ async fn ingest(
         StatusCode::ACCEPTED
     };
     Ok((status, receipt))
+}
+
+/// The receipt of a batch with this durable idempotency key if the log already holds it (its
+/// first event carries the key as `details.ingest_id`, and the batch took the `count` seqs
+/// from there), for a retry after the server restarted.
+async fn recorded(
+    state: &AppState,
+    key: &str,
+    count: usize,
+) -> Result<Option<IngestReceipt>, ApiError> {
+    let q = aiaudit::Query {
+        ingest_id: Some(key.to_owned()),
+        limit: 1,
+        ..aiaudit::Query::default()
+    };
+    let key = key.to_owned();
+    state
+        .read(move |r| {
+            let Some(first) = r.query(&q)?.into_iter().next() else {
+                return Ok(None);
+            };
+            let rest = r.query(&aiaudit::Query {
+                after_seq: first.seq.checked_sub(1),
+                limit: count,
+                ..aiaudit::Query::default()
+            })?;
+            let ids = rest
+                .iter()
+                .map(|e| aiaudit::Record::from_leaf_data(&e.data).map(|rec| rec.id))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| ApiError::from(aiaudit::Error::from(e)))?;
+            if rest.len() != count || rest.first().map(|e| e.seq) != Some(first.seq) {
+                return Err(ApiError::from(aiaudit::Error::NotFound(format!(
+                    "the batch of idempotency key {key:?} is in the log with another length"
+                ))));
+            }
+            Ok(Some(IngestReceipt {
+                count,
+                seqs: rest.iter().map(|e| e.seq).collect(),
+                ids,
+                committed: true,
+                size: Some(r.size()?),
+                warning: None,
+            }))
+        })
+        .await
 }

@@ -9,7 +9,10 @@ use crate::cli::{Cli, LogArgs};
 
 /// Opens (creating if needed) the log for writing, with the CLI's key path.
 pub fn open_logger(cli: &Cli, durability: Durability) -> Result<AuditLogger> {
-    let mut b = AuditLogger::builder(&cli.db).durability(durability);
+    // A one-shot command fails on an outage (a full disk) rather than wait for it to pass.
+    let mut b = AuditLogger::builder(&cli.db)
+        .durability(durability)
+        .outage_limit(std::time::Duration::from_secs(3));
     if let Some(k) = &cli.signing_key {
         b = b.signing_key_path(k);
     }

@@ -55,5 +55,5 @@ pub use merkle::{
 pub use note::{Checkpoint, NoteSigner, NoteVerifier};
 pub use seal::{reseal, seal};
 pub use store::{
-    AppendBatch, LogInfo, Query, Rebase, RecordHead, Store, StoredCheckpoint, StoredEntry,
+    AppendBatch, Failure, LogInfo, Query, Rebase, RecordHead, Store, StoredCheckpoint, StoredEntry,
 };

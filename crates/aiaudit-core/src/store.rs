@@ -297,6 +297,20 @@ pub struct LogInfo {
     pub created_ns: i64,
 }
 
+/// What a failed store operation means to the writer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Failure {
+    /// It can pass — a full disk, a lost connection, a read-only remount, a busy lock: the
+    /// writer keeps the batch, retries with backoff, and resumes by itself.
+    Transient,
+    /// The store reports damage (a corrupt page, a file that is not a database, data that
+    /// breaks the layout): the writer stops for good, and nothing is signed over it.
+    Damage,
+    /// Anything else: the writer stops.
+    Fatal,
+}
+
 /// A storage backend. Implementations must make [`Store::append`] atomic and durable before it
 /// returns, and must never update or delete what was appended.
 pub trait Store: NodeSource + Send {
@@ -376,5 +390,18 @@ pub trait Store: NodeSource + Send {
     fn check_index(&self, batch: u64, entries: &[StoredEntry]) -> Result<Option<String>> {
         let _ = (batch, entries);
         Ok(None)
+    }
+
+    /// What `e`, returned by one of this store's operations, means: whether a retry may
+    /// succeed, or the store is damaged. Stores that cannot tell say [`Failure::Fatal`].
+    fn classify(&self, e: &crate::Error) -> Failure {
+        let _ = e;
+        Failure::Fatal
+    }
+
+    /// Makes the store usable again after a [`Failure::Transient`] failure (a new connection,
+    /// say) before the writer retries. Stores that need nothing do nothing.
+    fn recover(&mut self) -> Result<()> {
+        Ok(())
     }
 }

@@ -287,6 +287,33 @@ impl NodeSource for PostgresStore {
 }
 
 impl Store for PostgresStore {
+    /// A connection that stayed lost past the retry period can pass; data the server reports
+    /// corrupt (SQLSTATE class XX, data exceptions) and a layout broken are damage.
+    fn classify(&self, e: &aiaudit_core::Error) -> aiaudit_core::Failure {
+        use aiaudit_core::Failure;
+        let aiaudit_core::Error::Store(inner) = e else {
+            return Failure::Fatal;
+        };
+        let Some(err) = inner.downcast_ref::<Error>() else {
+            return Failure::Fatal;
+        };
+        if err.is_connection() {
+            return Failure::Transient;
+        }
+        match err {
+            Error::Inconsistent { .. } => Failure::Damage,
+            Error::Postgres { source, .. } => match source.code().map(|c| c.code()) {
+                Some(c) if c.starts_with("XX") || c.starts_with("22") => Failure::Damage,
+                // Disk full, too many connections, out of memory, read-only transaction.
+                Some("53100" | "53300" | "53200" | "25006" | "57P03" | "40001" | "40P01") => {
+                    Failure::Transient
+                }
+                _ => Failure::Fatal,
+            },
+            _ => Failure::Fatal,
+        }
+    }
+
     fn info(&self) -> aiaudit_core::Result<LogInfo> {
         Ok(read::info(self)?)
     }

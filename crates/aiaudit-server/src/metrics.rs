@@ -17,6 +17,7 @@ pub struct Metrics {
     committed: Counter,
     queue_depth: Gauge,
     log_size: Gauge,
+    writer_state: Gauge,
     batch_size: Histogram,
     commit_latency: Histogram,
     verify_runs: Family<Labels, Counter>,
@@ -46,6 +47,7 @@ impl Metrics {
             committed: Counter::default(),
             queue_depth: Gauge::default(),
             log_size: Gauge::default(),
+            writer_state: Gauge::default(),
             batch_size: Histogram::new(exponential_buckets(1.0, 4.0, 9)),
             commit_latency: Histogram::new(exponential_buckets(0.000_125, 2.0, 16)),
             verify_runs: Family::default(),
@@ -71,6 +73,11 @@ impl Metrics {
                 m.queue_depth.clone(),
             );
             r.register("log_size", "Entries in the log", m.log_size.clone());
+            r.register(
+                "writer_state",
+                "The writer: 0 running, 1 retrying a commit through an outage, 2 stopped",
+                m.writer_state.clone(),
+            );
             r.register(
                 "commit_batch_size",
                 "Entries per committed batch",
@@ -167,9 +174,10 @@ impl Metrics {
     }
 
     /// The text exposition, with the queue depth and log size read now.
-    pub fn render(&self, queue_depth: usize, size: u64) -> String {
+    pub fn render(&self, queue_depth: usize, size: u64, writer_state: u8) -> String {
         self.queue_depth
             .set(i64::try_from(queue_depth).unwrap_or(i64::MAX));
+        self.writer_state.set(i64::from(writer_state));
         self.log_size.set(i64::try_from(size).unwrap_or(i64::MAX));
         let mut out = String::new();
         let r = self.registry.lock().unwrap_or_else(|p| p.into_inner());

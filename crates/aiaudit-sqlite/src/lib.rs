@@ -27,7 +27,7 @@ mod tokens;
 
 pub use error::Error;
 pub use keys::{KEYS_APPLICATION_ID, SubjectKeyFile, default_keys_path};
-pub use path::{real_path, resolve};
+pub use path::{real_path, resolve, resolve_for_reading};
 pub use schema::{APPLICATION_ID, FORMAT_VERSION};
 pub use tokens::{TOKEN_PREFIX, TOKENS_APPLICATION_ID, TokenFile, TokenInfo, default_tokens_path};
 
@@ -96,10 +96,11 @@ impl SqliteStore {
 
     /// Opens an existing log, checking that the file is an aiaudit log this code can read.
     ///
-    /// The file is opened by its real name (symlinks resolved) and refused if it has other
-    /// hard links, so that its write-ahead log is the one every other opener uses.
+    /// The file is opened by its real name (symlinks resolved) and refused through a second
+    /// hard link, so that its write-ahead log is the one every other opener uses.
     pub fn open(path: &Path) -> Result<Self, Error> {
-        let real = resolve(path)?;
+        // Writers have resolved the path strictly already (no second hard link at all).
+        let real = resolve_for_reading(path)?;
         if !real.exists() {
             return Err(Error::Missing {
                 path: path.to_owned(),
@@ -226,6 +227,38 @@ impl SqliteStore {
     }
 }
 
+/// What an error of this store means to the writer: SQLite's full disk, read-only file,
+/// I/O errors, busy and locked files, and files it cannot open can pass; a corrupt page, a file
+/// that is not a database and data that break the layout are damage.
+pub fn failure_of(e: &aiaudit_core::Error) -> aiaudit_core::Failure {
+    use aiaudit_core::Failure;
+    let aiaudit_core::Error::Store(inner) = e else {
+        return Failure::Fatal;
+    };
+    let Some(err) = inner.downcast_ref::<Error>() else {
+        return Failure::Fatal;
+    };
+    match err {
+        Error::Corrupt { .. } | Error::NotADatabase { .. } | Error::Inconsistent { .. } => {
+            Failure::Damage
+        }
+        Error::Sqlite { source, .. } => match source.sqlite_error_code() {
+            Some(
+                ErrorCode::DiskFull
+                | ErrorCode::ReadOnly
+                | ErrorCode::SystemIoFailure
+                | ErrorCode::DatabaseBusy
+                | ErrorCode::DatabaseLocked
+                | ErrorCode::CannotOpen
+                | ErrorCode::OutOfMemory,
+            ) => Failure::Transient,
+            Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => Failure::Damage,
+            _ => Failure::Fatal,
+        },
+        _ => Failure::Fatal,
+    }
+}
+
 /// Maps SQLite's errors onto ours, naming the file.
 fn classify(path: &Path, e: rusqlite::Error) -> Error {
     let path = path.to_owned();
@@ -283,6 +316,23 @@ impl SqliteStore {
 }
 
 impl Store for SqliteStore {
+    fn classify(&self, e: &aiaudit_core::Error) -> aiaudit_core::Failure {
+        failure_of(e)
+    }
+
+    /// A fresh connection: after an I/O error SQLite may keep the old one in an error state.
+    fn recover(&mut self) -> aiaudit_core::Result<()> {
+        let real = resolve_for_reading(&self.path)?;
+        let conn = Connection::open_with_flags(
+            &real,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| self.err(e))?;
+        self.conn = conn;
+        self.configure()?;
+        Ok(())
+    }
+
     fn info(&self) -> aiaudit_core::Result<LogInfo> {
         let get = |k: &str| -> Result<String, Error> {
             self.conn

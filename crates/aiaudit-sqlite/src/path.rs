@@ -46,8 +46,19 @@ fn real_path_within(path: &Path, links: u32) -> PathBuf {
 }
 
 /// [`real_path`], refusing what cannot be opened safely: a database file with more than one
-/// hard link, and a symlink to nothing.
+/// hard link, and a symlink to nothing. For a writer.
 pub fn resolve(path: &Path) -> Result<PathBuf, Error> {
+    resolve_with(path, false)
+}
+
+/// [`resolve`] for a reader: a file with more than one hard link is read through the name
+/// whose write-ahead log is live (`<name>-wal` exists: the name the writer uses), and refused
+/// through any other, where SQLite would see a stale file and start a WAL of its own.
+pub fn resolve_for_reading(path: &Path) -> Result<PathBuf, Error> {
+    resolve_with(path, true)
+}
+
+fn resolve_with(path: &Path, reading: bool) -> Result<PathBuf, Error> {
     let link = std::fs::symlink_metadata(path);
     let real = real_path(path);
     match std::fs::metadata(&real) {
@@ -55,7 +66,8 @@ pub fn resolve(path: &Path) -> Result<PathBuf, Error> {
             #[cfg(unix)]
             {
                 use std::os::unix::fs::MetadataExt;
-                if meta.is_file() && meta.nlink() > 1 {
+                let live_wal = || PathBuf::from(format!("{}-wal", real.display())).exists();
+                if meta.is_file() && meta.nlink() > 1 && !(reading && live_wal()) {
                     return Err(Error::HardLinked {
                         path: path.to_owned(),
                         links: meta.nlink(),

@@ -43,6 +43,7 @@ pub struct AuditLoggerBuilder {
     hmac_key_path: Option<PathBuf>,
     subject_keys_path: Option<PathBuf>,
     observer: Option<ObserverSlot>,
+    outage_limit: Option<std::time::Duration>,
 }
 
 impl AuditLoggerBuilder {
@@ -63,7 +64,16 @@ impl AuditLoggerBuilder {
             hmac_key_path: None,
             subject_keys_path: None,
             observer: None,
+            outage_limit: None,
         }
+    }
+
+    /// How long a failure that can pass (a full disk, a lost connection) is ridden out before
+    /// the writer gives up and stops (default: for as long as it lasts — a service waits for
+    /// the store to come back; a one-shot command would rather fail).
+    pub fn outage_limit(mut self, limit: std::time::Duration) -> Self {
+        self.outage_limit = Some(limit);
+        self
     }
 
     /// When calls return (default [`Durability::Async`]).
@@ -370,7 +380,10 @@ impl AuditLoggerBuilder {
         };
         checked?;
         let info = store.info()?;
-        let shared = Arc::new(Shared::default());
+        let shared = Arc::new(Shared {
+            outage_limit: self.outage_limit,
+            ..Shared::default()
+        });
         shared
             .committed
             .store(size, std::sync::atomic::Ordering::SeqCst);

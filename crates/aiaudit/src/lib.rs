@@ -53,3 +53,4 @@ pub use logger::{AuditLogger, MAX_DEPTH, validate};
 pub use reader::LogReader;
 pub use submit::{CommitObserver, CommitStats, NotSealed, Sealed, Submission};
 pub use verify::{Finding, VerifyOptions, VerifyReport, verify_store};
+pub use writer::WriterState;

@@ -77,6 +77,11 @@ impl AuditLogger {
         self.shared.poisoned.load(Ordering::SeqCst)
     }
 
+    /// What the writer is doing: running, retrying a commit through an outage, or stopped.
+    pub fn state(&self) -> crate::WriterState {
+        self.shared.state()
+    }
+
     /// Entries committed so far.
     pub fn committed(&self) -> u64 {
         self.shared.committed.load(Ordering::SeqCst)
@@ -223,7 +228,14 @@ impl AuditLogger {
     pub fn flush(&self) -> Result<u64> {
         let ack = Ack::new();
         self.send(Msg::Flush(Responder::new(&ack)))?;
-        ack.wait().map_err(Error::Poisoned)
+        ack.wait().map_err(|e| {
+            let lost = self.shared.pending.load(Ordering::SeqCst);
+            Error::Poisoned(if lost > 0 {
+                format!("{e}; {lost} events were not committed")
+            } else {
+                e
+            })
+        })
     }
 
     /// Commits everything queued, stops the writer and returns the final size. Later calls on
@@ -235,13 +247,24 @@ impl AuditLogger {
         while self.inflight.load(Ordering::SeqCst) != 0 {
             std::thread::yield_now();
         }
+        // An outage is retried only a little longer once the logger is closing.
+        self.shared.closing.store(true, Ordering::SeqCst);
         let ack = Ack::new();
         self.queue.push(Msg::Close(Responder::new(&ack)));
-        let result = ack.wait().map_err(Error::Poisoned);
+        let result = ack.wait();
         let handle = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(h) = handle {
             let _ = h.join();
         }
+        // Everything queued was handed over by now: say how much of it never reached the store.
+        let result = result.map_err(|e| {
+            let lost = self.shared.pending.load(Ordering::SeqCst);
+            Error::Poisoned(if lost > 0 && !e.contains("were not committed") {
+                format!("{e}; {lost} events were not committed")
+            } else {
+                e
+            })
+        });
         // The writer is gone: another may take over the log.
         self.writer_lock
             .lock()

@@ -116,11 +116,13 @@ impl WriterLock {
         if !try_exclusive(&note).map_err(io(&note_path))? {
             return Err(busy(shown, Some(&note_path)));
         }
+        // The pid is for messages only (the locks are what keep a second writer out): a full
+        // disk that cannot take it does not stop the writer here.
         let pid = std::process::id();
-        note.set_len(0)
+        let _ = note
+            .set_len(0)
             .and_then(|()| note.rewind())
-            .and_then(|()| writeln!(note, "{pid}"))
-            .map_err(io(&note_path))?;
+            .and_then(|()| writeln!(note, "{pid}"));
         let mut lock = WriterLock {
             db: None,
             id: (0, 0),

@@ -8,14 +8,17 @@ use aiaudit_core::{
 use aiaudit_sqlite::SqliteStore;
 use serde_json::json;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// Delegates to SQLite; the append numbered `fail_at` (0-based) and every later one fail, like
-/// a disk that reports an fsync error.
+/// a disk that reports an fsync error — or, with `outage`, only while the outage lasts, like a
+/// full disk or a lost connection (`Failure::Transient`), or with `damage` as a corrupt page.
 struct FailingStore {
     inner: SqliteStore,
     appends: Arc<AtomicUsize>,
     fail_at: usize,
+    outage: Option<Arc<AtomicBool>>,
+    damage: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -36,10 +39,22 @@ impl Store for FailingStore {
         self.inner.size()
     }
     fn append(&mut self, batch: AppendBatch<'_>) -> aiaudit_core::Result<()> {
-        if self.appends.fetch_add(1, Ordering::SeqCst) >= self.fail_at {
+        let n = self.appends.fetch_add(1, Ordering::SeqCst);
+        let failing = match &self.outage {
+            Some(o) => o.load(Ordering::SeqCst),
+            None => n >= self.fail_at,
+        };
+        if failing {
             return Err(aiaudit_core::Error::store(Injected));
         }
         self.inner.append(batch)
+    }
+    fn classify(&self, _: &aiaudit_core::Error) -> aiaudit_core::Failure {
+        match (&self.outage, self.damage) {
+            (_, true) => aiaudit_core::Failure::Damage,
+            (Some(_), _) => aiaudit_core::Failure::Transient,
+            (None, _) => aiaudit_core::Failure::Fatal,
+        }
     }
     fn entry(&self, seq: u64) -> aiaudit_core::Result<Option<StoredEntry>> {
         self.inner.entry(seq)
@@ -76,6 +91,16 @@ fn failing_logger(
     fail_at: usize,
     durability: Durability,
 ) -> (AuditLogger, std::path::PathBuf) {
+    logger_over(dir, fail_at, None, false, durability)
+}
+
+fn logger_over(
+    dir: &std::path::Path,
+    fail_at: usize,
+    outage: Option<Arc<AtomicBool>>,
+    damage: bool,
+    durability: Durability,
+) -> (AuditLogger, std::path::PathBuf) {
     let path = dir.join("f.db");
     let signer = NoteSigner::generate("test.example/failing").expect("key");
     let info = LogInfo {
@@ -87,6 +112,8 @@ fn failing_logger(
         inner: SqliteStore::create(&path, &info).expect("create"),
         appends: Arc::new(AtomicUsize::new(0)),
         fail_at,
+        outage,
+        damage,
     };
     let log = AuditLogger::builder(&path)
         .durability(durability)
@@ -148,5 +175,109 @@ fn async_callers_learn_of_the_failure_at_flush() {
             .size()
             .expect("size"),
         0
+    );
+}
+
+#[test]
+fn an_outage_is_ridden_out_and_the_writer_resumes_by_itself() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let outage = Arc::new(AtomicBool::new(false));
+    let (log, path) = logger_over(
+        dir.path(),
+        0,
+        Some(Arc::clone(&outage)),
+        false,
+        Durability::Sync,
+    );
+    let log = Arc::new(log);
+    assert_eq!(
+        log.log_event("before", json!(null), "INFO").expect("ok"),
+        Some(0)
+    );
+    outage.store(true, Ordering::SeqCst);
+    // A caller during the outage waits for its commit: it is acknowledged only once durable.
+    let during = {
+        let log = Arc::clone(&log);
+        std::thread::spawn(move || log.log_event("during", json!(null), "INFO"))
+    };
+    let t = std::time::Instant::now();
+    while !matches!(log.state(), aiaudit::WriterState::Retrying { .. }) {
+        assert!(
+            t.elapsed().as_secs() < 10,
+            "the writer never reported the outage"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    if let aiaudit::WriterState::Retrying { error, .. } = log.state() {
+        assert!(error.contains("injected fsync failure"), "{error}");
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(
+        !during.is_finished(),
+        "acknowledged while the store was failing"
+    );
+    outage.store(false, Ordering::SeqCst);
+    assert_eq!(
+        during
+            .join()
+            .expect("thread")
+            .expect("committed after the outage"),
+        Some(1)
+    );
+    assert_eq!(log.state(), aiaudit::WriterState::Running);
+    assert_eq!(
+        log.log_event("after", json!(null), "INFO").expect("ok"),
+        Some(2)
+    );
+    assert_eq!(log.close().expect("close"), 3);
+    let report = LogReader::open(&path)
+        .expect("reader")
+        .verify(&VerifyOptions::default(), &mut |_, _| {})
+        .expect("verify");
+    assert!(
+        report.is_intact() && report.entries == 3,
+        "{:?}",
+        report.findings
+    );
+}
+
+#[test]
+fn closing_during_an_outage_says_how_many_events_were_not_committed() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let outage = Arc::new(AtomicBool::new(true));
+    let (log, path) = logger_over(dir.path(), 0, Some(outage), false, Durability::Async);
+    for i in 0..7 {
+        log.log_event("queued", json!({"i": i}), "INFO")
+            .expect("queued");
+    }
+    let err = log.close().expect_err("the store never came back");
+    let text = err.to_string();
+    assert!(
+        text.contains("the logger was closed") && text.contains("7 events were not committed"),
+        "{text}"
+    );
+    assert_eq!(
+        LogReader::open(&path)
+            .expect("reader")
+            .size()
+            .expect("size"),
+        0
+    );
+}
+
+#[test]
+fn damage_stops_the_writer_and_says_to_verify() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (log, _) = logger_over(dir.path(), 1, None, true, Durability::Sync);
+    log.log_event("ok", json!(null), "INFO")
+        .expect("first commit");
+    let err = log
+        .log_event("on damage", json!(null), "INFO")
+        .expect_err("damage");
+    assert!(err.to_string().contains("run `aiaudit verify`"), "{err}");
+    assert!(matches!(log.state(), aiaudit::WriterState::Stopped { .. }));
+    assert!(
+        log.log_event("later", json!(null), "INFO").is_err(),
+        "every write path refuses"
     );
 }

@@ -69,10 +69,19 @@ pub async fn readyz(
     }
     let not_ready =
         |why: String| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", why);
-    if state.logger.is_poisoned() {
-        return Err(not_ready(
-            "the log stopped accepting events after a failed write".into(),
-        ));
+    match state.logger.state() {
+        aiaudit::WriterState::Running => {}
+        aiaudit::WriterState::Retrying { error, .. } => {
+            return Err(not_ready(format!(
+                "the store is failing and the writer is retrying (it resumes by itself): {error}"
+            )));
+        }
+        aiaudit::WriterState::Stopped { error } => {
+            return Err(not_ready(format!(
+                "the log stopped accepting events: {error}"
+            )));
+        }
+        _ => return Err(not_ready("the writer is in an unknown state".into())),
     }
     let size = state
         .read(|r| Ok(r.size()?))
@@ -103,9 +112,11 @@ pub async fn metrics(
     if !state.open_metrics {
         require(&state, &headers, peer, Role::Audit, "GET /metrics").await?;
     }
-    let text = state
-        .metrics
-        .render(state.logger.queue_depth(), state.logger.committed());
+    let text = state.metrics.render(
+        state.logger.queue_depth(),
+        state.logger.committed(),
+        state.logger.state().code(),
+    );
     Ok((
         [(
             header::CONTENT_TYPE,

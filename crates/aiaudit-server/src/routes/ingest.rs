@@ -105,6 +105,15 @@ pub async fn post_events(
     body: Body,
 ) -> Result<Response, ApiError> {
     let caller = require(&state, &headers, peer, Role::Ingest, "POST /v1/events").await?;
+    // Through an outage nothing new is taken: an answer would be a promise the store cannot
+    // keep yet. The client retries (503) and gets in once the writer has resumed.
+    if let aiaudit::WriterState::Retrying { error, .. } = state.logger.state() {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            format!("the store is failing and the writer is retrying; try again shortly: {error}"),
+        ));
+    }
     let wait = params.wait.unwrap_or_default();
     let key = match headers.get("idempotency-key") {
         None => None,

@@ -2,12 +2,18 @@
 //! then answers the callers waiting on it.
 
 use aiaudit_core::{
-    AppendBatch, Checkpoint, CompactRange, NODE_STRIDE, NodeSource, NoteSigner, Rebase, Store,
-    StoredCheckpoint, leaf_hash, reseal, timefmt,
+    AppendBatch, Checkpoint, CompactRange, Failure, NODE_STRIDE, NodeSource, NoteSigner, Rebase,
+    Store, StoredCheckpoint, leaf_hash, reseal, timefmt,
 };
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::Receiver;
+use std::time::{Duration, Instant};
+
+/// The longest wait between two attempts at a commit.
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
+/// How long an outage is still retried once the logger is closing.
+pub(crate) const CLOSE_GRACE: Duration = Duration::from_secs(3);
 
 use super::{Responder, Shared};
 
@@ -54,9 +60,12 @@ impl Committer {
             Err(self.shared.poison_message())
         } else {
             let started = std::time::Instant::now();
-            match self.write(&mut b) {
+            match self.write_until_durable(&mut b) {
                 Ok(()) => {
                     self.shared.committed.store(b.size, Ordering::SeqCst);
+                    self.shared
+                        .pending
+                        .fetch_sub(b.entries.len() as u64, Ordering::SeqCst);
                     if let Some(observe) = &self.observer {
                         observe(crate::submit::CommitStats {
                             entries: b.entries.len(),
@@ -66,8 +75,7 @@ impl Committer {
                     }
                     Ok(b.size)
                 }
-                Err(e) => {
-                    let msg = format!("commit failed: {e}");
+                Err(msg) => {
                     self.shared.poison(msg.clone());
                     Err(msg)
                 }
@@ -100,6 +108,97 @@ impl Committer {
             Err(self.shared.poison_message())
         } else {
             Ok(self.shared.committed.load(Ordering::SeqCst))
+        }
+    }
+
+    /// Appends the batch, riding out failures that can pass: the batch is kept and retried
+    /// with backoff (after [`Store::recover`]) until the store takes it, so that the sealer's
+    /// tree and the store's stay one. Before each retry the store's size says where the last
+    /// attempt left it: at the batch's start (retry), or past it (that attempt committed and
+    /// only its answer was lost). Damage, anything else the store cannot explain, and an outage
+    /// that outlasts a close by [`CLOSE_GRACE`] end the writer with a message saying why.
+    fn write_until_durable(&mut self, b: &mut Staged) -> Result<(), String> {
+        let first = b.entries.first().map_or(0, |e| e.seq);
+        let shared_store = self.store.shared();
+        let mut wait = Duration::from_millis(20);
+        let mut deadline: Option<Instant> = None;
+        let mut outage_start: Option<Instant> = None;
+        let mut failed = false;
+        loop {
+            let e = match self.write(b) {
+                Ok(()) => {
+                    if failed {
+                        self.shared.resume();
+                    }
+                    return Ok(());
+                }
+                Err(e) => e,
+            };
+            match self.store.classify(&e) {
+                Failure::Transient => {}
+                Failure::Damage => {
+                    return Err(format!(
+                        "{e}: the store reports damage, so the writer stopped before writing or signing anything over it; run `aiaudit verify` on the log"
+                    ));
+                }
+                _ => return Err(format!("commit failed: {e}")),
+            }
+            let started = *outage_start.get_or_insert_with(Instant::now);
+            if self
+                .shared
+                .outage_limit
+                .is_some_and(|limit| started.elapsed() >= limit)
+            {
+                return Err(format!(
+                    "the store kept failing for {:.0} s ({e}): {} events were not committed",
+                    started.elapsed().as_secs_f64(),
+                    self.shared.pending.load(Ordering::SeqCst)
+                ));
+            }
+            failed = true;
+            self.shared.set_retrying(e.to_string());
+            if self.shared.closing.load(Ordering::SeqCst) {
+                let d = *deadline.get_or_insert_with(|| Instant::now() + CLOSE_GRACE);
+                if Instant::now() >= d {
+                    return Err(format!(
+                        "the store is still failing ({e}) and the logger was closed"
+                    ));
+                }
+            }
+            std::thread::sleep(wait);
+            wait = (wait * 2).min(MAX_BACKOFF);
+            if self.store.recover().is_err() {
+                continue;
+            }
+            // A store with one writer tells where the failed attempt left it; a shared store
+            // re-seals at its head and recognises its own commit in `append_rebased`.
+            if !shared_store {
+                match self.store.size() {
+                    Ok(size) if size == first => {}
+                    Ok(size) if size == b.size => {
+                        let same = self
+                            .store
+                            .latest_checkpoint()
+                            .ok()
+                            .flatten()
+                            .is_some_and(|cp| cp.size == b.size && cp.root == b.root);
+                        if same {
+                            self.shared.resume();
+                            return Ok(());
+                        }
+                        return Err(format!(
+                            "the store holds {size} entries after a failed commit, but not this batch's checkpoint; run `aiaudit verify` on the log"
+                        ));
+                    }
+                    Ok(size) => {
+                        return Err(format!(
+                            "the store holds {size} entries after a failed commit of entries {first}..{}; run `aiaudit verify` on the log",
+                            b.size
+                        ));
+                    }
+                    Err(_) => {}
+                }
+            }
         }
     }
 

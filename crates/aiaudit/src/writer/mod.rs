@@ -89,12 +89,55 @@ pub(crate) enum Msg {
     Batch(crate::submit::Submission),
 }
 
+/// What the writer is doing, as readiness probes and metrics report it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WriterState {
+    /// Accepting and committing events.
+    Running,
+    /// A commit failed in a way that can pass (a full disk, a lost connection, a read-only
+    /// remount): the writer keeps the batch and retries with backoff, and resumes by itself
+    /// once the store accepts writes again. Nothing is acknowledged meanwhile.
+    Retrying {
+        /// The last failure.
+        error: String,
+        /// Since when (Unix ns).
+        since_ns: i64,
+    },
+    /// Stopped for good: the store is damaged, a write failed for good, or the logger was
+    /// closed during an outage. Every later call gets this error.
+    Stopped {
+        /// Why.
+        error: String,
+    },
+}
+
+impl WriterState {
+    /// The state as a number, for a metrics gauge: 0 running, 1 retrying, 2 stopped.
+    pub fn code(&self) -> u8 {
+        match self {
+            WriterState::Running => 0,
+            WriterState::Retrying { .. } => 1,
+            WriterState::Stopped { .. } => 2,
+        }
+    }
+}
+
 /// State shared by the logger's handles and its writer.
 #[derive(Default)]
 pub(crate) struct Shared {
     pub(crate) poisoned: AtomicBool,
     pub(crate) poison_msg: Mutex<Option<String>>,
     pub(crate) committed: AtomicU64,
+    /// Set while a commit is being retried: the failure and since when.
+    pub(crate) retrying: Mutex<Option<(String, i64)>>,
+    /// Set once the logger is closing: an outage is then retried only a little longer.
+    pub(crate) closing: AtomicBool,
+    /// Events handed to the writer and not yet committed (for the error of a writer that
+    /// stopped with some of them unwritten).
+    pub(crate) pending: AtomicU64,
+    /// How long an outage is ridden out (`None`: as long as it lasts).
+    pub(crate) outage_limit: Option<std::time::Duration>,
 }
 
 impl Shared {
@@ -109,8 +152,53 @@ impl Shared {
     pub(crate) fn poison(&self, msg: String) {
         let mut m = self.poison_msg.lock().unwrap_or_else(|p| p.into_inner());
         if m.is_none() {
+            tracing::error!(error = %msg, "audit log writer stopped");
             *m = Some(msg);
         }
         self.poisoned.store(true, Ordering::SeqCst);
+        self.retrying
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+    }
+
+    pub(crate) fn state(&self) -> WriterState {
+        if self.poisoned.load(Ordering::SeqCst) {
+            return WriterState::Stopped {
+                error: self.poison_message(),
+            };
+        }
+        match &*self.retrying.lock().unwrap_or_else(|p| p.into_inner()) {
+            Some((error, since_ns)) => WriterState::Retrying {
+                error: error.clone(),
+                since_ns: *since_ns,
+            },
+            None => WriterState::Running,
+        }
+    }
+
+    /// Records a failure that can pass; logged once when the outage starts.
+    pub(crate) fn set_retrying(&self, error: String) {
+        let mut r = self.retrying.lock().unwrap_or_else(|p| p.into_inner());
+        match &mut *r {
+            Some((e, _)) => *e = error,
+            None => {
+                tracing::warn!(error = %error, "audit log writer: commit failed, retrying until the store accepts writes again");
+                *r = Some((error, aiaudit_core::timefmt::now_ns()));
+            }
+        }
+    }
+
+    /// The store accepts writes again.
+    pub(crate) fn resume(&self) {
+        if let Some((error, since)) = self
+            .retrying
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            let secs = (aiaudit_core::timefmt::now_ns() - since) as f64 / 1e9;
+            tracing::info!(after_s = secs, last_error = %error, "audit log writer resumed");
+        }
     }
 }

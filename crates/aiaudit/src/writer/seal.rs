@@ -360,6 +360,7 @@ impl Writer {
         let mut batch = std::mem::replace(&mut self.staged, empty_batch(size));
         batch.size = size;
         batch.root = self.range.root();
+        let n = batch.entries.len() as u64;
         let sent = if wait {
             to_committer
                 .send(batch)
@@ -368,7 +369,11 @@ impl Writer {
             to_committer.try_send(batch)
         };
         match sent {
-            Ok(()) => {}
+            Ok(()) => {
+                self.shared
+                    .pending
+                    .fetch_add(n, std::sync::atomic::Ordering::SeqCst);
+            }
             Err(TrySendError::Full(back)) => self.staged = back,
             Err(TrySendError::Disconnected(back)) => {
                 // The committer is gone (it cannot be, short of a panic): answer everyone.

@@ -76,6 +76,11 @@ pub enum Command {
         /// The verifier key you trust (default: the key the log names).
         #[arg(long)]
         key: Option<String>,
+        /// Only the check a writer runs before it extends the log, in bounded time: the head
+        /// against the latest signed checkpoint and the last 8,192 records against their leaf
+        /// hashes.
+        #[arg(long, conflicts_with = "against")]
+        quick: bool,
     },
     /// Print the latest signed checkpoint.
     Checkpoint,

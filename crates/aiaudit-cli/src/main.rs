@@ -58,7 +58,8 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             format,
             raw_csv,
         } => read::tail(cli, *follow, *lines, *format, *raw_csv)?,
-        Command::Verify { against, key } => {
+        Command::Verify { quick: true, .. } => return proofs::verify_quick(cli),
+        Command::Verify { against, key, .. } => {
             return proofs::verify(cli, against.as_deref(), key.clone());
         }
         Command::Checkpoint => read::checkpoint(cli)?,
@@ -139,7 +140,10 @@ fn one_line(e: &anyhow::Error) -> String {
     for cause in e.chain() {
         let text = cause.to_string();
         let text = text.trim();
-        if text.is_empty() || line.contains(text) {
+        // A driver's error often prefixes what the line already said (`Error code 11: database
+        // disk image is malformed`): its last part decides.
+        let last = text.rsplit(": ").next().unwrap_or(text);
+        if text.is_empty() || line.contains(text) || line.contains(last) {
             continue;
         }
         if !line.is_empty() {

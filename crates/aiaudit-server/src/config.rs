@@ -33,6 +33,9 @@ pub struct ServerConfig {
     pub open_metrics: bool,
     /// Consume events from NATS JetStream too (`--ingest nats://…`).
     pub nats: Option<crate::nats::NatsIngest>,
+    /// How often the whole log is verified in the background (`[server] verify_every`, default
+    /// daily; `None`: never). A failure becomes an `alert` event, a metric and an ERROR line.
+    pub verify_every: Option<std::time::Duration>,
     /// The `[[sinks]]` and `[[alerts]]` arrays of the configuration file, for delivery after
     /// commit.
     pub after_commit: AfterCommit,
@@ -86,6 +89,7 @@ impl ServerConfig {
             open_health: true,
             open_metrics: false,
             nats: None,
+            verify_every: Some(std::time::Duration::from_secs(86_400)),
             after_commit: AfterCommit::default(),
         }
     }
@@ -142,6 +146,10 @@ impl ServerConfig {
             max_depth: s.max_depth.unwrap_or(d.max_depth),
             max_page: s.max_page.unwrap_or(d.max_page),
         };
+        if let Some(v) = s.verify_every {
+            c.verify_every =
+                parse_every(&v).map_err(|why| bad(format!("server.verify_every {v:?}: {why}")))?;
+        }
         c.open_health = s.open_health.unwrap_or(true);
         c.open_metrics = s.open_metrics.unwrap_or(false);
         if let Some(url) = s.ingest {
@@ -241,6 +249,29 @@ struct File {
     alerts: Option<toml::Value>,
 }
 
+/// `"off"` (never), or a whole number with a unit: `90s`, `30m`, `6h`, `1d`.
+fn parse_every(v: &str) -> Result<Option<std::time::Duration>, String> {
+    let v = v.trim();
+    if v == "off" || v == "never" {
+        return Ok(None);
+    }
+    let (n, unit) = v.split_at(v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len()));
+    let n: u64 = n
+        .parse()
+        .map_err(|_| "want a whole number and s, m, h or d (or \"off\")".to_owned())?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => return Err("want a whole number and s, m, h or d (or \"off\")".into()),
+    };
+    if secs == 0 {
+        return Err("must be more than 0 (or \"off\")".into());
+    }
+    Ok(Some(std::time::Duration::from_secs(secs)))
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ServerTable {
@@ -263,6 +294,7 @@ struct ServerTable {
     ingest_consumer: Option<String>,
     ingest_batch: Option<usize>,
     ingest_ack_wait_s: Option<u64>,
+    verify_every: Option<String>,
 }
 
 #[cfg(test)]

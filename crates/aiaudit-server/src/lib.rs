@@ -57,6 +57,7 @@ mod metrics;
 pub mod nats;
 mod openapi;
 mod routes;
+mod scheduled_verify;
 mod state;
 
 pub use auth::Role;
@@ -146,6 +147,13 @@ impl Server {
             }
             None => None,
         };
+        if let Some(every) = config.verify_every {
+            tokio::spawn(scheduled_verify::run(
+                state.clone(),
+                every,
+                stopping.subscribe(),
+            ));
+        }
         let app = routes::app(state).into_make_service_with_connect_info::<SocketAddr>();
         let listener = std::net::TcpListener::bind(config.listen).map_err(|source| Error::Io {
             what: format!("binding {}", config.listen),

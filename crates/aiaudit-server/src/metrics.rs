@@ -18,6 +18,8 @@ pub struct Metrics {
     queue_depth: Gauge,
     log_size: Gauge,
     writer_state: Gauge,
+    verify_ok: Gauge,
+    verify_first_bad_seq: Gauge,
     batch_size: Histogram,
     commit_latency: Histogram,
     verify_runs: Family<Labels, Counter>,
@@ -48,6 +50,8 @@ impl Metrics {
             queue_depth: Gauge::default(),
             log_size: Gauge::default(),
             writer_state: Gauge::default(),
+            verify_ok: Gauge::default(),
+            verify_first_bad_seq: Gauge::default(),
             batch_size: Histogram::new(exponential_buckets(1.0, 4.0, 9)),
             commit_latency: Histogram::new(exponential_buckets(0.000_125, 2.0, 16)),
             verify_runs: Family::default(),
@@ -55,6 +59,8 @@ impl Metrics {
             requests: Family::default(),
             nats: Family::default(),
         };
+        m.verify_ok.set(-1);
+        m.verify_first_bad_seq.set(-1);
         {
             let mut r = m.registry.lock().unwrap_or_else(|p| p.into_inner());
             r.register(
@@ -73,6 +79,16 @@ impl Metrics {
                 m.queue_depth.clone(),
             );
             r.register("log_size", "Entries in the log", m.log_size.clone());
+            r.register(
+                "verify_intact",
+                "The last scheduled verification: 1 intact, 0 damage found (-1 before the first)",
+                m.verify_ok.clone(),
+            );
+            r.register(
+                "verify_first_bad_seq",
+                "The first bad seq the last scheduled verification named (-1: none)",
+                m.verify_first_bad_seq.clone(),
+            );
             r.register(
                 "writer_state",
                 "The writer: 0 running, 1 retrying a commit through an outage, 2 stopped",
@@ -146,6 +162,13 @@ impl Metrics {
         self.commit_latency.observe(stats.elapsed.as_secs_f64());
         self.log_size
             .set(i64::try_from(stats.size).unwrap_or(i64::MAX));
+    }
+
+    /// A scheduled verification's outcome: intact, or the first bad seq (if one is named).
+    pub fn scheduled_verify(&self, intact: bool, first_bad: Option<u64>) {
+        self.verify_ok.set(i64::from(intact));
+        self.verify_first_bad_seq
+            .set(first_bad.map_or(-1, |s| i64::try_from(s).unwrap_or(i64::MAX)));
     }
 
     /// A verification's result.

@@ -191,7 +191,11 @@ impl AuditLoggerBuilder {
                 Ok(s) => s,
                 Err(e) => {
                     lock.discard();
-                    return Err(e.into());
+                    let e = aiaudit_core::Error::from(e);
+                    return Err(match aiaudit_sqlite::failure_of(&e) {
+                        aiaudit_core::Failure::Damage => damaged(&self.path, &e),
+                        _ => e.into(),
+                    });
                 }
             };
             let signer = self.existing_signer(
@@ -368,13 +372,18 @@ impl AuditLoggerBuilder {
             .collect::<Result<_>>()?;
         // One consistent view of the head: on a shared store another writer may be appending.
         let mut head = None;
-        store.read_snapshot(&mut || {
-            let size = store.size()?;
-            let range = CompactRange::from_source(size, store.as_ref())?;
-            let checked = check_head(&self.path, store.as_ref(), &range);
-            head = Some((size, range, checked));
-            Ok(())
-        })?;
+        store
+            .read_snapshot(&mut || {
+                let size = store.size()?;
+                let range = CompactRange::from_source(size, store.as_ref())?;
+                let checked = check_head(&self.path, store.as_ref());
+                head = Some((size, range, checked));
+                Ok(())
+            })
+            .map_err(|e| match store.classify(&e) {
+                aiaudit_core::Failure::Damage => damaged(&self.path, &e),
+                _ => e.into(),
+            })?;
         let Some((size, range, checked)) = head else {
             return Err(Error::NotFound("the store gave no head".into()));
         };
@@ -475,29 +484,29 @@ fn default_origin() -> String {
     )
 }
 
-/// The log must end exactly where its latest checkpoint says, or the writer would sign a
-/// checkpoint inconsistent with one it signed before.
-fn check_head(path: &Path, store: &dyn Store, range: &CompactRange) -> Result<()> {
-    let latest = store.latest_checkpoint()?;
-    let inconsistent = |why: String| Error::Inconsistent {
+/// The log must end exactly where its latest checkpoint says, with its last records intact, or
+/// the writer would sign a checkpoint over a store it cannot read back ([`crate::check_tail`]).
+/// The refusal of a log the store reports damaged.
+fn damaged(path: &Path, e: &aiaudit_core::Error) -> Error {
+    Error::Inconsistent {
         path: path.to_owned(),
-        why,
+        why: e.to_string(),
+    }
+}
+
+fn check_head(path: &Path, store: &dyn Store) -> Result<()> {
+    let checked = match crate::check_tail(store) {
+        Ok(c) => c,
+        // The store itself reports damage on the pages the tail lives on.
+        Err(e) if store.classify(&e) == aiaudit_core::Failure::Damage => Err(e.to_string()),
+        Err(e) => return Err(e.into()),
     };
-    match latest {
-        None if range.size() == 0 => Ok(()),
-        None => Err(inconsistent(format!(
-            "{} entries but no checkpoint",
-            range.size()
-        ))),
-        Some(cp) if cp.size != range.size() => Err(inconsistent(format!(
-            "{} entries but the checkpoint signs {}",
-            range.size(),
-            cp.size
-        ))),
-        Some(cp) if cp.root != range.root() => Err(inconsistent(
-            "the stored tree's root differs from the signed root".into(),
-        )),
-        Some(_) => Ok(()),
+    match checked {
+        Ok(_) => Ok(()),
+        Err(why) => Err(Error::Inconsistent {
+            path: path.to_owned(),
+            why,
+        }),
     }
 }
 

@@ -32,9 +32,11 @@ pub enum Error {
     /// The logger was closed.
     #[error("the audit logger is closed")]
     Closed,
-    /// The stored log disagrees with its own latest checkpoint.
+    /// The end of the log, which a writer would extend, is damaged: its head disagrees with
+    /// its latest signed checkpoint, or its last records with their leaf hashes, or the store
+    /// reports a corrupt page there. Writers refuse it.
     #[error(
-        "the log at {path} does not match its latest signed checkpoint ({why}); run `aiaudit verify`"
+        "the log at {path} is damaged ({why}): nothing is written or signed over it; run `aiaudit verify`"
     )]
     Inconsistent {
         /// The log.

@@ -52,5 +52,5 @@ pub use error::{Error, Result};
 pub use logger::{AuditLogger, MAX_DEPTH, validate};
 pub use reader::LogReader;
 pub use submit::{CommitObserver, CommitStats, NotSealed, Sealed, Submission};
-pub use verify::{Finding, VerifyOptions, VerifyReport, verify_store};
+pub use verify::{Finding, TailReport, VerifyOptions, VerifyReport, check_tail, verify_store};
 pub use writer::WriterState;

@@ -195,6 +195,25 @@ impl LogReader {
         Ok(bundle)
     }
 
+    /// The quick check a writer runs before it extends the log ([`crate::check_tail`]): the
+    /// head against the latest signed checkpoint and the last records against their leaf
+    /// hashes, in bounded time. `Ok(Err(why))` when they disagree.
+    pub fn check_tail(&self) -> Result<std::result::Result<crate::TailReport, String>> {
+        let mut out = None;
+        self.store.read_snapshot(&mut || {
+            out = Some(crate::check_tail(self.store.as_ref()));
+            Ok(())
+        })?;
+        match out {
+            Some(Ok(r)) => Ok(r),
+            Some(Err(e)) if self.store.classify(&e) == aiaudit_core::Failure::Damage => {
+                Ok(Err(e.to_string()))
+            }
+            Some(Err(e)) => Err(e.into()),
+            None => Ok(Err("the store gave no head".into())),
+        }
+    }
+
     /// Verifies the whole log (see [`VerifyReport`]).
     pub fn verify(
         &self,

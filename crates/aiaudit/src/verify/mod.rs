@@ -13,6 +13,9 @@
 
 mod scan;
 mod state;
+mod tail;
+
+pub use tail::{TailReport, check_tail};
 
 use aiaudit_core::{Checkpoint, LogInfo, NoteVerifier, Store};
 

@@ -275,3 +275,67 @@ fn a_full_disk_is_refused_then_ridden_out_without_a_restart() {
         stderr(&verify)
     );
 }
+
+#[test]
+fn the_embedded_logger_waits_out_a_full_disk_and_resumes() {
+    use aiaudit::{AuditLogger, Durability, WriterState};
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("fs");
+    std::fs::create_dir(&dir).expect("mkdir");
+    let _fs = Tmpfs::mount(&dir, "16m");
+    let db = dir.join("embedded.db");
+    let log = std::sync::Arc::new(
+        AuditLogger::builder(&db)
+            .durability(Durability::Sync)
+            .open()
+            .expect("open"),
+    );
+    let pad = "z".repeat(2000);
+    for i in 0..20 {
+        log.log_event("before", serde_json::json!({"i": i, "pad": pad}), "INFO")
+            .expect("before the disk fills");
+    }
+    let filler = fill(&dir);
+    // Logging goes on in a thread until a commit cannot be made: that call waits.
+    let writer = {
+        let log = std::sync::Arc::clone(&log);
+        let pad = pad.clone();
+        std::thread::spawn(move || {
+            let mut n = 0u64;
+            loop {
+                let t = Instant::now();
+                log.log_event(
+                    "while full",
+                    serde_json::json!({"n": n, "pad": pad}),
+                    "INFO",
+                )
+                .expect("committed in the end");
+                n += 1;
+                if t.elapsed() > Duration::from_millis(500) {
+                    return n;
+                }
+            }
+        })
+    };
+    let t = Instant::now();
+    while !matches!(log.state(), WriterState::Retrying { .. }) {
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "the full disk was never noticed"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(700));
+    std::fs::remove_file(&filler).expect("free");
+    let logged = writer.join().expect("writer thread");
+    assert_eq!(log.state(), WriterState::Running, "resumed by itself");
+    log.log_event("after", serde_json::json!(null), "INFO")
+        .expect("after");
+    let size = log.close().expect("close");
+    assert_eq!(size, 20 + logged + 1, "every acknowledged event is there");
+    let report = aiaudit::LogReader::open(&db)
+        .expect("reader")
+        .verify(&aiaudit::VerifyOptions::default(), &mut |_, _| {})
+        .expect("verify");
+    assert!(report.is_intact(), "{:?}", report.findings);
+}

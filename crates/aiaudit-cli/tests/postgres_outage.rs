@@ -45,13 +45,22 @@ impl Drop for Restart {
 fn wait_for_postgres() {
     let t = Instant::now();
     while postgres::Client::connect(&pg_base(), postgres::NoTls).is_err() {
-        assert!(t.elapsed() < Duration::from_secs(60), "PostgreSQL did not come back");
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "PostgreSQL did not come back"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
 }
 
 fn cli(dir: &Path, url: &str, args: &[&str]) -> std::process::Output {
-    bin().current_dir(dir).arg("--db").arg(url).args(args).output().expect("aiaudit")
+    bin()
+        .current_dir(dir)
+        .arg("--db")
+        .arg(url)
+        .args(args)
+        .output()
+        .expect("aiaudit")
 }
 
 fn serve(dir: &Path) -> (Child, String) {
@@ -80,12 +89,17 @@ fn serve_rides_out_a_postgres_outage_longer_than_its_retry_period() {
     let dir = tempfile::tempdir().expect("tmp");
     let schema = format!("t_outage_{}", std::process::id());
     let mut c = postgres::Client::connect(&pg_base(), postgres::NoTls).expect("connect");
-    c.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).expect("drop");
+    c.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        .expect("drop");
     drop(c);
     let url = format!("{}?schema={schema}&retry_s=1", pg_base());
     let out = cli(dir.path(), &url, &["init"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let out = cli(dir.path(), &url, &["token", "create", "--role", "ingest", "--name", "p"]);
+    let out = cli(
+        dir.path(),
+        &url,
+        &["token", "create", "--role", "ingest", "--name", "p"],
+    );
     let token = stdout(&out)
         .split_whitespace()
         .find(|w| w.starts_with("aiat_"))
@@ -125,18 +139,28 @@ fn serve_rides_out_a_postgres_outage_longer_than_its_retry_period() {
     let t = Instant::now();
     loop {
         let (s, body) = rt.block_on(async {
-            let r = http.get(format!("{base}/readyz")).send().await.expect("readyz");
+            let r = http
+                .get(format!("{base}/readyz"))
+                .send()
+                .await
+                .expect("readyz");
             (r.status().as_u16(), r.text().await.unwrap_or_default())
         });
         if s == 503 && body.contains("retrying") {
             break;
         }
-        assert!(t.elapsed() < Duration::from_secs(30), "never reported the outage: {s} {body}");
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "never reported the outage: {s} {body}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     // Longer than the store's own retry period: the writer's retry carries on.
     std::thread::sleep(Duration::from_secs(4));
-    assert!(!held.is_finished(), "acknowledged while PostgreSQL was down");
+    assert!(
+        !held.is_finished(),
+        "acknowledged while PostgreSQL was down"
+    );
     cluster("start");
     wait_for_postgres();
     let (s, r) = rt.block_on(held).expect("task");
@@ -146,11 +170,22 @@ fn serve_rides_out_a_postgres_outage_longer_than_its_retry_period() {
     assert_eq!(s, 201, "resumed without a restart: {r}");
     acked.push(r["ids"][0].as_str().expect("id").to_owned());
 
-    let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status();
     assert!(server.wait().expect("wait").success());
     let verify = cli(dir.path(), &url, &["verify"]);
-    assert!(verify.status.success(), "{}{}", stdout(&verify), stderr(&verify));
-    let listed = stdout(&cli(dir.path(), &url, &["query", "--limit", "0", "--format", "jsonl"]));
+    assert!(
+        verify.status.success(),
+        "{}{}",
+        stdout(&verify),
+        stderr(&verify)
+    );
+    let listed = stdout(&cli(
+        dir.path(),
+        &url,
+        &["query", "--limit", "0", "--format", "jsonl"],
+    ));
     for id in &acked {
         assert!(listed.contains(id.as_str()), "acknowledged {id} lost");
     }

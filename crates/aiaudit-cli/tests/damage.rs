@@ -4,7 +4,9 @@
 //! or on pages an append touches, makes `aiaudit log` and `verify --quick` refuse; damage
 //! elsewhere is named by `aiaudit verify` (with its seq) and by the server's scheduled
 //! verification (metric and `alert` event). Nothing panics, and every error is one line that
-//! says each thing once.
+//! says each thing once. A byte flipped inside the WAL of an open log is refused where SQLite
+//! would silently drop committed transactions after it, and taken as a torn write where only
+//! the last frame is hit.
 
 mod common;
 
@@ -297,4 +299,86 @@ fn the_scheduled_verification_names_deep_damage() {
     );
     assert_eq!(first["status"], "ERROR");
     assert_eq!(first["details"]["first_bad_seq"], 1341);
+}
+
+/// A log whose last commits are still in its write-ahead log: copied (database, WAL, key and
+/// secret, not the shared-memory index, which SQLite rebuilds from the WAL) while its writer is
+/// open.
+fn log_with_wal(dir: &Path) -> (PathBuf, aiaudit::AuditLogger) {
+    let db = dir.join("w.db");
+    let log = aiaudit::AuditLogger::builder(&db)
+        .durability(aiaudit::Durability::Async)
+        .batch_size(100)
+        .open()
+        .expect("open");
+    for i in 0..2_000 {
+        log.log(aiaudit::Event::new("model_inference", format!("event {i}")).detail("i", i))
+            .expect("log");
+        if i % 100 == 99 {
+            log.flush().expect("flush");
+        }
+    }
+    log.flush().expect("flush");
+    (db, log)
+}
+
+fn copy_with_wal(src: &Path, to: &Path) -> PathBuf {
+    let db = copy(src, to);
+    std::fs::copy(
+        format!("{}-wal", src.display()),
+        format!("{}-wal", db.display()),
+    )
+    .expect("copy the WAL");
+    db
+}
+
+#[test]
+fn a_damaged_wal_is_refused_and_a_torn_tail_is_not() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (src, log) = log_with_wal(tmp.path());
+    let wal = std::fs::read(format!("{}-wal", src.display())).expect("the WAL");
+    let page = page_size(&src);
+    let frame = 24 + page;
+    let frames = (wal.len() - 32) / frame;
+    assert!(
+        frames > 20,
+        "the commits are still in the WAL ({frames} frames)"
+    );
+
+    // A byte in an early frame: SQLite would drop every later, committed transaction.
+    for early in [2, frames / 2] {
+        let db = copy_with_wal(&src, &tmp.path().join(format!("early{early}")));
+        let wal_path = PathBuf::from(format!("{}-wal", db.display()));
+        flip(&wal_path, &[32 + early * frame + 24 + page / 2]);
+        for args in [
+            &["verify"][..],
+            &["log", "over a damaged WAL"],
+            &["verify", "--quick"],
+        ] {
+            let out = run(&db, args);
+            assert!(!out.status.success(), "frame {early}, {args:?}: accepted");
+            let err = stderr(&out);
+            one_clean_line(&err);
+            assert!(
+                err.contains("write-ahead log")
+                    && err.contains("committed transactions after it would be lost"),
+                "{err}"
+            );
+        }
+    }
+    // The last frame damaged, as a write torn by a crash leaves it: that transaction goes, the
+    // rest is a consistent log that verifies and takes new events.
+    let db = copy_with_wal(&src, &tmp.path().join("torn"));
+    let wal_path = PathBuf::from(format!("{}-wal", db.display()));
+    flip(&wal_path, &[32 + (frames - 1) * frame + 24 + 7]);
+    let verify = run(&db, &["verify"]);
+    assert!(
+        verify.status.success(),
+        "{}{}",
+        stdout(&verify),
+        stderr(&verify)
+    );
+    let out = run(&db, &["log", "after a torn write"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    log.close().expect("close");
 }

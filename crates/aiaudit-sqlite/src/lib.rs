@@ -24,6 +24,7 @@ mod path;
 mod read;
 mod schema;
 mod tokens;
+mod wal;
 
 pub use error::Error;
 pub use keys::{KEYS_APPLICATION_ID, SubjectKeyFile, default_keys_path};
@@ -104,6 +105,13 @@ impl SqliteStore {
         if !real.exists() {
             return Err(Error::Missing {
                 path: path.to_owned(),
+            });
+        }
+        // Before SQLite reads the WAL and drops what follows a damaged frame.
+        if let Some(what) = wal::damage(&real) {
+            return Err(Error::Inconsistent {
+                path: path.to_owned(),
+                what,
             });
         }
         let conn = Connection::open_with_flags(

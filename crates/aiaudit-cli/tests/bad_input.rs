@@ -62,12 +62,50 @@ fn malformed_details_json_writes_nothing() {
 }
 
 #[test]
+fn each_odd_kind_of_file_gets_its_own_message() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let short = dir.path().join("short.db");
+    std::fs::write(&short, [7u8; 50]).expect("write");
+    for (db, want) in [
+        (
+            dir.path().to_owned(),
+            "is a directory, not an audit log file",
+        ),
+        (
+            std::path::PathBuf::from("/dev/null"),
+            "is not a regular file",
+        ),
+        (
+            short.clone(),
+            "is 50 bytes long: too short to be a SQLite database",
+        ),
+    ] {
+        for args in [&["query"][..], &["verify"], &["log", "x"]] {
+            let out = run(&db, args);
+            fails_with(&out, want);
+            assert_eq!(
+                stderr(&out).trim_end().lines().count(),
+                1,
+                "{}",
+                stderr(&out)
+            );
+        }
+    }
+    assert!(!std::path::Path::new("/dev/null-writer.lock").exists());
+    assert_eq!(
+        std::fs::read(&short).expect("read"),
+        [7u8; 50],
+        "nothing written"
+    );
+}
+
+#[test]
 fn a_file_that_is_not_an_aiaudit_database() {
     let dir = tempfile::tempdir().expect("tmp");
     let text = dir.path().join("notes.db");
     std::fs::write(
         &text,
-        "this is not a database, just some text that is long enough to look like a header....",
+        "this is not a database, just some text that is long enough to look like a header, and longer than SQLite's header of one hundred bytes.",
     )
     .expect("write");
     for args in [&["query"][..], &["verify"], &["log", "x"]] {

@@ -18,6 +18,15 @@ pub enum Error {
         /// The path.
         path: PathBuf,
     },
+    /// The path names something that cannot hold a log: a directory, a device, a file too
+    /// short for a SQLite header.
+    #[error("{path} {what}")]
+    NotALogFile {
+        /// The path.
+        path: PathBuf,
+        /// What it is instead (`is a directory`, …).
+        what: String,
+    },
     /// The file is SQLite, but some other application's.
     #[error("{path} is a SQLite database but not an aiaudit log")]
     NotAnAuditLog {

@@ -107,6 +107,7 @@ impl SqliteStore {
                 path: path.to_owned(),
             });
         }
+        check_kind(path, &real)?;
         // Before SQLite reads the WAL and drops what follows a damaged frame.
         if let Some(what) = wal::damage(&real) {
             return Err(Error::Inconsistent {
@@ -264,6 +265,38 @@ pub fn failure_of(e: &aiaudit_core::Error) -> aiaudit_core::Failure {
             _ => Failure::Fatal,
         },
         _ => Failure::Fatal,
+    }
+}
+
+/// What is at `real` must be a regular file at least as long as SQLite's 100-byte header (an
+/// empty file is a log not made yet, which `create` handles): each other kind gets its own
+/// message instead of SQLite's "not a database".
+pub fn check_kind(path: &Path, real: &Path) -> Result<(), Error> {
+    let meta = std::fs::metadata(real).map_err(|e| Error::NotALogFile {
+        path: path.to_owned(),
+        what: format!("cannot be read: {e}"),
+    })?;
+    let what = if meta.is_dir() {
+        Some(
+            "is a directory, not an audit log file (give the log's file, e.g. DIR/aiaudit.db)"
+                .to_owned(),
+        )
+    } else if !meta.is_file() {
+        Some("is not a regular file (a device, socket or pipe cannot hold an audit log)".to_owned())
+    } else if meta.len() > 0 && meta.len() < 100 {
+        Some(format!(
+            "is {} bytes long: too short to be a SQLite database, so not an aiaudit log",
+            meta.len()
+        ))
+    } else {
+        None
+    };
+    match what {
+        Some(what) => Err(Error::NotALogFile {
+            path: path.to_owned(),
+            what,
+        }),
+        None => Ok(()),
     }
 }
 

@@ -184,6 +184,20 @@ impl AuditLoggerBuilder {
         // path to it (a link, a bind mount) makes a second writer.
         let real = aiaudit_sqlite::resolve(&self.path)?;
         let (store, signer, lock) = if real.exists() {
+            // Something that cannot be a log gets nothing written beside it.
+            aiaudit_sqlite::check_kind(&self.path, &real)?;
+            // A writer that cannot write would report ready and fail at its first commit.
+            if let Err(e) = std::fs::OpenOptions::new().write(true).open(&real) {
+                return Err(Error::Io {
+                    path: self.path.clone(),
+                    source: std::io::Error::new(
+                        e.kind(),
+                        format!(
+                            "cannot open it for writing ({e}): a writer needs write access to the log (a read-only copy can still be verified, queried and proved)"
+                        ),
+                    ),
+                });
+            }
             // Locked before SQLite opens the file: a connection by another name would make a
             // WAL of its own there.
             let lock = WriterLock::take(&real, &self.path)?;

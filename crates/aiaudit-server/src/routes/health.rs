@@ -22,13 +22,15 @@ pub struct Health {
     pub size: Option<u64>,
 }
 
-/// The process is up (open, or the audit role when configured so).
+/// The process is up and its writer has not stopped for good (503 when it has); open, or the
+/// audit role when configured so.
 #[utoipa::path(
     get,
     path = "/healthz",
     tag = "operations",
     responses(
         (status = 200, description = "Up", body = Health),
+        (status = 503, description = "The writer stopped for good (damage or a failed write)", body = crate::error::ErrorBody),
         (status = 401, description = "No valid token (when protected)", body = crate::error::ErrorBody),
         (status = 403, description = "The token's role may not (when protected)", body = crate::error::ErrorBody)
     )
@@ -40,6 +42,15 @@ pub async fn healthz(
 ) -> Result<axum::Json<Health>, ApiError> {
     if !state.open_health {
         require(&state, &headers, peer, Role::Audit, "GET /healthz").await?;
+    }
+    // Liveness: a writer that stopped for good (damage, a failed write) needs a person or a
+    // restart; one that retries through an outage is alive (and not ready, see /readyz).
+    if let aiaudit::WriterState::Stopped { error } = state.logger.state() {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "writer_stopped",
+            format!("the writer stopped: {error}"),
+        ));
     }
     Ok(axum::Json(Health {
         status: "ok".into(),

@@ -109,15 +109,7 @@ fn a_full_disk_is_refused_then_ridden_out_without_a_restart() {
     let db = dir.join("full.db");
     let out = run(&db, &["init"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let out = run(
-        &db,
-        &["token", "create", "--role", "ingest", "--name", "pipeline"],
-    );
-    let token = stdout(&out)
-        .split_whitespace()
-        .find(|w| w.starts_with("aiat_"))
-        .expect("token")
-        .to_owned();
+    let token = common::ingest_token(&db);
     let config = dir.join("aiaudit.toml");
     std::fs::write(&config, "[server]\nlisten = \"127.0.0.1:0\"\ndb = \"full.db\"\nopen_health = true\nopen_metrics = true\n")
         .expect("config");

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{bin, run, serve_config, stderr, stdout, stop};
+use common::{bin, ingest_token, run, serve_config, stderr, stdout, stop};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -87,19 +87,6 @@ impl Alias {
             .output()
             .expect("run aiaudit through the alias")
     }
-}
-
-fn ingest_token(db: &Path) -> String {
-    let out = run(
-        db,
-        &["token", "create", "--role", "ingest", "--name", "clients"],
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
-    stdout(&out)
-        .split_whitespace()
-        .find(|w| w.starts_with("aiat_"))
-        .expect("a token")
-        .to_owned()
 }
 
 /// Four clients, each sending `BATCHES` batches at `wait=commit`; returns every acknowledged id.

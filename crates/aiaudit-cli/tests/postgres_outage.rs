@@ -6,16 +6,11 @@
 
 mod common;
 
-use common::{bin, stderr, stdout};
+use common::{bin, drop_pg_schema, pg_base, stderr, stdout};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn pg_base() -> String {
-    std::env::var("AIAUDIT_TEST_PG")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
 
 fn cluster(action: &str) {
     let version = std::fs::read_dir("/etc/postgresql")
@@ -189,14 +184,5 @@ fn serve_rides_out_a_postgres_outage_longer_than_its_retry_period() {
     for id in &acked {
         assert!(listed.contains(id.as_str()), "acknowledged {id} lost");
     }
-    let mut c = postgres::Client::connect(&pg_base(), postgres::NoTls).expect("connect");
-    let _ = c.batch_execute(&format!(
-        "DROP SCHEMA IF EXISTS {schema} CASCADE;
-         DO $$ DECLARE r text; BEGIN
-           FOR r IN SELECT rolname FROM pg_roles WHERE rolname IN ('{schema}_writer', '{schema}_reader') LOOP
-             EXECUTE format('DROP OWNED BY %I', r);
-             EXECUTE format('DROP ROLE %I', r);
-           END LOOP;
-         END $$;"
-    ));
+    drop_pg_schema(&schema);
 }

@@ -100,15 +100,7 @@ fn a_killed_server_loses_nothing_acknowledged_and_writes_nothing_twice() {
     let db = dir.join("k.db");
     let out = run(&db, &["init"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let out = run(
-        &db,
-        &["token", "create", "--role", "ingest", "--name", "clients"],
-    );
-    let token = stdout(&out)
-        .split_whitespace()
-        .find(|w| w.starts_with("aiat_"))
-        .expect("token")
-        .to_owned();
+    let token = common::ingest_token(&db);
     let port = free_port();
     let config = dir.join("aiaudit.toml");
     std::fs::write(

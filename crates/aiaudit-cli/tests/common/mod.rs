@@ -119,3 +119,43 @@ pub fn stop(mut child: std::process::Child) {
     assert!(ok.success());
     assert!(child.wait().expect("wait").success());
 }
+
+/// An `ingest` token for the log at `db`, made with `aiaudit token create`.
+pub fn ingest_token(db: &Path) -> String {
+    let out = run(
+        db,
+        &["token", "create", "--role", "ingest", "--name", "clients"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    stdout(&out)
+        .split_whitespace()
+        .find(|w| w.starts_with("aiat_"))
+        .expect("a token")
+        .to_owned()
+}
+
+/// The PostgreSQL the tests use (override with `AIAUDIT_TEST_PG`).
+pub fn pg_base() -> String {
+    std::env::var("AIAUDIT_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// Drops a test's schema and its writer and reader roles.
+pub fn drop_pg_schema(schema: &str) {
+    let mut c = postgres::Client::connect(&pg_base(), postgres::NoTls).unwrap_or_else(|e| {
+        panic!(
+            "PostgreSQL is not reachable at {}: {e}. Start it with `pg_ctlcluster $(ls /etc/postgresql) main start` (.ci/run does this)",
+            pg_base()
+        )
+    });
+    c.batch_execute(&format!(
+        "DROP SCHEMA IF EXISTS {schema} CASCADE;
+         DO $$ DECLARE r text; BEGIN
+           FOR r IN SELECT rolname FROM pg_roles WHERE rolname IN ('{schema}_writer', '{schema}_reader') LOOP
+             EXECUTE format('DROP OWNED BY %I', r);
+             EXECUTE format('DROP ROLE %I', r);
+           END LOOP;
+         END $$;"
+    ))
+    .expect("drop schema");
+}

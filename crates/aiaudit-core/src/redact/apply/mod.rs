@@ -113,6 +113,28 @@ struct Walk<'a> {
 }
 
 impl Walk<'_> {
+    /// Records one change for `--explain`, when explaining.
+    fn explained(
+        &mut self,
+        path: &str,
+        span: Option<(usize, usize)>,
+        matched: &str,
+        rule: &str,
+        action: Action,
+        why: impl std::fmt::Display,
+    ) {
+        if let Some(e) = self.explain.as_mut() {
+            e.push(Explanation {
+                path: path.to_owned(),
+                span,
+                matched: matched.to_owned(),
+                rule: rule.to_owned(),
+                action,
+                why: why.to_string(),
+            });
+        }
+    }
+
     /// Encrypts `plain` at `path` to the event's subject, or says why it cannot.
     fn encrypt(
         &mut self,
@@ -308,16 +330,14 @@ impl Redactor {
                     .entry((path.to_owned(), r.name().to_owned()))
                     .or_insert((done, 0, reason))
                     .1 += 1;
-                if let Some(e) = w.explain.as_mut() {
-                    e.push(Explanation {
-                        path: path.to_owned(),
-                        span: Some((start, end)),
-                        matched: s[start..end].to_owned(),
-                        rule: r.name().to_owned(),
-                        action: done,
-                        why: why.to_string(),
-                    });
-                }
+                w.explained(
+                    path,
+                    Some((start, end)),
+                    &s[start..end],
+                    r.name(),
+                    done,
+                    why,
+                );
             }
             at = end;
         }
@@ -466,16 +486,8 @@ impl Redactor {
                     if action != Action::Keep {
                         w.marks
                             .insert((text.clone(), f.text.clone()), (action, 1, reason));
-                        if let Some(e) = w.explain.as_mut() {
-                            e.push(Explanation {
-                                path: text.clone(),
-                                span: None,
-                                matched: String::new(),
-                                rule: f.text.clone(),
-                                action,
-                                why: format!("the field rule \"{}\" names this field", f.text),
-                            });
-                        }
+                        let why = format!("the field rule \"{}\" names this field", f.text);
+                        w.explained(text, None, "", &f.text, action, why);
                     }
                 }
                 None => self.value(v, segs, text, w),
@@ -534,16 +546,14 @@ impl Redactor {
                 .entry((format!("{parent}(key)"), r.name().to_owned()))
                 .or_insert((done, 0, None))
                 .1 += 1;
-            if let Some(e) = w.explain.as_mut() {
-                e.push(Explanation {
-                    path: format!("{parent}(key)"),
-                    span: Some((start, end)),
-                    matched: k[start..end].to_owned(),
-                    rule: r.name().to_owned(),
-                    action: done,
-                    why: why.to_string(),
-                });
-            }
+            w.explained(
+                &format!("{parent}(key)"),
+                Some((start, end)),
+                &k[start..end],
+                r.name(),
+                done,
+                why,
+            );
             at = end;
         }
         out.push_str(&k[at..]);

@@ -115,10 +115,44 @@ impl SqliteStore {
                 what,
             });
         }
-        let conn = Connection::open_with_flags(
-            &real,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
+        match Self::connect(path, &real, false) {
+            // A copy an auditor was handed on a read-only mount, or in a directory they cannot
+            // write: SQLite cannot make its shared-memory index there, so it is read without.
+            Err(Error::Sqlite { source, .. }) if read_only_failure(&source) => {
+                Self::connect(path, &real, true)
+            }
+            other => other,
+        }
+    }
+
+    /// Opens `real` for reading and writing, or (`read_only`) without writing anything, not
+    /// even SQLite's shared-memory index: `immutable` when no WAL is beside the file, else
+    /// `mode=ro`.
+    fn connect(path: &Path, real: &Path, read_only: bool) -> Result<Self, Error> {
+        let conn = if read_only {
+            let text = real.display().to_string();
+            let escaped = text
+                .replace('%', "%25")
+                .replace('?', "%3f")
+                .replace('#', "%23");
+            let wal = PathBuf::from(format!("{text}-wal"));
+            let mode = if wal.exists() {
+                "mode=ro"
+            } else {
+                "immutable=1"
+            };
+            Connection::open_with_flags(
+                format!("file:{escaped}?{mode}"),
+                OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | OpenFlags::SQLITE_OPEN_URI
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+        } else {
+            Connection::open_with_flags(
+                real,
+                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+        }
         .map_err(|e| classify(path, e))?;
         let mut store = SqliteStore {
             conn,
@@ -144,7 +178,11 @@ impl SqliteStore {
                 supported: FORMAT_VERSION,
             });
         }
-        store.configure()?;
+        if read_only {
+            store.configure_read_only()?;
+        } else {
+            store.configure()?;
+        }
         // Touch every table so that a damaged file fails here, with its path, not mid-command.
         store
             .conn
@@ -161,6 +199,19 @@ impl SqliteStore {
     /// The underlying connection, for tools and tests that inspect the file directly.
     pub fn connection(&self) -> &Connection {
         &self.conn
+    }
+
+    /// The reading half of [`SqliteStore::configure`]: nothing that writes.
+    fn configure_read_only(&mut self) -> Result<(), Error> {
+        let path = self.path.clone();
+        let c = &self.conn;
+        c.pragma_update(None, "cache_size", -CACHE_KIB)
+            .map_err(|e| classify(&path, e))?;
+        c.pragma_update(None, "temp_store", "MEMORY")
+            .map_err(|e| classify(&path, e))?;
+        c.pragma_update(None, "mmap_size", 1i64 << 31)
+            .map_err(|e| classify(&path, e))?;
+        Ok(())
     }
 
     fn configure(&mut self) -> Result<(), Error> {
@@ -298,6 +349,15 @@ pub fn check_kind(path: &Path, real: &Path) -> Result<(), Error> {
         }),
         None => Ok(()),
     }
+}
+
+/// Whether SQLite failed because it may not write where the file is (a read-only mount, a
+/// directory the user cannot write, a file without write permission).
+fn read_only_failure(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(ErrorCode::ReadOnly | ErrorCode::CannotOpen | ErrorCode::PermissionDenied)
+    )
 }
 
 /// Maps SQLite's errors onto ours, naming the file.

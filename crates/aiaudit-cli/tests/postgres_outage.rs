@@ -6,10 +6,9 @@
 
 mod common;
 
-use common::{bin, drop_pg_schema, pg_base, stderr, stdout};
-use std::io::{BufRead, BufReader};
+use common::{bin, drop_pg_schema, pg_base, serve_config, stderr, stdout};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn cluster(action: &str) {
@@ -58,25 +57,6 @@ fn cli(dir: &Path, url: &str, args: &[&str]) -> std::process::Output {
         .expect("aiaudit")
 }
 
-fn serve(dir: &Path) -> (Child, String) {
-    let mut child = bin()
-        .current_dir(dir)
-        .args(["serve", "--config", "aiaudit.toml"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("serve");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let first = lines.next().expect("a line").expect("utf-8");
-    std::thread::spawn(move || lines.for_each(drop));
-    let url = first
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .expect("url")
-        .to_owned();
-    (child, url)
-}
-
 #[test]
 fn serve_rides_out_a_postgres_outage_longer_than_its_retry_period() {
     wait_for_postgres();
@@ -105,7 +85,7 @@ fn serve_rides_out_a_postgres_outage_longer_than_its_retry_period() {
         format!("[server]\nlisten = \"127.0.0.1:0\"\ndb = \"{url}\"\n"),
     )
     .expect("config");
-    let (mut server, base) = serve(dir.path());
+    let (mut server, base) = serve_config(&dir.path().join("aiaudit.toml"));
     let _ = rustls::crypto::ring::default_provider().install_default();
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let http = reqwest::Client::new();

@@ -498,8 +498,6 @@ fn default_origin() -> String {
     )
 }
 
-/// The log must end exactly where its latest checkpoint says, with its last records intact, or
-/// the writer would sign a checkpoint over a store it cannot read back ([`crate::check_tail`]).
 /// The refusal of a log the store reports damaged.
 fn damaged(path: &Path, e: &aiaudit_core::Error) -> Error {
     Error::Inconsistent {
@@ -508,6 +506,8 @@ fn damaged(path: &Path, e: &aiaudit_core::Error) -> Error {
     }
 }
 
+/// The log must end exactly where its latest checkpoint says, with its last records intact, or
+/// the writer would sign a checkpoint over a store it cannot read back ([`crate::check_tail`]).
 fn check_head(path: &Path, store: &dyn Store) -> Result<()> {
     let checked = match crate::check_tail(store) {
         Ok(c) => c,

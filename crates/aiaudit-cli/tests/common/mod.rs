@@ -87,12 +87,16 @@ pub fn open_raw(path: &Path) -> rusqlite::Connection {
     conn
 }
 
-/// `aiaudit serve --config FILE` in the background; returns the process and the URL it serves.
-/// Its output is read to the end on a thread of its own, or it would die of EPIPE at its next
-/// line.
+/// `aiaudit serve --config FILE` in the background, in the file's directory (where a PostgreSQL
+/// log's side files are); returns the process and the URL it serves. Its output is read to the
+/// end on a thread of its own, or it would die of EPIPE at its next line.
 pub fn serve_config(config: &Path) -> (std::process::Child, String) {
     use std::io::{BufRead, BufReader};
-    let mut child = bin()
+    let mut cmd = bin();
+    if let Some(dir) = config.parent().filter(|d| !d.as_os_str().is_empty()) {
+        cmd.current_dir(dir);
+    }
+    let mut child = cmd
         .args(["serve", "--config"])
         .arg(config)
         .stdout(std::process::Stdio::piped())

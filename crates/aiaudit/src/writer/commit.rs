@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 /// The longest wait between two attempts at a commit.
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 /// How long an outage is still retried once the logger is closing.
-pub(crate) const CLOSE_GRACE: Duration = Duration::from_secs(3);
+const CLOSE_GRACE: Duration = Duration::from_secs(3);
 
 use super::{Responder, Shared};
 
@@ -123,11 +123,10 @@ impl Committer {
         let mut wait = Duration::from_millis(20);
         let mut deadline: Option<Instant> = None;
         let mut outage_start: Option<Instant> = None;
-        let mut failed = false;
         loop {
             let e = match self.write(b) {
                 Ok(()) => {
-                    if failed {
+                    if outage_start.is_some() {
                         self.shared.resume();
                     }
                     return Ok(());
@@ -155,7 +154,6 @@ impl Committer {
                     self.shared.pending.load(Ordering::SeqCst)
                 ));
             }
-            failed = true;
             self.shared.set_retrying(e.to_string());
             if self.shared.closing.load(Ordering::SeqCst) {
                 let d = *deadline.get_or_insert_with(|| Instant::now() + CLOSE_GRACE);

@@ -360,7 +360,11 @@ impl Writer {
         let mut batch = std::mem::replace(&mut self.staged, empty_batch(size));
         batch.size = size;
         batch.root = self.range.root();
+        // Counted before the committer can see the batch (and subtract it once committed).
         let n = batch.entries.len() as u64;
+        self.shared
+            .pending
+            .fetch_add(n, std::sync::atomic::Ordering::SeqCst);
         let sent = if wait {
             to_committer
                 .send(batch)
@@ -369,12 +373,13 @@ impl Writer {
             to_committer.try_send(batch)
         };
         match sent {
-            Ok(()) => {
+            Ok(()) => {}
+            Err(TrySendError::Full(back)) => {
                 self.shared
                     .pending
-                    .fetch_add(n, std::sync::atomic::Ordering::SeqCst);
+                    .fetch_sub(n, std::sync::atomic::Ordering::SeqCst);
+                self.staged = back;
             }
-            Err(TrySendError::Full(back)) => self.staged = back,
             Err(TrySendError::Disconnected(back)) => {
                 // The committer is gone (it cannot be, short of a panic): answer everyone.
                 self.shared.poison("the commit thread stopped".into());

@@ -27,6 +27,8 @@ pub struct ServerConfig {
     pub statuses: Vec<String>,
     /// Request limits.
     pub limits: Limits,
+    /// Connection caps, timeouts and the budget for buffered bodies.
+    pub connections: crate::conn::Connections,
     /// `/healthz` and `/readyz` answer without a token.
     pub open_health: bool,
     /// `/metrics` answers without a token (otherwise it needs the `audit` role).
@@ -86,6 +88,7 @@ impl ServerConfig {
             policy_toml: None,
             statuses: Vec::new(),
             limits: Limits::default(),
+            connections: crate::conn::Connections::default(),
             open_health: true,
             open_metrics: false,
             nats: None,
@@ -146,6 +149,25 @@ impl ServerConfig {
             max_depth: s.max_depth.unwrap_or(d.max_depth),
             max_page: s.max_page.unwrap_or(d.max_page),
         };
+        let dc = crate::conn::Connections::default();
+        let timeout = |key: &str, v: Option<String>, d: std::time::Duration| match v {
+            None => Ok(d),
+            Some(v) => match parse_every(&v) {
+                Ok(Some(t)) => Ok(t),
+                Ok(None) => Err(bad(format!("server.{key} {v:?}: a timeout cannot be off"))),
+                Err(why) => Err(bad(format!("server.{key} {v:?}: {why}"))),
+            },
+        };
+        c.connections = crate::conn::Connections {
+            header_timeout: timeout("header_timeout", s.header_timeout, dc.header_timeout)?,
+            body_timeout: timeout("body_timeout", s.body_timeout, dc.body_timeout)?,
+            idle_timeout: timeout("idle_timeout", s.idle_timeout, dc.idle_timeout)?,
+            max_connections: s.max_connections.unwrap_or(dc.max_connections),
+            max_per_address: s
+                .max_connections_per_address
+                .unwrap_or(dc.max_per_address),
+            body_budget: s.body_budget_bytes.unwrap_or(dc.body_budget),
+        };
         if let Some(v) = s.verify_every {
             c.verify_every =
                 parse_every(&v).map_err(|why| bad(format!("server.verify_every {v:?}: {why}")))?;
@@ -203,6 +225,23 @@ impl ServerConfig {
         if l.max_batch == 0 || l.max_page == 0 {
             return Err(Error::Invalid(
                 "max_batch and max_page must be at least 1".into(),
+            ));
+        }
+        let c = &self.connections;
+        if c.max_connections == 0 || c.max_per_address == 0 {
+            return Err(Error::Invalid(
+                "max_connections and max_connections_per_address must be at least 1".into(),
+            ));
+        }
+        if c.body_budget < l.max_body_bytes {
+            return Err(Error::Invalid(format!(
+                "body_budget_bytes ({}) must be at least max_body_bytes ({}), or no body of the largest size could ever be read",
+                c.body_budget, l.max_body_bytes
+            )));
+        }
+        if c.body_budget > u32::MAX as usize {
+            return Err(Error::Invalid(
+                "body_budget_bytes must be at most 4294967295".into(),
             ));
         }
         if let Some(n) = &self.nats {
@@ -295,6 +334,12 @@ struct ServerTable {
     ingest_batch: Option<usize>,
     ingest_ack_wait_s: Option<u64>,
     verify_every: Option<String>,
+    header_timeout: Option<String>,
+    body_timeout: Option<String>,
+    idle_timeout: Option<String>,
+    max_connections: Option<usize>,
+    max_connections_per_address: Option<usize>,
+    body_budget_bytes: Option<usize>,
 }
 
 #[cfg(test)]
@@ -317,6 +362,18 @@ mod tests {
         assert!(e.to_string().contains("lisen"), "{e}");
         let e = ServerConfig::from_toml(p, "[server]\ntls_cert = \"a.pem\"\n").expect_err("half");
         assert!(e.to_string().contains("go together"), "{e}");
+        let c = ServerConfig::from_toml(
+            p,
+            "[server]\nheader_timeout = \"5s\"\nidle_timeout = \"2m\"\nmax_connections_per_address = 8\n",
+        )
+        .expect("valid");
+        assert_eq!(c.connections.header_timeout.as_secs(), 5);
+        assert_eq!(c.connections.idle_timeout.as_secs(), 120);
+        assert_eq!(c.connections.max_per_address, 8);
+        let e = ServerConfig::from_toml(p, "[server]\nbody_timeout = \"off\"\n").expect_err("off");
+        assert!(e.to_string().contains("body_timeout"), "{e}");
+        let e = ServerConfig::from_toml(p, "[server]\nbody_budget_bytes = 2048\n").expect_err("small");
+        assert!(e.to_string().contains("body_budget_bytes"), "{e}");
         let e = ServerConfig::from_toml(p, "[server]\nmax_depth = 0\n").expect_err("zero");
         assert!(e.to_string().contains("max_depth"), "{e}");
         // One file for the server and its redaction policy.

@@ -50,6 +50,7 @@
 mod access;
 mod auth;
 mod config;
+mod conn;
 mod error;
 mod idempotency;
 pub mod input;
@@ -62,6 +63,7 @@ mod state;
 
 pub use auth::Role;
 pub use config::{AfterCommit, Limits, ServerConfig};
+pub use conn::Connections;
 pub use error::{ApiError, Error, ErrorBody, ErrorDetail};
 pub use metrics::Metrics;
 pub use openapi::ApiDoc;
@@ -132,7 +134,7 @@ impl Server {
                 .await
                 .map_err(|e| Error::Invalid(format!("starting the sinks: {e}")))??
         };
-        let state = AppState::new(Arc::clone(&logger), tokens, metrics, committed, &config);
+        let state = AppState::new(Arc::clone(&logger), tokens, Arc::clone(&metrics), committed, &config);
         let stopping = state.stopping.clone();
         let nats = match &config.nats {
             Some(cfg) => {
@@ -168,6 +170,14 @@ impl Server {
             let what = what.to_owned();
             move |source| Error::Io { what, source }
         };
+        let limits = config.connections;
+        if limits.effective_max() < limits.max_connections {
+            tracing::warn!(
+                configured = limits.max_connections,
+                applied = limits.effective_max(),
+                "max_connections lowered below the process's descriptor limit (raise `ulimit -n` for more)"
+            );
+        }
         let task = match &config.tls {
             Some((cert, key)) => {
                 let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
@@ -177,14 +187,19 @@ impl Server {
                         cert.display(),
                         key.display()
                     )))?;
-                let server = axum_server::from_tcp_rustls(listener, tls)
+                let tls = axum_server::tls_rustls::RustlsAcceptor::new(tls)
+                    .handshake_timeout(limits.header_timeout);
+                let server = axum_server::from_tcp(listener)
                     .map_err(io("listening"))?
+                    .acceptor(conn::Guard::new(tls, limits, Arc::clone(&metrics), false))
                     .handle(handle.clone());
                 tokio::spawn(server.serve(app))
             }
             None => {
+                let plain = axum_server::accept::DefaultAcceptor::new();
                 let server = axum_server::from_tcp(listener)
                     .map_err(io("listening"))?
+                    .acceptor(conn::Guard::new(plain, limits, Arc::clone(&metrics), true))
                     .handle(handle.clone());
                 tokio::spawn(server.serve(app))
             }

@@ -26,6 +26,8 @@ pub struct Metrics {
     auth_failures: Family<Labels, Counter>,
     requests: Family<Labels, Counter>,
     nats: Family<Labels, Counter>,
+    connections_refused: Family<Labels, Counter>,
+    connections_open: Gauge,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -58,6 +60,8 @@ impl Metrics {
             auth_failures: Family::default(),
             requests: Family::default(),
             nats: Family::default(),
+            connections_refused: Family::default(),
+            connections_open: Gauge::default(),
         };
         m.verify_ok.set(-1);
         m.verify_first_bad_seq.set(-1);
@@ -119,6 +123,16 @@ impl Metrics {
                 "nats_messages",
                 "NATS ingest messages not written, by reason (refused: not a valid event; duplicate: delivered again after its commit; failed: a commit failed and the consumer stopped)",
                 m.nats.clone(),
+            );
+            r.register(
+                "connections_open",
+                "HTTP connections open now",
+                m.connections_open.clone(),
+            );
+            r.register(
+                "connections_refused",
+                "Connections or requests cut off by a limit (per_address, total, header_timeout, idle_timeout, write_stall, body_timeout, body_budget)",
+                m.connections_refused.clone(),
             );
             r.register(
                 "http_requests",
@@ -183,6 +197,18 @@ impl Metrics {
         self.auth_failures
             .get_or_create(&vec![("reason".into(), reason.into())])
             .inc();
+    }
+
+    /// A connection or request cut off by one of the server's limits.
+    pub fn connection_refused(&self, reason: &str) {
+        self.connections_refused
+            .get_or_create(&vec![("reason".into(), reason.into())])
+            .inc();
+    }
+
+    /// The gauge of open connections, for the connection slots to keep.
+    pub(crate) fn connections_open(&self) -> Gauge {
+        self.connections_open.clone()
     }
 
     /// A request answered.

@@ -36,6 +36,10 @@ pub struct Shared {
     pub committed: Arc<tokio::sync::watch::Sender<u64>>,
     /// Set when the server shuts down, so that live streams end.
     pub stopping: tokio::sync::watch::Sender<bool>,
+    /// Bytes of request bodies that may be held at once, over every connection.
+    pub bodies: Arc<tokio::sync::Semaphore>,
+    /// How long a body may take to arrive.
+    pub body_timeout: std::time::Duration,
     /// Answers remembered by `Idempotency-Key`.
     pub idempotency:
         crate::idempotency::Keys<(axum::http::StatusCode, crate::routes::ingest::IngestReceipt)>,
@@ -68,6 +72,8 @@ impl AppState {
                 open_metrics: config.open_metrics,
                 committed,
                 stopping: tokio::sync::watch::Sender::new(false),
+                bodies: Arc::new(tokio::sync::Semaphore::new(config.connections.body_budget)),
+                body_timeout: config.connections.body_timeout,
                 idempotency: crate::idempotency::Keys::default(),
             }),
         }

@@ -120,7 +120,7 @@ pub async fn create_token(
     body: axum::body::Body,
 ) -> Result<(StatusCode, axum::Json<CreatedToken>), ApiError> {
     let caller = require(&state, &headers, peer, Role::Admin, "POST /v1/tokens").await?;
-    let body = super::read_body(&headers, body, ADMIN_BODY_LIMIT).await?;
+    let body = super::read_body(&state, &headers, body, ADMIN_BODY_LIMIT).await?;
     let req: NewToken = json_body(&headers, &body)?;
     let tokens = std::sync::Arc::clone(&state.tokens);
     let (name, role) = (req.name.clone(), req.role);
@@ -315,7 +315,7 @@ pub async fn erase_subject(
         "POST /v1/subjects/{subject}/erasure",
     )
     .await?;
-    let body = super::read_body(&headers, body, ADMIN_BODY_LIMIT).await?;
+    let body = super::read_body(&state, &headers, body, ADMIN_BODY_LIMIT).await?;
     let req: Erasure = if body.iter().all(u8::is_ascii_whitespace) {
         Erasure::default()
     } else {

@@ -176,7 +176,7 @@ async fn ingest(
             .and_then(|v| v.to_str().ok()),
     )?;
     let limits = state.limits;
-    let bytes = super::read_body(&headers, body, limits.max_body_bytes).await?;
+    let bytes = super::read_body(&state, &headers, body, limits.max_body_bytes).await?;
     let inputs = parse_body(&bytes, format, &limits)?;
     drop(bytes);
     let logger = &state.logger;

@@ -17,6 +17,7 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -152,13 +153,29 @@ pub(crate) async fn require(
     Ok(caller)
 }
 
+/// A request body read whole, holding its share of the server's body budget until dropped.
+pub(crate) struct ReadBody {
+    bytes: bytes::Bytes,
+    _budget: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+impl std::ops::Deref for ReadBody {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
 /// Reads a request body of at most `limit` bytes: 413 (JSON) past it, by the declared length
-/// before reading and by the bytes read.
+/// before reading and by the bytes read; 503 when the bytes do not fit in what is left of the
+/// server's budget for buffered bodies; 408 when the body does not arrive within the body
+/// timeout.
 pub(crate) async fn read_body(
+    state: &AppState,
     headers: &HeaderMap,
     body: axum::body::Body,
     limit: usize,
-) -> Result<bytes::Bytes, ApiError> {
+) -> Result<ReadBody, ApiError> {
     use http_body_util::BodyExt;
     let too_large = || {
         ApiError::new(
@@ -166,6 +183,20 @@ pub(crate) async fn read_body(
             "body_too_large",
             format!("the body is larger than {limit} bytes"),
         )
+    };
+    let over_budget = || {
+        state.metrics.connection_refused("body_budget");
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "server_busy",
+            "the server holds as many request bodies as its budget allows (server.body_budget_bytes); try again shortly",
+        )
+    };
+    let take = |n: usize| {
+        let n = u32::try_from(n).map_err(|_| too_large())?;
+        Arc::clone(&state.bodies)
+            .try_acquire_many_owned(n)
+            .map_err(|_| over_budget())
     };
     let declared = headers
         .get(axum::http::header::CONTENT_LENGTH)
@@ -175,9 +206,39 @@ pub(crate) async fn read_body(
         drain(body, limit).await;
         return Err(too_large());
     }
+    // A declared length takes its whole share before a byte is read; a chunked body takes it
+    // as it comes.
+    let mut budget = match declared {
+        Some(n) if n > 0 => match take(n as usize) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                drain(body, limit).await;
+                return Err(e);
+            }
+        },
+        _ => None,
+    };
+    let reserved = declared.unwrap_or(0) as usize;
+    let deadline = tokio::time::Instant::now() + state.body_timeout;
     let mut body = body;
-    let mut buf = bytes::BytesMut::new();
-    while let Some(frame) = body.frame().await {
+    let mut buf = bytes::BytesMut::with_capacity(reserved);
+    loop {
+        let frame = match tokio::time::timeout_at(deadline, body.frame()).await {
+            Ok(Some(frame)) => frame,
+            Ok(None) => break,
+            Err(_) => {
+                state.metrics.connection_refused("body_timeout");
+                return Err(ApiError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "request_timeout",
+                    format!(
+                        "the body did not arrive within {} s (server.body_timeout); {} bytes came",
+                        state.body_timeout.as_secs(),
+                        buf.len()
+                    ),
+                ));
+            }
+        };
         let frame = frame.map_err(|e| {
             ApiError::bad_request("invalid_json", format!("reading the body failed: {e}"))
         })?;
@@ -186,10 +247,27 @@ pub(crate) async fn read_body(
                 drain(body, limit).await;
                 return Err(too_large());
             }
+            let beyond = (buf.len() + data.len()).saturating_sub(reserved.max(buf.len()));
+            if beyond > 0 {
+                let more = match take(beyond) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        drain(body, limit).await;
+                        return Err(e);
+                    }
+                };
+                match &mut budget {
+                    Some(b) => b.merge(more),
+                    None => budget = Some(more),
+                }
+            }
             buf.extend_from_slice(&data);
         }
     }
-    Ok(buf.freeze())
+    Ok(ReadBody {
+        bytes: buf.freeze(),
+        _budget: budget,
+    })
 }
 
 /// Reads and discards what is left of a refused body, up to a few times the limit and for at

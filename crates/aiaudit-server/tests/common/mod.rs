@@ -85,6 +85,18 @@ impl Harness {
         (status, resp.json().await.unwrap_or(Value::Null))
     }
 
+    pub async fn get_text(&self, role: &str, path: &str) -> String {
+        self.http
+            .get(format!("{}{path}", self.url))
+            .bearer_auth(self.token(role))
+            .send()
+            .await
+            .expect("request")
+            .text()
+            .await
+            .expect("text")
+    }
+
     pub fn db(&self) -> std::path::PathBuf {
         self.dir.path().join("audit.db")
     }

@@ -9,6 +9,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import inspect
+import ipaddress
+import re
 import time
 import uuid
 from typing import Any, Awaitable, Callable, Optional
@@ -108,18 +110,26 @@ class AuditMiddleware:
         method = scope.get("method", "GET")
         path = scope.get("path", "/")
         client = scope.get("client")
-        request_id = _header(scope, b"x-request-id") or str(uuid.uuid4())
+        given_id = _header(scope, b"x-request-id")
+        # The operation id must be an id (the log refuses others); a request id that is not
+        # one is kept in details only.
+        request_id = given_id if given_id and _ID.match(given_id) else str(uuid.uuid4())
         details: dict[str, Any] = {
             "method": method,
             "path": path,
             "status_code": code,
             "latency_ms": latency_ms,
-            "request_id": request_id,
+            "request_id": given_id or request_id,
             "body_sha256": body_sha256,
             **sizes,
         }
         if error is not None:
             details["error"] = type(error).__name__
+        ip = client[0] if client else None
+        if ip is not None and not _is_ip(ip):
+            # A Unix socket path or a test client's name: not an address, kept as the client.
+            details["client"] = ip
+            ip = None
         log = self.audit or default_logger()
         log.record(
             "model_inference" if self.model_name else "user_request",
@@ -127,12 +137,25 @@ class AuditMiddleware:
             status=_status_for(code),
             details=details,
             user=_header(scope, self.user_header) or "anonymous",
-            ip=client[0] if client else None,
+            ip=ip,
             operation_id=request_id,
             operation_name=f"{method} {path}",
             model=self.model_name,
             model_version=self.model_version if self.model_name else None,
         )
+
+
+# What the log accepts as an id (aiaudit_core::event::check_id): visible ASCII without path
+# separators, quotes or angle brackets, not starting with a dot, at most 256 bytes.
+_ID = re.compile(r"^(?!\.)[!#-&(-.0-;=?-\[\]-_a-~]{1,256}$")
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _find_request(args: tuple, kwargs: dict) -> Any:

@@ -186,7 +186,7 @@ def test_the_asgi_middleware_records_every_request(tmp_path: Path) -> None:
 
     client = TestClient(app)
     client.post("/predict", json={"amount": 1}, headers={"X-User-ID": "u7", "X-Request-ID": "req-1"})
-    client.get("/missing")
+    client.get("/missing", headers={"X-Request-ID": "../../etc/passwd"})
     client.get("/healthz")
     recs = audit.query(type="user_request")
     assert [(r["name"], r["details"]["status_code"], r["status"]) for r in recs] == [
@@ -194,11 +194,16 @@ def test_the_asgi_middleware_records_every_request(tmp_path: Path) -> None:
         ("GET /missing", 404, "WARNING"),
     ]
     first = recs[0]
-    assert first["actor"] == {"user": "u7", "ip": "testclient"}
+    # The test client's name is not an address: it is kept as the client, not as actor.ip.
+    assert first["actor"] == {"user": "u7"}
+    assert first["details"]["client"] == "testclient"
     assert first["operation"]["id"] == "req-1"
     assert first["details"]["body_sha256"] == hashlib.sha256(b'{"amount":1}').hexdigest()
     assert first["details"]["latency_ms"] >= 0
     assert recs[1]["actor"]["user"] == "anonymous"
+    # A request id that is not an id is kept in details; the operation gets a fresh one.
+    assert recs[1]["details"]["request_id"] == "../../etc/passwd"
+    assert recs[1]["operation"]["id"] != "../../etc/passwd"
 
 
 def test_inputs_can_be_kept_as_hashes_and_found_by_them(tmp_path: Path) -> None:

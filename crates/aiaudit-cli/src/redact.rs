@@ -46,7 +46,7 @@ pub fn run(cli: &Cli, json: bool, explain: bool) -> Result<()> {
             .lock()
             .read_to_string(&mut text)
             .context("reading standard input")?;
-        let value: Value = serde_json::from_str(&text).context(
+        let value: Value = aiaudit_core::strict_json::from_str(&text).context(
             "standard input is not one JSON document (without --json, each line is text)",
         )?;
         // Field rules apply to an object's keys; anything else is redacted as the value of one.

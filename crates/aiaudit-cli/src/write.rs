@@ -28,10 +28,7 @@ pub fn init(cli: &Cli, origin: Option<String>) -> Result<()> {
         None => cli.db.exists(),
     };
     if exists {
-        bail!(
-            "{} already exists; `aiaudit verifier-key` prints its key",
-            aiaudit::location::display(&cli.db)
-        );
+        return init_side_files(cli, origin.is_some());
     }
     let mut b = AuditLogger::builder(&cli.db).durability(Durability::Sync);
     if let Some(k) = &cli.signing_key {
@@ -58,6 +55,78 @@ pub fn init(cli: &Cli, origin: Option<String>) -> Result<()> {
     Ok(())
 }
 
+/// `init` on an existing log: makes the redaction secret (and, when the policy encrypts, the
+/// subject key file) if one is missing, and records in the log that it did. Nothing else: an
+/// existing log keeps its key and origin.
+fn init_side_files(cli: &Cli, origin_given: bool) -> Result<()> {
+    let shown = aiaudit::location::display(&cli.db);
+    let base = aiaudit::location::local_base(&cli.db);
+    let hmac = base.with_extension("hmac");
+    let keys = aiaudit_sqlite::default_keys_path(&base);
+    let policy = match &cli.policy {
+        Some(p) => {
+            let text =
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            aiaudit_core::redact::Policy::from_toml(&text)
+                .with_context(|| format!("{}", p.display()))?
+        }
+        None => aiaudit_core::redact::Policy::default(),
+    };
+    let mut missing = Vec::new();
+    if !hmac.exists() {
+        missing.push(("redaction secret", hmac));
+    }
+    if policy.uses_encryption() && !keys.exists() {
+        missing.push(("subject key file", keys));
+    }
+    if missing.is_empty() {
+        bail!(
+            "{shown} already exists{}; `aiaudit verifier-key` prints its key",
+            if origin_given {
+                " (and keeps its origin)"
+            } else {
+                ""
+            }
+        );
+    }
+    let mut b = AuditLogger::builder(&cli.db)
+        .durability(Durability::Sync)
+        .create_side_files(true);
+    if let Some(k) = &cli.signing_key {
+        b = b.signing_key_path(k);
+    }
+    if let Some(p) = &cli.policy {
+        b = b.redaction_policy_file(p);
+    }
+    let log = b.open()?;
+    for (what, path) in &missing {
+        let mut e = Event::new("admin", format!("new {what} created"))
+            .status(aiaudit_core::Status::Notice)
+            .detail("file", path.display().to_string())
+            .detail(
+                "consequence",
+                match *what {
+                    "redaction secret" => {
+                        "values hashed from now on do not match those hashed before"
+                    }
+                    _ => "fields encrypted before cannot be decrypted with the new keys",
+                },
+            );
+        e.actor = Some(Actor {
+            service: Some("aiaudit init".into()),
+            ..Actor::default()
+        });
+        log.log(e)?;
+        say!(
+            "created {what} {} (mode 0600; keep it backed up)",
+            path.display()
+        );
+    }
+    log.close()?;
+    say!("recorded in {shown} as an `admin` event");
+    Ok(())
+}
+
 /// Parses `--detail key=value`: the value as JSON where it parses, else as text.
 fn parse_detail(s: &str) -> Result<(String, Value)> {
     let (k, v) = s
@@ -66,14 +135,21 @@ fn parse_detail(s: &str) -> Result<(String, Value)> {
     if k.is_empty() {
         bail!("--detail {s:?}: the key is empty");
     }
-    let value = serde_json::from_str(v).unwrap_or_else(|_| Value::String(v.to_owned()));
+    // Text that is not JSON is kept as text; JSON with a key twice is refused, not cut down.
+    let value = match aiaudit_core::strict_json::from_str(v) {
+        Ok(v) => v,
+        Err(e) if e.to_string().contains("duplicate key") => {
+            bail!("--detail {k}: {e}")
+        }
+        Err(_) => Value::String(v.to_owned()),
+    };
     Ok((k.to_owned(), value))
 }
 
 pub fn log(cli: &Cli, args: &LogArgs) -> Result<()> {
     // Everything is checked before the log is opened, so bad input never creates a file.
     let mut details = match &args.details_json {
-        Some(j) => match serde_json::from_str::<Value>(j)
+        Some(j) => match aiaudit_core::strict_json::from_str(j)
             .with_context(|| format!("--details-json is not valid JSON: {j}"))?
         {
             Value::Object(m) => m,

@@ -111,7 +111,13 @@ async fn slow_client(addr: SocketAddr, end: Instant, t: Arc<Tally>) {
 }
 
 /// One greedy client: a 15 MiB body, all of it but its last byte, held open.
-async fn greedy_client(addr: SocketAddr, source: [u8; 4], token: String, end: Instant, t: Arc<Tally>) {
+async fn greedy_client(
+    addr: SocketAddr,
+    source: [u8; 4],
+    token: String,
+    end: Instant,
+    t: Arc<Tally>,
+) {
     let chunk = vec![b' '; 1 << 20];
     while Instant::now() < end {
         let Ok(conn) = connect_from(source, addr).await else {
@@ -291,7 +297,10 @@ fn slow_and_greedy_clients_cannot_starve_a_normal_one() {
         acknowledged,
         peak_kib / 1024,
     );
-    assert!(failures.is_empty(), "the normal client was refused: {failures:?}");
+    assert!(
+        failures.is_empty(),
+        "the normal client was refused: {failures:?}"
+    );
     assert!(p99 <= P99_TARGET, "normal p99 {p99:?} > {P99_TARGET:?}");
     assert!(
         peak_kib / 1024 < RSS_BOUND_MIB,
@@ -301,7 +310,11 @@ fn slow_and_greedy_clients_cannot_starve_a_normal_one() {
     // The slow connections: cut by the header timeout or refused, never kept.
     assert!(load(&t.slow_408) >= 64, "the header timeout cut too few");
     assert!(load(&t.slow_429) > 0, "the per-address cap never applied");
-    assert_eq!(load(&t.slow_other), 0, "a slow connection ended without the JSON error");
+    assert_eq!(
+        load(&t.slow_other),
+        0,
+        "a slow connection ended without the JSON error"
+    );
     let longest = Duration::from_millis(load(&t.slow_longest_ms));
     assert!(
         longest < HEADER_TIMEOUT + Duration::from_secs(3),
@@ -310,11 +323,26 @@ fn slow_and_greedy_clients_cannot_starve_a_normal_one() {
     // The greedy bodies: past the budget refused before they were read, the held ones cut.
     assert!(load(&t.greedy_503) > 0, "the body budget never applied");
     assert!(load(&t.greedy_408) > 0, "the body timeout never applied");
-    assert_eq!(load(&t.greedy_other), 0, "a greedy body ended without the JSON error");
+    assert_eq!(
+        load(&t.greedy_other),
+        0,
+        "a greedy body ended without the JSON error"
+    );
 
     let out = run(&db, &["verify"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let out = run(&db, &["query", "--type", "model_inference", "--format", "jsonl", "--limit", "100000"]);
+    let out = run(
+        &db,
+        &[
+            "query",
+            "--type",
+            "model_inference",
+            "--format",
+            "jsonl",
+            "--limit",
+            "100000",
+        ],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out).lines().count() as u64, acknowledged);
 }

@@ -318,8 +318,50 @@ impl Event {
         {
             return bad("model name is empty".into());
         }
+        if let Some(p) = &self.parent {
+            check_id("parent", p)?;
+        }
+        if let Some(id) = self.operation.as_ref().and_then(|o| o.id.as_deref()) {
+            check_id("operation.id", id)?;
+        }
+        if let Some(ip) = self.actor.as_ref().and_then(|a| a.ip.as_deref())
+            && ip.parse::<std::net::IpAddr>().is_err()
+        {
+            return bad(format!(
+                "actor.ip {ip:?} is not an IP address (IPv4 or IPv6); put other client names in details"
+            ));
+        }
         Ok(())
     }
+}
+
+/// The longest id accepted (`parent`, `operation.id`), in bytes.
+pub const MAX_ID_LEN: usize = 256;
+
+/// Checks an identifier an event refers by (`parent`, `operation.id`): 1 to [`MAX_ID_LEN`]
+/// visible ASCII characters, none of them a path separator, a quote or an angle bracket, and
+/// not starting with a dot. UUIDs, trace and span ids, request ids, `run-42`, `job:7@host` and
+/// `sha256:…` pass; `../../etc`, `<script>` and text with spaces do not.
+pub fn check_id(field: &str, id: &str) -> Result<()> {
+    let bad = |why: String| Err(Error::InvalidEvent(format!("{field} {id:?}: {why}")));
+    if id.is_empty() || id.len() > MAX_ID_LEN {
+        return bad(format!(
+            "an id is 1 to {MAX_ID_LEN} bytes, this one {}",
+            id.len()
+        ));
+    }
+    if let Some(c) = id
+        .chars()
+        .find(|c| !c.is_ascii_graphic() || matches!(c, '/' | '\\' | '"' | '\'' | '<' | '>' | '`'))
+    {
+        return bad(format!(
+            "an id is visible ASCII without / \\ quotes or angle brackets, and this one has {c:?}"
+        ));
+    }
+    if id.starts_with('.') {
+        return bad("an id cannot start with a dot".into());
+    }
+    Ok(())
 }
 
 /// The longest `name` accepted, in bytes.
@@ -403,5 +445,80 @@ impl Record {
     /// Parses leaf data.
     pub fn from_leaf_data(data: &[u8]) -> Result<Record> {
         Ok(serde_json::from_slice(data)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_ids() {
+        for good in [
+            "0190a5c4-0000-7000-8000-000000000000",
+            "4bf92f3577b34da6a3ce929d0e0e4736",
+            "req_abc123",
+            "run-42",
+            "job:7@host",
+            "sha256:9f86d081884c7d65",
+            "a.b",
+        ] {
+            check_id("parent", good).unwrap_or_else(|e| panic!("{good}: {e}"));
+        }
+        for bad in [
+            "",
+            "../../etc",
+            "a/b",
+            "a\\b",
+            "<script>",
+            "a b",
+            "\"x\"",
+            ".hidden",
+            "tab\t",
+        ] {
+            let e = check_id("parent", bad).expect_err(bad);
+            assert!(e.to_string().contains("parent"), "{e}");
+        }
+        check_id("parent", &"a".repeat(MAX_ID_LEN)).expect("at the limit");
+        check_id("parent", &"a".repeat(MAX_ID_LEN + 1)).expect_err("past it");
+    }
+
+    #[test]
+    fn validate_checks_parent_operation_and_ip() {
+        let mut e = Event::new("event", "x");
+        e.parent = Some("../../etc".into());
+        assert!(
+            e.validate()
+                .expect_err("parent")
+                .to_string()
+                .contains("parent")
+        );
+        e.parent = None;
+        e.operation = Some(Operation {
+            id: Some("a b".into()),
+            name: None,
+        });
+        assert!(
+            e.validate()
+                .expect_err("op")
+                .to_string()
+                .contains("operation.id")
+        );
+        e.operation = None;
+        for ip in ["<script>", "10.0.0.256", "localhost", ""] {
+            e.actor = Some(Actor {
+                ip: Some(ip.into()),
+                ..Actor::default()
+            });
+            let err = e.validate().expect_err(ip).to_string();
+            assert!(err.contains("not an IP address"), "{err}");
+        }
+        for ip in ["10.0.0.1", "::1", "2001:db8::8a2e:370:7334"] {
+            e.actor = Some(Actor {
+                ip: Some(ip.into()),
+                ..Actor::default()
+            });
+            e.validate().unwrap_or_else(|err| panic!("{ip}: {err}"));
+        }
     }
 }

@@ -42,6 +42,7 @@ pub mod postings;
 pub mod redact;
 pub mod seal;
 pub mod store;
+pub mod strict_json;
 pub mod timefmt;
 
 pub use bundle::{ConsistencyBundle, InclusionBundle};

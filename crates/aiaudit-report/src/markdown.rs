@@ -133,7 +133,8 @@ pub(crate) const SPECIAL: [&str; 1] = ["check_offline"];
 pub fn render(kind: Kind, v: &Value, ctx: &Context) -> Result<String, Error> {
     let c = Catalogue::load(ctx.lang)?;
     let mut out = format!("# {}\n\n", md(&crate::title(&c, kind, v)));
-    let _ = writeln!(out, "_{}_\n", generated(&c, ctx));
+    // The origin is the operator's text, not the report's: escaped like any logged text.
+    let _ = writeln!(out, "_{}_\n", generated(&c, ctx, &md(&ctx.origin)));
     for line in crate::html::verdicts(&c, kind, v) {
         let _ = writeln!(out, "**{}**\n", line.text);
     }
@@ -150,13 +151,15 @@ pub fn render(kind: Kind, v: &Value, ctx: &Context) -> Result<String, Error> {
     Ok(out)
 }
 
-pub(crate) fn generated(c: &Catalogue, ctx: &Context) -> String {
+/// The "generated at … from …" line, with `origin` as the caller has made it safe for its
+/// format.
+pub(crate) fn generated(c: &Catalogue, ctx: &Context, origin: &str) -> String {
     let time = c.value(&Value::String(aiaudit_core::timefmt::format_rfc3339(
         ctx.generated_ns,
     )));
     c.fill(
         c.text("text", "generated"),
-        &[("time", &time), ("origin", &ctx.origin)],
+        &[("time", &time), ("origin", origin)],
     )
 }
 
@@ -385,6 +388,19 @@ mod tests {
         let out = render(Kind::Operations, &sneaky, &ctx)?;
         assert!(out.contains("````\na\n```\n# Forged\n````\n"), "{out}");
         assert_eq!(fence("no ticks"), "```");
+        Ok(())
+    }
+
+    #[test]
+    fn the_origin_is_escaped_too() -> Result<(), Error> {
+        let report = json!({"total_operations": 0, "operations": []});
+        let ctx = Context::new(Lang::En, "<script>alert(1)</script> *x*", 0);
+        let out = render(Kind::Operations, &report, &ctx)?;
+        assert!(!out.contains("<script>"), "{out}");
+        assert!(
+            out.contains("&lt;script&gt;alert(1)&lt;/script&gt; \\*x\\*"),
+            "{out}"
+        );
         Ok(())
     }
 }

@@ -163,9 +163,7 @@ impl ServerConfig {
             body_timeout: timeout("body_timeout", s.body_timeout, dc.body_timeout)?,
             idle_timeout: timeout("idle_timeout", s.idle_timeout, dc.idle_timeout)?,
             max_connections: s.max_connections.unwrap_or(dc.max_connections),
-            max_per_address: s
-                .max_connections_per_address
-                .unwrap_or(dc.max_per_address),
+            max_per_address: s.max_connections_per_address.unwrap_or(dc.max_per_address),
             body_budget: s.body_budget_bytes.unwrap_or(dc.body_budget),
         };
         if let Some(v) = s.verify_every {
@@ -372,7 +370,8 @@ mod tests {
         assert_eq!(c.connections.max_per_address, 8);
         let e = ServerConfig::from_toml(p, "[server]\nbody_timeout = \"off\"\n").expect_err("off");
         assert!(e.to_string().contains("body_timeout"), "{e}");
-        let e = ServerConfig::from_toml(p, "[server]\nbody_budget_bytes = 2048\n").expect_err("small");
+        let e =
+            ServerConfig::from_toml(p, "[server]\nbody_budget_bytes = 2048\n").expect_err("small");
         assert!(e.to_string().contains("body_budget_bytes"), "{e}");
         let e = ServerConfig::from_toml(p, "[server]\nmax_depth = 0\n").expect_err("zero");
         assert!(e.to_string().contains("max_depth"), "{e}");

@@ -5,7 +5,7 @@
 use aiaudit::{AuditLogger, Event};
 use aiaudit_core::event::{Actor, ModelRef, Operation, Source};
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::borrow::Cow;
 use utoipa::ToSchema;
 
@@ -54,7 +54,7 @@ pub struct EventInput {
     /// Free-form details (a JSON object).
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
-    pub details: Option<Map<String, Value>>,
+    pub details: Option<aiaudit_core::strict_json::StrictObject>,
     /// Where it was recorded (defaults to the server).
     #[serde(default)]
     pub source: Option<SourceInput>,
@@ -412,7 +412,7 @@ pub fn to_event(
         version: m.version,
     });
     event.regulations = input.regulations.unwrap_or_default();
-    if let Some(d) = input.details {
+    if let Some(aiaudit_core::strict_json::StrictObject(d)) = input.details {
         if let Some(k) = RESERVED_DETAILS.iter().find(|k| d.contains_key(**k)) {
             return Err(at(ApiError::bad_request(
                 "invalid_event",

@@ -57,6 +57,7 @@ pub mod input;
 mod metrics;
 pub mod nats;
 mod openapi;
+pub mod query;
 mod routes;
 mod scheduled_verify;
 mod state;
@@ -134,7 +135,13 @@ impl Server {
                 .await
                 .map_err(|e| Error::Invalid(format!("starting the sinks: {e}")))??
         };
-        let state = AppState::new(Arc::clone(&logger), tokens, Arc::clone(&metrics), committed, &config);
+        let state = AppState::new(
+            Arc::clone(&logger),
+            tokens,
+            Arc::clone(&metrics),
+            committed,
+            &config,
+        );
         let stopping = state.stopping.clone();
         let nats = match &config.nats {
             Some(cfg) => {

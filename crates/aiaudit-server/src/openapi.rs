@@ -20,7 +20,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
         crate::error::ErrorBody,
         crate::error::ErrorDetail,
         SealedRecord,
-        crate::routes::events::Order,
+        crate::query::Order,
         crate::routes::ingest::Wait,
         crate::auth::Role
     )),

@@ -114,7 +114,11 @@ async fn a_head_that_never_finishes_gets_408_and_an_idle_connection_is_closed() 
     let start = Instant::now();
     let answer = read_all(&mut kept, Duration::from_secs(10)).await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
-    assert!(start.elapsed() < Duration::from_secs(5), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
 
     // A handler that takes longer than the idle timeout is not cut: a request in flight is
     // not idle. (A body read is the handler's to bound.)
@@ -159,7 +163,11 @@ async fn a_body_that_stops_arriving_gets_408_and_nothing_is_written() {
         "{json}"
     );
     let (_, listed) = h.get_json("read", "/v1/events").await;
-    assert_eq!(listed["events"].as_array().map(Vec::len), Some(0), "{listed}");
+    assert_eq!(
+        listed["events"].as_array().map(Vec::len),
+        Some(0),
+        "{listed}"
+    );
     h.server.shutdown().await.expect("shutdown");
 }
 
@@ -182,7 +190,10 @@ async fn connections_past_the_caps_get_429_or_503_and_others_are_still_served() 
     let (status, json) = status_and_json(&answer);
     assert_eq!(status, 429, "{answer}");
     assert_eq!(code(&json), "too_many_connections");
-    assert!(answer.to_ascii_lowercase().contains("retry-after: 1"), "{answer}");
+    assert!(
+        answer.to_ascii_lowercase().contains("retry-after: 1"),
+        "{answer}"
+    );
 
     // Another address still gets in, up to the total.
     assert_eq!(healthz(addr, [127, 0, 0, 2]).await, 200);
@@ -231,13 +242,18 @@ async fn bodies_past_the_budget_get_503_before_they_are_read() {
     for _ in 0..3 {
         let mut c = connect_from([127, 0, 0, 1], addr).await;
         c.write_all(head(1_000_000).as_bytes()).await.expect("head");
-        c.write_all(&[b' '; 1000]).await.expect("a little of the body");
+        c.write_all(&[b' '; 1000])
+            .await
+            .expect("a little of the body");
         holding.push(c);
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     // A fourth, of the same size, does not fit: 503 at once.
     let mut fourth = connect_from([127, 0, 0, 2], addr).await;
-    fourth.write_all(head(1_000_000).as_bytes()).await.expect("head");
+    fourth
+        .write_all(head(1_000_000).as_bytes())
+        .await
+        .expect("head");
     let answer = read_all(&mut fourth, Duration::from_secs(5)).await;
     let (status, json) = status_and_json(&answer);
     assert_eq!(status, 503, "{answer}");
@@ -253,7 +269,10 @@ async fn bodies_past_the_budget_get_503_before_they_are_read() {
     assert_eq!(status, 201, "{body}");
     // Finishing one held body (an invalid one) frees its share.
     let mut first = holding.remove(0);
-    first.write_all(&vec![b' '; 999_000]).await.expect("the rest");
+    first
+        .write_all(&vec![b' '; 999_000])
+        .await
+        .expect("the rest");
     let answer = read_all(&mut first, Duration::from_secs(5)).await;
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
     drop(first);
@@ -261,7 +280,10 @@ async fn bodies_past_the_budget_get_503_before_they_are_read() {
     let event = br#"{"type":"model_training","name":"y","status":"INFO"}"#;
     let mut padded = event.to_vec();
     padded.resize(1_000_000, b' ');
-    again.write_all(head(padded.len()).as_bytes()).await.expect("head");
+    again
+        .write_all(head(padded.len()).as_bytes())
+        .await
+        .expect("head");
     again.write_all(&padded).await.expect("body");
     let answer = read_all(&mut again, Duration::from_secs(10)).await;
     assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
@@ -278,11 +300,23 @@ async fn requests_hyper_cannot_parse_get_the_json_error() {
     }
     many_headers.push_str("\r\n");
     let cases: Vec<(&str, Vec<u8>, u16)> = vec![
-        ("a raw 0xff byte in the path", b"GET /v1/\xff HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(), 400),
-        ("a garbage request line", b"\x01\x02garbage\r\n\r\n".to_vec(), 400),
+        (
+            "a raw 0xff byte in the path",
+            b"GET /v1/\xff HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+            400,
+        ),
+        (
+            "a garbage request line",
+            b"\x01\x02garbage\r\n\r\n".to_vec(),
+            400,
+        ),
         ("no version", b"GET /healthz\r\n\r\n".to_vec(), 400),
         ("10,000 headers", many_headers.into_bytes(), 431),
-        ("a header without a colon", b"GET /healthz HTTP/1.1\r\nHost x\r\n\r\n".to_vec(), 400),
+        (
+            "a header without a colon",
+            b"GET /healthz HTTP/1.1\r\nHost x\r\n\r\n".to_vec(),
+            400,
+        ),
     ];
     for (what, request, want) in cases {
         let mut c = connect_from([127, 0, 0, 1], addr).await;
@@ -292,7 +326,9 @@ async fn requests_hyper_cannot_parse_get_the_json_error() {
         assert_eq!(status, want, "{what}: {answer}");
         assert!(!code(&json).is_empty(), "{what}: {answer}");
         assert!(
-            answer.to_ascii_lowercase().contains("x-content-type-options: nosniff"),
+            answer
+                .to_ascii_lowercase()
+                .contains("x-content-type-options: nosniff"),
             "{what}: {answer}"
         );
     }

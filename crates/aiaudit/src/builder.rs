@@ -44,6 +44,10 @@ pub struct AuditLoggerBuilder {
     subject_keys_path: Option<PathBuf>,
     observer: Option<ObserverSlot>,
     outage_limit: Option<std::time::Duration>,
+    /// This open created the log.
+    fresh: bool,
+    /// A missing redaction secret or subject key file may be made for an existing log.
+    make_side_files: bool,
 }
 
 impl AuditLoggerBuilder {
@@ -65,7 +69,19 @@ impl AuditLoggerBuilder {
             subject_keys_path: None,
             observer: None,
             outage_limit: None,
+            fresh: false,
+            make_side_files: false,
         }
+    }
+
+    /// Lets the open make a redaction secret or subject key file that is missing beside a log
+    /// that already holds events (what `aiaudit init` does on an existing log). Without it, a
+    /// missing one is refused: a new secret would pseudonymise the same values differently from
+    /// the records already sealed, and a new key file would leave every encrypted field
+    /// unreadable, both without a word.
+    pub fn create_side_files(mut self, yes: bool) -> Self {
+        self.make_side_files = yes;
+        self
     }
 
     /// How long a failure that can pass (a full disk, a lost connection) is ridden out before
@@ -148,14 +164,15 @@ impl AuditLoggerBuilder {
     }
 
     /// Where the secret of the `hash` action is kept (default: the database path with the
-    /// extension `hmac`, beside the signing key; created, mode 0600, when missing).
+    /// extension `hmac`, beside the signing key; created, mode 0600, with the log).
     pub fn hmac_key_path(mut self, p: impl Into<PathBuf>) -> Self {
         self.hmac_key_path = Some(p.into());
         self
     }
 
     /// Where the per-subject keys of the `encrypt` action are kept (default: the database path
-    /// with the extension `subjects`; created, mode 0600, when a policy first encrypts).
+    /// with the extension `subjects`; created, mode 0600, when a policy first encrypts while
+    /// the log is empty, or by [`AuditLoggerBuilder::create_side_files`]).
     pub fn subject_keys_path(mut self, p: impl Into<PathBuf>) -> Self {
         self.subject_keys_path = Some(p.into());
         self
@@ -229,6 +246,7 @@ impl AuditLoggerBuilder {
                 )));
             }
             let mut lock = WriterLock::take(&real, &self.path)?;
+            self.fresh = true;
             let (signer, info) = self.new_identity(&key_path)?;
             let store = SqliteStore::create(&self.path, &info)?;
             lock.lock_file(&real, &self.path)?;
@@ -252,6 +270,7 @@ impl AuditLoggerBuilder {
             )?;
             (store, signer)
         } else {
+            self.fresh = true;
             let (signer, info) = self.new_identity(key_path)?;
             (PostgresStore::create(url, &info)?, signer)
         };
@@ -346,39 +365,62 @@ impl AuditLoggerBuilder {
         Ok(())
     }
 
-    /// The subject key file, when the policy encrypts.
-    fn subject_keys(&self) -> Result<Option<Arc<SubjectKeyFile>>> {
+    /// The subject key file, when the policy encrypts. It is made only while the log holds
+    /// no event (or when asked): otherwise a missing file means keys were lost.
+    fn subject_keys(&self, may_create: bool) -> Result<Option<Arc<SubjectKeyFile>>> {
         if !self.redaction.uses_encryption() {
             return Ok(None);
         }
         let path = self.subject_keys_path.clone().unwrap_or_else(|| {
             aiaudit_sqlite::default_keys_path(&crate::location::local_base(&self.path))
         });
+        if !may_create && !path.exists() {
+            return Err(missing_side_file(
+                &path,
+                &self.path,
+                "subject key file",
+                "every field encrypted to a data subject would become unreadable, as if each subject had been erased",
+            ));
+        }
         Ok(Some(Arc::new(SubjectKeyFile::open(&path, true)?)))
     }
 
-    /// The compiled redaction policy.
-    fn redactor(&mut self) -> Result<Option<Arc<Redactor>>> {
+    /// The compiled redaction policy. The secret of the `hash` action is made with the log
+    /// (whatever the policy, so that turning redaction on later finds it), while the log holds
+    /// no event, or when asked; otherwise a missing one is refused.
+    fn redactor(&mut self, may_create: bool) -> Result<Option<Arc<Redactor>>> {
         self.load_policy()?;
-        let policy = &self.redaction;
-        if !policy.enabled {
-            return Ok(None);
-        }
         let key = match self.hmac_key {
-            Some(k) => k,
+            Some(k) => Some(k),
             None => {
                 let path = self.hmac_key_path.clone().unwrap_or_else(|| {
                     crate::location::local_base(&self.path).with_extension("hmac")
                 });
-                keyfile::load_or_create_secret(&path)?
+                if self.redaction.enabled || (self.fresh && may_create) {
+                    if !may_create && !path.exists() {
+                        return Err(missing_side_file(
+                            &path,
+                            &self.path,
+                            "redaction secret",
+                            "a new secret would pseudonymise the same values differently from the records already sealed",
+                        ));
+                    }
+                    Some(keyfile::load_or_create_secret(&path)?)
+                } else {
+                    None
+                }
             }
         };
-        Ok(Some(Arc::new(Redactor::new(policy, Some(key))?)))
+        if !self.redaction.enabled {
+            return Ok(None);
+        }
+        Ok(Some(Arc::new(Redactor::new(&self.redaction, key)?)))
     }
 
     fn start(mut self, store: Box<dyn Store>, signer: NoteSigner) -> Result<AuditLogger> {
-        let redactor = self.redactor()?;
-        let subject_keys = self.subject_keys()?;
+        let may_create = self.fresh || self.make_side_files || store.size()? == 0;
+        let redactor = self.redactor(may_create)?;
+        let subject_keys = self.subject_keys(may_create)?;
         let custom: Vec<Arc<str>> = self
             .custom_statuses
             .iter()
@@ -567,5 +609,17 @@ struct ObserverSlot(crate::submit::CommitObserver);
 impl std::fmt::Debug for ObserverSlot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("CommitObserver")
+    }
+}
+
+/// The refusal of an existing log whose side file is gone.
+fn missing_side_file(file: &Path, log: &Path, what: &str, why: &str) -> Error {
+    Error::MissingSideFile {
+        path: file.to_owned(),
+        why: format!(
+            "the {what} of {} is missing, and the log already holds events: {why}. Restore the file from a backup; only if it is lost for good, `aiaudit init --db {}` makes a new one (and records that it did)",
+            crate::location::display(log),
+            crate::location::display(log),
+        ),
     }
 }

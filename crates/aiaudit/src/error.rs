@@ -23,6 +23,15 @@ pub enum Error {
         /// What is wrong.
         why: String,
     },
+    /// A side file that is part of an existing log's identity (its redaction secret, its
+    /// subject keys) is missing.
+    #[error("{path}: {why}")]
+    MissingSideFile {
+        /// The missing file.
+        path: PathBuf,
+        /// What it means and how to restore it.
+        why: String,
+    },
     /// A write failed earlier; the logger accepts nothing more so that no gap goes unnoticed.
     #[error("the audit logger stopped after a failed write and accepts no more events: {0}")]
     Poisoned(String),

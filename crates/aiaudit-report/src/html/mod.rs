@@ -93,7 +93,7 @@ pub fn render(kind: Kind, v: &Value, ctx: &Context) -> Result<String, Error> {
         lang = ctx.lang.tag(),
         t = esc(&title),
         kind = kind.name(),
-        g = esc(&generated(&c, ctx)),
+        g = esc(&generated(&c, ctx, &ctx.origin)),
     );
     for verdict in verdicts(&c, kind, v) {
         let class = match verdict.ok {

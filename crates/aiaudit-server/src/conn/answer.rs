@@ -107,11 +107,7 @@ pub(crate) fn replace_hypers_own(buf: &[u8]) -> Option<Vec<u8>> {
             "Bad Request",
             "the request could not be parsed as HTTP/1.1 (its method, target, a header or the version is malformed)",
         ),
-        b"414" => (
-            414,
-            "URI Too Long",
-            "the request target is too long",
-        ),
+        b"414" => (414, "URI Too Long", "the request target is too long"),
         b"431" => (
             431,
             "Request Header Fields Too Large",
@@ -134,17 +130,21 @@ mod tests {
     #[test]
     fn only_hypers_empty_answers_are_replaced() {
         let hyper_400 = b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\ndate: Wed, 02 Dec 2026 06:00:00 GMT\r\n\r\n";
-        let out = String::from_utf8(replace_hypers_own(hyper_400).expect("replaced")).expect("utf-8");
+        let out =
+            String::from_utf8(replace_hypers_own(hyper_400).expect("replaced")).expect("utf-8");
         assert!(out.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{out}");
         assert!(out.contains("content-type: application/json"), "{out}");
         assert!(out.ends_with(r#""code":"malformed_request","message":"the request could not be parsed as HTTP/1.1 (its method, target, a header or the version is malformed)"}}"#), "{out}");
-        let hyper_431 = b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\n\r\n";
+        let hyper_431 =
+            b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\n\r\n";
         assert!(replace_hypers_own(hyper_431).is_some());
         // Ours (a body), a success, and a head followed by more bytes stay as they are.
         let ours = b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: 12\r\n\r\n{\"error\":{}}";
         assert!(replace_hypers_own(ours).is_none());
         assert!(replace_hypers_own(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n").is_none());
-        assert!(replace_hypers_own(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n").is_none());
+        assert!(
+            replace_hypers_own(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n").is_none()
+        );
         assert!(replace_hypers_own(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n").is_none());
     }
 }

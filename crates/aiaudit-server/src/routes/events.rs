@@ -1,75 +1,21 @@
 //! `GET /v1/events` and `GET /v1/events/{target}`.
 
-use aiaudit::{Query, StoredEntry};
+use aiaudit::StoredEntry;
 use aiaudit_core::event::types::ACCESS;
-use aiaudit_core::timefmt::{DayEdge, now_ns, parse_bound};
 use axum::extract::State;
 use axum::http::HeaderMap;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::json;
 use serde_json::value::RawValue;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use super::{P, Peer, Q, require};
 use crate::access;
 use crate::auth::Role;
 use crate::error::ApiError;
 use crate::openapi::SealedRecord;
+use crate::query::{EventFilter, page_size, to_query};
 use crate::state::AppState;
-
-/// Filters of `GET /v1/events` (the same as `aiaudit query`).
-#[derive(Debug, Default, Deserialize, Serialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct EventFilter {
-    /// Event type (`access` needs the audit role).
-    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
-    #[param(rename = "type")]
-    pub kind: Option<String>,
-    /// Status (any case).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<String>,
-    /// Model name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub model: Option<String>,
-    /// Acting user.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user: Option<String>,
-    /// Operation id or name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub operation: Option<String>,
-    /// Data subject.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subject: Option<String>,
-    /// SHA-256 of an input's canonical JSON.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub input_hash: Option<String>,
-    /// From: RFC 3339, a date, or an age (`7d`, `12h`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub since: Option<String>,
-    /// Until: RFC 3339, a date (its end), or an age.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub until: Option<String>,
-    /// Most events in the answer (default 100; at most the server's page limit).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[param(minimum = 1, maximum = 10000)]
-    pub limit: Option<u32>,
-    /// Continue after this cursor (a previous answer's `next_cursor`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cursor: Option<String>,
-    /// `asc` (oldest first, the default) or `desc`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub order: Option<Order>,
-}
-
-/// Result order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Order {
-    /// Oldest first.
-    Asc,
-    /// Newest first.
-    Desc,
-}
 
 /// A page of events.
 #[derive(Debug, Serialize, ToSchema)]
@@ -150,48 +96,6 @@ pub async fn list_events(
             None
         },
     }))
-}
-
-fn page_size(limit: Option<u32>, max: usize) -> Result<usize, ApiError> {
-    match limit {
-        None => Ok(100.min(max)),
-        Some(0) => Err(ApiError::parameter("limit must be at least 1")),
-        Some(n) => Ok((n as usize).min(max)),
-    }
-}
-
-/// The store query for `f`, asking one more than `page` so that the answer knows if more
-/// follow.
-fn to_query(f: &EventFilter, page: usize) -> Result<Query, ApiError> {
-    let now = now_ns();
-    let bound = |name: &str, v: &Option<String>, edge| {
-        v.as_deref()
-            .map(|s| parse_bound(s, edge, now))
-            .transpose()
-            .map_err(|e| ApiError::parameter(format!("{name}: {e}")))
-    };
-    let after_seq = match &f.cursor {
-        None => None,
-        Some(c) => Some(c.parse::<u64>().map_err(|_| {
-            ApiError::parameter(format!("cursor {c:?} is not one this server gave"))
-        })?),
-    };
-    Ok(Query {
-        kind: f.kind.clone(),
-        status: f.status.as_ref().map(|s| s.to_ascii_uppercase()),
-        model: f.model.clone(),
-        user: f.user.clone(),
-        operation: f.operation.clone(),
-        subject: f.subject.clone(),
-        input_hash: f.input_hash.clone(),
-        ingest_id: None,
-        since_ns: bound("since", &f.since, DayEdge::Start)?,
-        until_ns: bound("until", &f.until, DayEdge::End)?,
-        after_seq,
-        before_seq: None,
-        descending: f.order == Some(Order::Desc),
-        limit: page + 1,
-    })
 }
 
 fn raw(e: &StoredEntry) -> Result<Box<RawValue>, ApiError> {

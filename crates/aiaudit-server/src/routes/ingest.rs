@@ -30,6 +30,7 @@ pub enum Wait {
 
 /// Parameters of `POST /v1/events`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct IngestParams {
     /// `commit` (default): answer only after the events are durable (201); `none`: answer once

@@ -49,6 +49,7 @@ pub async fn checkpoint(
 
 /// Parameters of an inclusion proof.
 #[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct InclusionParams {
     /// The entry's seq.
@@ -134,6 +135,7 @@ pub async fn inclusion(
 
 /// Parameters of a consistency proof.
 #[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ConsistencyParams {
     /// The older tree size.

@@ -19,6 +19,7 @@ use crate::state::AppState;
 
 /// Parameters of a report.
 #[derive(Debug, Default, Deserialize, Serialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ReportParams {
     /// The model (usage report).

@@ -23,6 +23,7 @@ const BATCH: usize = 500;
 
 /// Filters of the live stream.
 #[derive(Debug, Default, Deserialize, Serialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct StreamFilter {
     /// Event type (`access` needs the audit role).

@@ -3,7 +3,7 @@
 #![no_main]
 
 use aiaudit_server::Limits;
-use aiaudit_server::input::{BodyFormat, parse_body};
+use aiaudit_server::ingest::json::{BodyFormat, parse_body};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -4,7 +4,7 @@
 
 use aiaudit::redact::Policy;
 use aiaudit::{AuditLogger, Durability, LogReader, Query};
-use aiaudit_server::{Server, ServerConfig, nats::NatsIngest};
+use aiaudit_server::{NatsIngest, Server, ServerConfig};
 use anyhow::{Context, Result};
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::types::Type;

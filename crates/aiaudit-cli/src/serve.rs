@@ -38,7 +38,7 @@ pub fn serve(cli: &Cli, args: &ServeArgs) -> Result<()> {
         c.tls = Some((cert.clone(), key.clone()));
     }
     if let Some(url) = &args.ingest {
-        c.nats = Some(aiaudit_server::nats::NatsIngest::new(url.clone()));
+        c.nats = Some(aiaudit_server::NatsIngest::new(url.clone()));
     }
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));

@@ -34,13 +34,46 @@ pub struct ServerConfig {
     /// `/metrics` answers without a token (otherwise it needs the `audit` role).
     pub open_metrics: bool,
     /// Consume events from NATS JetStream too (`--ingest nats://…`).
-    pub nats: Option<crate::nats::NatsIngest>,
+    pub nats: Option<NatsIngest>,
     /// How often the whole log is verified in the background (`[server] verify_every`, default
     /// daily; `None`: never). A failure becomes an `alert` event, a metric and an ERROR line.
     pub verify_every: Option<std::time::Duration>,
     /// The `[[sinks]]` and `[[alerts]]` arrays of the configuration file, for delivery after
     /// commit.
     pub after_commit: AfterCommit,
+}
+
+/// Where and how the server consumes events from NATS JetStream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NatsIngest {
+    /// The server, `nats://127.0.0.1:4222`.
+    pub url: String,
+    /// The stream (created when missing).
+    pub stream: String,
+    /// The subjects the stream holds; workers publish under them.
+    pub subject: String,
+    /// The durable consumer's name; several servers sharing it share the work.
+    pub consumer: String,
+    /// Messages fetched (and committed) per batch at most.
+    pub batch: usize,
+    /// How long JetStream waits for an acknowledgement before delivering a message again
+    /// (to this server after a restart, or to another sharing the consumer).
+    pub ack_wait: std::time::Duration,
+}
+
+impl NatsIngest {
+    /// The defaults for a server URL: stream `AIAUDIT`, subjects `aiaudit.events.>`, durable
+    /// consumer `aiaudit-writer`, 4,096 messages a batch (fewer, larger commits).
+    pub fn new(url: impl Into<String>) -> Self {
+        NatsIngest {
+            url: url.into(),
+            stream: "AIAUDIT".into(),
+            subject: "aiaudit.events.>".into(),
+            consumer: "aiaudit-writer".into(),
+            batch: 4_096,
+            ack_wait: std::time::Duration::from_secs(30),
+        }
+    }
 }
 
 /// The raw `[[sinks]]` and `[[alerts]]` arrays of aiaudit.toml, parsed by `aiaudit-sinks`.
@@ -173,7 +206,7 @@ impl ServerConfig {
         c.open_health = s.open_health.unwrap_or(true);
         c.open_metrics = s.open_metrics.unwrap_or(false);
         if let Some(url) = s.ingest {
-            let mut n = crate::nats::NatsIngest::new(url);
+            let mut n = NatsIngest::new(url);
             n.stream = s.ingest_stream.unwrap_or(n.stream);
             n.subject = s.ingest_subject.unwrap_or(n.subject);
             n.consumer = s.ingest_consumer.unwrap_or(n.consumer);

@@ -53,9 +53,8 @@ mod config;
 mod conn;
 mod error;
 mod idempotency;
-pub mod input;
+pub mod ingest;
 mod metrics;
-pub mod nats;
 mod openapi;
 pub mod query;
 mod routes;
@@ -63,7 +62,7 @@ mod scheduled_verify;
 mod state;
 
 pub use auth::Role;
-pub use config::{AfterCommit, Limits, ServerConfig};
+pub use config::{AfterCommit, Limits, NatsIngest, ServerConfig};
 pub use conn::Connections;
 pub use error::{ApiError, Error, ErrorBody, ErrorDetail};
 pub use metrics::Metrics;
@@ -145,9 +144,9 @@ impl Server {
         let stopping = state.stopping.clone();
         let nats = match &config.nats {
             Some(cfg) => {
-                let messages = nats::prepare(cfg).await?;
+                let messages = ingest::nats::prepare(cfg).await?;
                 tracing::info!(url = %cfg.url, stream = %cfg.stream, consumer = %cfg.consumer, "consuming events from NATS JetStream");
-                Some(tokio::spawn(nats::run(
+                Some(tokio::spawn(ingest::nats::run(
                     state.clone(),
                     cfg.clone(),
                     messages,

@@ -21,7 +21,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
         crate::error::ErrorDetail,
         SealedRecord,
         crate::query::Order,
-        crate::routes::ingest::Wait,
+        crate::ingest::receipt::Wait,
         crate::auth::Role
     )),
     tags(

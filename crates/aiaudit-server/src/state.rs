@@ -41,8 +41,10 @@ pub struct Shared {
     /// How long a body may take to arrive.
     pub body_timeout: std::time::Duration,
     /// Answers remembered by `Idempotency-Key`.
-    pub idempotency:
-        crate::idempotency::Keys<(axum::http::StatusCode, crate::routes::ingest::IngestReceipt)>,
+    pub idempotency: crate::idempotency::Keys<(
+        axum::http::StatusCode,
+        crate::ingest::receipt::IngestReceipt,
+    )>,
 }
 
 impl std::ops::Deref for AppState {

@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
-use super::{P, Peer, require};
+use super::P;
+use super::caller::{Admin, Authorized};
 use crate::auth::{Caller, Role};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -115,11 +116,10 @@ async fn record_admin(
 )]
 pub async fn create_token(
     State(state): State<AppState>,
-    Peer(peer): Peer,
+    Authorized { caller, .. }: Authorized<Admin>,
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Result<(StatusCode, axum::Json<CreatedToken>), ApiError> {
-    let caller = require(&state, &headers, peer, Role::Admin, "POST /v1/tokens").await?;
     let body = super::read_body(&state, &headers, body, ADMIN_BODY_LIMIT).await?;
     let req: NewToken = json_body(&headers, &body)?;
     let tokens = std::sync::Arc::clone(&state.tokens);
@@ -185,11 +185,8 @@ fn json_body<T: serde::de::DeserializeOwned>(
 )]
 pub async fn list_tokens(
     State(state): State<AppState>,
-    Peer(peer): Peer,
-    headers: HeaderMap,
+    Authorized { caller, route, .. }: Authorized<Admin>,
 ) -> Result<axum::Json<TokenList>, ApiError> {
-    let route = "GET /v1/tokens";
-    let caller = require(&state, &headers, peer, Role::Admin, route).await?;
     let tokens = std::sync::Arc::clone(&state.tokens);
     let list = tokio::task::spawn_blocking(move || tokens.list())
         .await
@@ -198,7 +195,7 @@ pub async fn list_tokens(
     crate::access::record(
         &state,
         &caller,
-        route,
+        &route,
         serde_json::Value::Null,
         list.len() as u64,
     )
@@ -225,18 +222,9 @@ pub async fn list_tokens(
 )]
 pub async fn revoke_token(
     State(state): State<AppState>,
-    Peer(peer): Peer,
+    Authorized { caller, .. }: Authorized<Admin>,
     P(target): P<String>,
-    headers: HeaderMap,
 ) -> Result<axum::Json<TokenOut>, ApiError> {
-    let caller = require(
-        &state,
-        &headers,
-        peer,
-        Role::Admin,
-        "DELETE /v1/tokens/{token}",
-    )
-    .await?;
     if target == caller.token.id || target == caller.token.name {
         // So that no client (or fuzzer) locks the last admin out; `aiaudit token revoke` can.
         return Err(ApiError::parameter(
@@ -302,19 +290,11 @@ pub struct Erased {
 )]
 pub async fn erase_subject(
     State(state): State<AppState>,
-    Peer(peer): Peer,
+    Authorized { caller, .. }: Authorized<Admin>,
     P(subject): P<String>,
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Result<axum::Json<Erased>, ApiError> {
-    let caller = require(
-        &state,
-        &headers,
-        peer,
-        Role::Admin,
-        "POST /v1/subjects/{subject}/erasure",
-    )
-    .await?;
     let body = super::read_body(&state, &headers, body, ADMIN_BODY_LIMIT).await?;
     let req: Erasure = if body.iter().all(u8::is_ascii_whitespace) {
         Erasure::default()

@@ -3,13 +3,13 @@
 use aiaudit::StoredEntry;
 use aiaudit_core::event::types::ACCESS;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use serde::Serialize;
 use serde_json::json;
 use serde_json::value::RawValue;
 use utoipa::ToSchema;
 
-use super::{P, Peer, Q, require};
+use super::caller::{Authenticated, Authorized, Read};
+use super::{P, Q};
 use crate::access;
 use crate::auth::Role;
 use crate::error::ApiError;
@@ -58,17 +58,15 @@ pub struct EntryOut {
 )]
 pub async fn list_events(
     State(state): State<AppState>,
-    Peer(peer): Peer,
+    auth: Authenticated,
     Q(filter): Q<EventFilter>,
-    headers: HeaderMap,
 ) -> Result<axum::Json<EventPage>, ApiError> {
-    let route = "GET /v1/events";
     let need = if filter.kind.as_deref() == Some(ACCESS) {
         Role::Audit
     } else {
         Role::Read
     };
-    let caller = require(&state, &headers, peer, need, route).await?;
+    let (caller, route) = auth.needs(&state, need).await?;
     let hide_access = !caller.role.allows(Role::Audit);
     let page = page_size(filter.limit, state.limits.max_page)?;
     let q = to_query(&filter, page)?;
@@ -87,7 +85,7 @@ pub async fn list_events(
         .map(|e| raw(&e))
         .collect::<Result<Vec<_>, _>>()?;
     let filter_json = serde_json::to_value(&filter).map_err(ApiError::internal)?;
-    access::record(&state, &caller, route, filter_json, events.len() as u64).await?;
+    access::record(&state, &caller, &route, filter_json, events.len() as u64).await?;
     Ok(axum::Json(EventPage {
         events,
         next_cursor: if more {
@@ -120,12 +118,9 @@ fn raw(e: &StoredEntry) -> Result<Box<RawValue>, ApiError> {
 )]
 pub async fn get_event(
     State(state): State<AppState>,
-    Peer(peer): Peer,
+    Authorized { caller, route, .. }: Authorized<Read>,
     P(target): P<String>,
-    headers: HeaderMap,
 ) -> Result<axum::Json<EntryOut>, ApiError> {
-    let route = "GET /v1/events/{target}";
-    let caller = require(&state, &headers, peer, Role::Read, route).await?;
     let by_seq = target.parse::<u64>().ok();
     if by_seq.is_none() && target.len() != 36 {
         return Err(ApiError::parameter(format!(
@@ -149,7 +144,7 @@ pub async fn get_event(
     // A hidden access event reads as absent to a token that may not see the access log.
     let found = found.filter(|e| e.kind != ACCESS || caller.role.allows(Role::Audit));
     let filter = json!({ "target": target });
-    access::record(&state, &caller, route, filter, u64::from(found.is_some())).await?;
+    access::record(&state, &caller, &route, filter, u64::from(found.is_some())).await?;
     let e = found.ok_or_else(|| ApiError::not_found(format!("no event {target}")))?;
     Ok(axum::Json(EntryOut {
         seq: e.seq,

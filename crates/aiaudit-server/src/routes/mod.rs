@@ -2,6 +2,7 @@
 //! and methods, and the extractors that turn bad parameters into JSON errors.
 
 mod admin;
+pub(crate) mod caller;
 mod dashboard;
 pub(crate) mod events;
 mod health;
@@ -16,14 +17,11 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use std::net::SocketAddr;
 use std::sync::Arc;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::access;
-use crate::auth::{self, Caller, Role};
 use crate::error::ApiError;
 use crate::openapi::ApiDoc;
 use crate::state::AppState;
@@ -127,30 +125,6 @@ async fn count(State(state): State<AppState>, req: Request, next: Next) -> Respo
         .metrics
         .request(method.as_str(), resp.status().as_u16());
     resp
-}
-
-/// The caller, if its token allows `need`; a refusal for the role is itself recorded.
-pub(crate) async fn require(
-    state: &AppState,
-    headers: &HeaderMap,
-    peer: SocketAddr,
-    need: Role,
-    route: &str,
-) -> Result<Caller, ApiError> {
-    let caller = auth::authenticate(state, headers, Some(peer.ip().to_string()))?;
-    if !caller.role.allows(need) {
-        state.metrics.auth_failure("forbidden");
-        access::record_denied(state, &caller, route).await;
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            format!(
-                "token {:?} has role {}; {route} needs role {need}",
-                caller.token.name, caller.role
-            ),
-        ));
-    }
-    Ok(caller)
 }
 
 /// A request body read whole, holding its share of the server's body budget until dropped.
@@ -317,20 +291,5 @@ where
             .await
             .map(|p| P(p.0))
             .map_err(|e: PathRejection| ApiError::parameter(e.body_text()))
-    }
-}
-
-/// The peer address, or a JSON error if the server was not started with it.
-pub(crate) struct Peer(pub SocketAddr);
-
-impl<S: Send + Sync> FromRequestParts<S> for Peer {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
-        parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<SocketAddr>>()
-            .map(|c| Peer(c.0))
-            .ok_or_else(|| ApiError::internal("the server was started without peer addresses"))
     }
 }

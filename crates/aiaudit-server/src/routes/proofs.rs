@@ -3,7 +3,7 @@
 use aiaudit::VerifyOptions;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -11,9 +11,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
-use super::{Peer, Q, require};
+use super::Q;
+use super::caller::{Audit, Authorized, Read};
 use crate::access;
-use crate::auth::Role;
 use crate::error::ApiError;
 use crate::openapi::SealedRecord;
 use crate::state::AppState;
@@ -33,13 +33,10 @@ use crate::state::AppState;
 )]
 pub async fn checkpoint(
     State(state): State<AppState>,
-    Peer(peer): Peer,
-    headers: HeaderMap,
+    Authorized { caller, route, .. }: Authorized<Read>,
 ) -> Result<Response, ApiError> {
-    let route = "GET /v1/checkpoint";
-    let caller = require(&state, &headers, peer, Role::Read, route).await?;
     let cp = state.read(|r| Ok(r.checkpoint()?)).await?;
-    access::record(&state, &caller, route, json!({ "size": cp.size }), 1).await?;
+    access::record(&state, &caller, &route, json!({ "size": cp.size }), 1).await?;
     Ok((
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
         cp.note,
@@ -101,12 +98,9 @@ pub struct InclusionOut {
 )]
 pub async fn inclusion(
     State(state): State<AppState>,
-    Peer(peer): Peer,
+    Authorized { caller, route, .. }: Authorized<Audit>,
     Q(p): Q<InclusionParams>,
-    headers: HeaderMap,
 ) -> Result<axum::Json<InclusionOut>, ApiError> {
-    let route = "GET /v1/proofs/inclusion";
-    let caller = require(&state, &headers, peer, Role::Audit, route).await?;
     let (seq, size) = (p.seq, p.size);
     let bundle = state.read(move |r| Ok(r.prove(seq, size)?)).await?;
     let cp_size = aiaudit_core::Checkpoint::parse_text(&bundle.checkpoint_note)
@@ -117,7 +111,7 @@ pub async fn inclusion(
     access::record(
         &state,
         &caller,
-        route,
+        &route,
         json!({ "seq": seq, "size": size }),
         1,
     )
@@ -180,17 +174,21 @@ pub struct ConsistencyOut {
 )]
 pub async fn consistency(
     State(state): State<AppState>,
-    Peer(peer): Peer,
+    Authorized { caller, route, .. }: Authorized<Audit>,
     Q(p): Q<ConsistencyParams>,
-    headers: HeaderMap,
 ) -> Result<axum::Json<ConsistencyOut>, ApiError> {
-    let route = "GET /v1/proofs/consistency";
-    let caller = require(&state, &headers, peer, Role::Audit, route).await?;
     let (from, to) = (p.from, p.to);
     let bundle = state
         .read(move |r| Ok(r.prove_consistency(from, to)?))
         .await?;
-    access::record(&state, &caller, route, json!({ "from": from, "to": to }), 0).await?;
+    access::record(
+        &state,
+        &caller,
+        &route,
+        json!({ "from": from, "to": to }),
+        0,
+    )
+    .await?;
     Ok(axum::Json(ConsistencyOut {
         from,
         from_root: B64.encode(bundle.old_root),
@@ -254,13 +252,10 @@ pub struct VerifyResult {
 )]
 pub async fn verify(
     State(state): State<AppState>,
-    Peer(peer): Peer,
-    headers: HeaderMap,
+    Authorized { caller, route, .. }: Authorized<Audit>,
 ) -> Result<Response, ApiError> {
-    let route = "GET /v1/verify";
-    let caller = require(&state, &headers, peer, Role::Audit, route).await?;
     let size = state.read(|r| Ok(r.size()?)).await?;
-    access::record(&state, &caller, route, json!({ "size": size }), size).await?;
+    access::record(&state, &caller, &route, json!({ "size": size }), size).await?;
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(16);
     let worker = state.clone();
     tokio::task::spawn_blocking(move || {

@@ -5,13 +5,14 @@ use aiaudit::reports::Request;
 use aiaudit_core::timefmt::{DayEdge, now_ns, parse_bound};
 use aiaudit_report::{Context, Kind, Lang};
 use axum::extract::State;
-use axum::http::{HeaderMap, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::IntoParams;
 
-use super::{P, Peer, Q, require};
+use super::caller::Authenticated;
+use super::{P, Q};
 use crate::access;
 use crate::auth::Role;
 use crate::error::ApiError;
@@ -125,12 +126,10 @@ fn request(kind: &str, p: &ReportParams, now: i64) -> Result<Request, ApiError> 
 )]
 pub async fn report(
     State(state): State<AppState>,
-    Peer(peer): Peer,
+    auth: Authenticated,
     P(kind): P<String>,
     Q(params): Q<ReportParams>,
-    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let route = "GET /v1/reports/{kind}";
     // The integrity report runs a full verification, which is the audit role's (as
     // `/v1/verify` is); the others are reads.
     let need = if kind == "integrity" {
@@ -138,7 +137,7 @@ pub async fn report(
     } else {
         Role::Read
     };
-    let caller = require(&state, &headers, peer, need, route).await?;
+    let (caller, route) = auth.needs(&state, need).await?;
     let now = now_ns();
     let req = request(&kind, &params, now)?;
     let format = params.format.as_deref().unwrap_or("json");
@@ -161,7 +160,7 @@ pub async fn report(
     if let Value::Object(m) = &mut filter {
         m.insert("kind".into(), Value::String(kind));
     }
-    access::record(&state, &caller, route, filter, req.records(&value)).await?;
+    access::record(&state, &caller, &route, filter, req.records(&value)).await?;
     let render_kind: Kind = req.name().parse().map_err(ApiError::internal)?;
     let ctx = Context::new(lang, origin, now);
     Ok(match format {

@@ -4,7 +4,6 @@
 use aiaudit::Query;
 use aiaudit_core::event::types::ACCESS;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use futures_util::Stream;
 use serde::{Deserialize, Serialize};
@@ -12,9 +11,10 @@ use std::convert::Infallible;
 use std::time::Duration;
 use utoipa::{IntoParams, ToSchema};
 
-use super::{Peer, Q, require};
+use super::Q;
+use super::caller::Authenticated;
 use crate::access;
-use crate::auth::{self, Caller, Role};
+use crate::auth::{Caller, Role};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -149,17 +149,15 @@ const ROUTE: &str = "GET /v1/stream";
 )]
 pub async fn stream(
     State(state): State<AppState>,
-    Peer(peer): Peer,
+    auth: Authenticated,
     Q(filter): Q<StreamFilter>,
-    headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
-    let route = ROUTE;
     let need = if filter.kind.as_deref() == Some(ACCESS) {
         Role::Audit
     } else {
         Role::Read
     };
-    let caller = require(&state, &headers, peer, need, route).await?;
+    let (caller, route) = auth.needs(&state, need).await?;
     let after = match filter.after {
         Some(a) => Some(a),
         None => state.read(|r| Ok(r.size()?)).await?.checked_sub(1),
@@ -173,7 +171,7 @@ pub async fn stream(
         ..Query::default()
     };
     let filter_json = serde_json::to_value(&filter).map_err(ApiError::internal)?;
-    access::record(&state, &caller, route, filter_json.clone(), 0).await?;
+    access::record(&state, &caller, &route, filter_json.clone(), 0).await?;
     let follow = Follow {
         caller: caller.clone(),
         filter: filter_json,
@@ -226,10 +224,8 @@ pub struct WhoAmI {
 )]
 pub async fn whoami(
     State(state): State<AppState>,
-    Peer(peer): Peer,
-    headers: HeaderMap,
+    Authenticated { caller: c, .. }: Authenticated,
 ) -> Result<axum::Json<WhoAmI>, ApiError> {
-    let c = auth::authenticate(&state, &headers, Some(peer.ip().to_string()))?;
     Ok(axum::Json(WhoAmI {
         ingest: c.role.allows(Role::Ingest),
         read: c.role.allows(Role::Read),

@@ -21,41 +21,9 @@ use futures_util::StreamExt;
 use std::time::Duration;
 use tokio::sync::{oneshot, watch};
 
-use crate::input::{BodyFormat, parse_body, to_event};
+use super::json::{BodyFormat, parse_body, to_event};
+use crate::config::NatsIngest;
 use crate::state::AppState;
-
-/// Where and how the server consumes events from NATS JetStream.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NatsIngest {
-    /// The server, `nats://127.0.0.1:4222`.
-    pub url: String,
-    /// The stream (created when missing).
-    pub stream: String,
-    /// The subjects the stream holds; workers publish under them.
-    pub subject: String,
-    /// The durable consumer's name; several servers sharing it share the work.
-    pub consumer: String,
-    /// Messages fetched (and committed) per batch at most.
-    pub batch: usize,
-    /// How long JetStream waits for an acknowledgement before delivering a message again
-    /// (to this server after a restart, or to another sharing the consumer).
-    pub ack_wait: Duration,
-}
-
-impl NatsIngest {
-    /// The defaults for a server URL: stream `AIAUDIT`, subjects `aiaudit.events.>`, durable
-    /// consumer `aiaudit-writer`, 4,096 messages a batch (fewer, larger commits).
-    pub fn new(url: impl Into<String>) -> Self {
-        NatsIngest {
-            url: url.into(),
-            stream: "AIAUDIT".into(),
-            subject: "aiaudit.events.>".into(),
-            consumer: "aiaudit-writer".into(),
-            batch: 4_096,
-            ack_wait: Duration::from_secs(30),
-        }
-    }
-}
 
 /// Connects, makes the stream and the durable consumer if missing, and returns the consumer.
 pub(crate) async fn prepare(cfg: &NatsIngest) -> Result<pull::Stream, crate::Error> {

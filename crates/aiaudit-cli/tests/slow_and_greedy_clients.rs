@@ -232,8 +232,9 @@ fn slow_and_greedy_clients_cannot_starve_a_normal_one() {
             attackers.push(tokio::spawn(slow_client(addr, end, Arc::clone(&tally))));
         }
         for i in 0..GREEDY {
-            // Ten addresses, ten clients each: under the per-address cap, so that the body
-            // budget is what holds them.
+            // Ten addresses, ten clients each: under the per-address cap (a quarter of the 192
+            // connections the descriptor limit allows), so that the body budget is what holds
+            // them.
             let source = [127, 0, 0, 10 + (i % 10) as u8];
             attackers.push(tokio::spawn(greedy_client(
                 addr,

@@ -196,7 +196,7 @@ impl ServerConfig {
             body_timeout: timeout("body_timeout", s.body_timeout, dc.body_timeout)?,
             idle_timeout: timeout("idle_timeout", s.idle_timeout, dc.idle_timeout)?,
             max_connections: s.max_connections.unwrap_or(dc.max_connections),
-            max_per_address: s.max_connections_per_address.unwrap_or(dc.max_per_address),
+            max_per_address: s.max_connections_per_address.or(dc.max_per_address),
             body_budget: s.body_budget_bytes.unwrap_or(dc.body_budget),
         };
         if let Some(v) = s.verify_every {
@@ -259,7 +259,7 @@ impl ServerConfig {
             ));
         }
         let c = &self.connections;
-        if c.max_connections == 0 || c.max_per_address == 0 {
+        if c.max_connections == 0 || c.max_per_address == Some(0) {
             return Err(Error::Invalid(
                 "max_connections and max_connections_per_address must be at least 1".into(),
             ));
@@ -400,7 +400,8 @@ mod tests {
         .expect("valid");
         assert_eq!(c.connections.header_timeout.as_secs(), 5);
         assert_eq!(c.connections.idle_timeout.as_secs(), 120);
-        assert_eq!(c.connections.max_per_address, 8);
+        assert_eq!(c.connections.max_per_address, Some(8));
+        assert_eq!(c.connections.effective_per_address(), 8);
         let e = ServerConfig::from_toml(p, "[server]\nbody_timeout = \"off\"\n").expect_err("off");
         assert!(e.to_string().contains("body_timeout"), "{e}");
         let e =

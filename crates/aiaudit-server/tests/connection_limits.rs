@@ -174,7 +174,7 @@ async fn a_body_that_stops_arriving_gets_408_and_nothing_is_written() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_past_the_caps_get_429_or_503_and_others_are_still_served() {
     let h = common::start_with(tempfile::tempdir().expect("tempdir"), |c| {
-        c.connections.max_per_address = 4;
+        c.connections.max_per_address = Some(4);
         c.connections.max_connections = 6;
     })
     .await;

@@ -47,8 +47,10 @@ pub struct Connections {
     pub idle_timeout: Duration,
     /// Open connections in all (`max_connections`, default 1024).
     pub max_connections: usize,
-    /// Open connections from one IP address (`max_connections_per_address`, default 64).
-    pub max_per_address: usize,
+    /// Open connections from one IP address (`max_connections_per_address`; default a quarter
+    /// of the total cap applied, at least 16: 256 of 1,024). Behind a reverse proxy every
+    /// client has the proxy's address: raise it to `max_connections` there.
+    pub max_per_address: Option<usize>,
     /// Bytes of request bodies held at once over every connection (`body_budget`, default
     /// 256 MiB).
     pub body_budget: usize,
@@ -61,7 +63,7 @@ impl Default for Connections {
             body_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(30),
             max_connections: 1024,
-            max_per_address: 64,
+            max_per_address: None,
             body_budget: 256 * 1024 * 1024,
         }
     }
@@ -72,6 +74,12 @@ impl Default for Connections {
 const RESERVED_DESCRIPTORS: usize = 64;
 
 impl Connections {
+    /// The per-address cap actually applied.
+    pub fn effective_per_address(&self) -> usize {
+        self.max_per_address
+            .unwrap_or_else(|| (self.effective_max() / 4).max(16))
+    }
+
     /// The total cap actually applied: the configured one, lowered below the process's
     /// descriptor limit when that is smaller.
     pub fn effective_max(&self) -> usize {
@@ -108,7 +116,7 @@ impl<A> Guard<A> {
             inner,
             slots: Arc::new(Slots::new(
                 settings.effective_max(),
-                settings.max_per_address,
+                settings.effective_per_address(),
                 metrics.connections_open(),
             )),
             settings,

@@ -27,6 +27,15 @@ pub enum Error {
         /// What it is instead (`is a directory`, …).
         what: String,
     },
+    /// A copy that cannot be written holds transactions in its WAL but has no shared-memory
+    /// index beside it, which SQLite needs (and cannot make there) to read that WAL.
+    #[error(
+        "{path}: this read-only copy has transactions in its -wal file that are not in the database file yet, and no -shm file beside it, without which SQLite cannot read them; copy the -shm file too, copy the log where it can be written, or copy it after its writer has stopped (which moves the WAL into the file)"
+    )]
+    UnreadableWal {
+        /// The log.
+        path: PathBuf,
+    },
     /// The file is SQLite, but some other application's.
     #[error("{path} is a SQLite database but not an aiaudit log")]
     NotAnAuditLog {

@@ -135,11 +135,17 @@ impl SqliteStore {
                 .replace('%', "%25")
                 .replace('?', "%3f")
                 .replace('#', "%23");
-            let wal = PathBuf::from(format!("{text}-wal"));
-            let mode = if wal.exists() {
+            let wal = std::fs::metadata(format!("{text}-wal")).map_or(0, |m| m.len());
+            // An empty WAL holds nothing: the file alone is the log, and immutable. With
+            // transactions in it, SQLite reads it only through an existing -shm file.
+            let mode = if wal == 0 {
+                "immutable=1"
+            } else if PathBuf::from(format!("{text}-shm")).exists() {
                 "mode=ro"
             } else {
-                "immutable=1"
+                return Err(Error::UnreadableWal {
+                    path: path.to_owned(),
+                });
             };
             Connection::open_with_flags(
                 format!("file:{escaped}?{mode}"),

@@ -129,7 +129,9 @@ fn a_copy_of_a_live_log_with_its_wal_is_audited_read_only() {
         log.log(Event::new("model_inference", format!("event {i}")))
             .expect("log");
     }
-    let wal = std::fs::metadata(live.join("a.db-wal")).expect("a WAL").len();
+    let wal = std::fs::metadata(live.join("a.db-wal"))
+        .expect("a WAL")
+        .len();
     assert!(wal > 0, "the new events are in the WAL");
     for with_shm in [true, false] {
         let src = tmp.path().join(format!("copy-{with_shm}"));

@@ -9,13 +9,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import inspect
-import ipaddress
-import re
 import time
 import uuid
 from typing import Any, Awaitable, Callable, Optional
 
-from . import _native
+from . import _ids, _native
 from .logger import AuditLogger
 from .predictions import default_logger
 
@@ -113,7 +111,7 @@ class AuditMiddleware:
         given_id = _header(scope, b"x-request-id")
         # The operation id must be an id (the log refuses others); a request id that is not
         # one is kept in details only.
-        request_id = given_id if given_id and _ID.match(given_id) else str(uuid.uuid4())
+        request_id = _ids.operation_id(given_id) if given_id else str(uuid.uuid4())
         details: dict[str, Any] = {
             "method": method,
             "path": path,
@@ -126,7 +124,7 @@ class AuditMiddleware:
         if error is not None:
             details["error"] = type(error).__name__
         ip = client[0] if client else None
-        if ip is not None and not _is_ip(ip):
+        if ip is not None and not _ids.is_ip(ip):
             # A Unix socket path or a test client's name: not an address, kept as the client.
             details["client"] = ip
             ip = None
@@ -143,19 +141,6 @@ class AuditMiddleware:
             model=self.model_name,
             model_version=self.model_version if self.model_name else None,
         )
-
-
-# What the log accepts as an id (aiaudit_core::event::check_id): visible ASCII without path
-# separators, quotes or angle brackets, not starting with a dot, at most 256 bytes.
-_ID = re.compile(r"^(?!\.)[!#-&(-.0-;=?-\[\]-_a-~]{1,256}$")
-
-
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _find_request(args: tuple, kwargs: dict) -> Any:

@@ -200,8 +200,13 @@ class AuditLogger(_native.Logger):
 
     def get_by_request_id(self, request_id: str) -> Prediction | None:
         """The prediction with this request id, or ``None`` (seed 003)."""
-        for r in self.query(type="model_inference", operation=request_id, limit=10):
-            if (r.get("operation") or {}).get("id") == request_id:
+        from ._ids import operation_id
+
+        op = operation_id(request_id)
+        for r in self.query(type="model_inference", operation=op, limit=10):
+            if (r.get("operation") or {}).get("id") == op and (
+                op == request_id or (r.get("details") or {}).get("request_id") == request_id
+            ):
                 return Prediction.from_record(r)
         return None
 

@@ -6,7 +6,7 @@ import datetime as _dt
 import threading
 from typing import Any
 
-from . import _native
+from . import _ids, _native
 from .logger import AuditLogger
 
 _default_lock = threading.Lock()
@@ -47,7 +47,7 @@ def log_prediction(
             "latency_ms": latency_ms,
         },
         user=user_id,
-        operation_id=request_id,
+        operation_id=_ids.operation_id(request_id),
         operation_name="prediction",
         model=model_name,
         model_version=model_version,

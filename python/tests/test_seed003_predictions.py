@@ -222,3 +222,13 @@ def test_inputs_can_be_kept_as_hashes_and_found_by_them(tmp_path: Path) -> None:
     assert p.input_data is None and p.input_hash == aiaudit.hash_input({"ssn_like": "x"})
     with pytest.raises(ValueError, match="input_mode"):
         audit.log("m", "1", {}, {}, input_mode="partial")
+
+
+def test_request_ids_that_are_not_ids_are_still_found(tmp_path: Path) -> None:
+    audit = AuditLogger(tmp_path / "rid.db", durability="sync")
+    for rid in ["REQ 2024/001", "user@example.com", "plain-id-7"]:
+        log_prediction(rid, "m", "1", {"x": 1}, {"y": 0}, audit=audit)
+    for rid in ["REQ 2024/001", "user@example.com", "plain-id-7"]:
+        p = audit.get_by_request_id(rid)
+        assert p is not None and p.request_id == rid, rid
+    assert audit.get_by_request_id("REQ 2024/002") is None

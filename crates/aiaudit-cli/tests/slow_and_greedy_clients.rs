@@ -66,6 +66,8 @@ struct Tally {
     slow_408: AtomicU64,
     slow_429: AtomicU64,
     slow_other: AtomicU64,
+    /// Closed at accept without an answer (more refusals at once than the server answers).
+    slow_closed: AtomicU64,
     /// The longest a slow connection was kept, in ms.
     slow_longest_ms: AtomicU64,
     greedy_503: AtomicU64,
@@ -104,6 +106,10 @@ async fn slow_client(addr: SocketAddr, end: Instant, t: Arc<Tally>) {
             (Some(429), Some("too_many_connections")) => {
                 tokio::time::sleep(Duration::from_millis(500)).await;
                 t.slow_429.fetch_add(1, Ordering::Relaxed)
+            }
+            (None, _) if got.is_empty() && kept < Duration::from_secs(2) => {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                t.slow_closed.fetch_add(1, Ordering::Relaxed)
             }
             _ => t.slow_other.fetch_add(1, Ordering::Relaxed),
         };
@@ -283,11 +289,12 @@ fn slow_and_greedy_clients_cannot_starve_a_normal_one() {
     let p99 = latencies[latencies.len() * 99 / 100];
     let p50 = latencies[latencies.len() / 2];
     eprintln!(
-        "slow: {} cut at the header timeout, {} refused at accept, {} other, longest {} ms; \
+        "slow: {} cut at the header timeout, {} refused at accept, {} closed at accept, {} other, longest {} ms; \
          greedy: {} refused by the budget, {} cut at the body timeout, {} refused at accept, {} other; \
          normal: {} requests, p50 {p50:?}, p99 {p99:?}, {} acknowledged; peak RSS {} MiB",
         load(&t.slow_408),
         load(&t.slow_429),
+        load(&t.slow_closed),
         load(&t.slow_other),
         load(&t.slow_longest_ms),
         load(&t.greedy_503),

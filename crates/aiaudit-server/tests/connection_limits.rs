@@ -335,3 +335,39 @@ async fn requests_hyper_cannot_parse_get_the_json_error() {
     assert_eq!(healthz(addr, [127, 0, 0, 1]).await, 200);
     h.server.shutdown().await.expect("shutdown");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_longer_than_the_idle_timeout_is_not_cut_and_the_idle_connection_after_it_is() {
+    let h = common::start_with(tempfile::tempdir().expect("tempdir"), |c| {
+        c.connections.idle_timeout = Duration::from_secs(1);
+        c.connections.body_timeout = Duration::from_secs(10);
+    })
+    .await;
+    let addr = h.server.local_addr();
+    let event = br#"{"type":"model_training","name":"slow","status":"INFO"}"#;
+    let mut c = connect_from([127, 0, 0, 1], addr).await;
+    c.write_all(
+        format!(
+            "POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            h.token("ingest"),
+            event.len()
+        )
+        .as_bytes(),
+    )
+    .await
+    .expect("head");
+    // In flight for 2.5 idle timeouts: the handler is reading its body, which is not idle.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    c.write_all(event).await.expect("body");
+    let start = Instant::now();
+    // Kept alive after the answer; closed one idle timeout later.
+    let answer = read_all(&mut c, Duration::from_secs(10)).await;
+    let waited = start.elapsed();
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(4),
+        "the idle connection was closed after {waited:?}"
+    );
+    h.server.shutdown().await.expect("shutdown");
+}

@@ -385,9 +385,8 @@ impl AuditLoggerBuilder {
         Ok(Some(Arc::new(SubjectKeyFile::open(&path, true)?)))
     }
 
-    /// The compiled redaction policy. The secret of the `hash` action is made with the log
-    /// (whatever the policy, so that turning redaction on later finds it), while the log holds
-    /// no event, or when asked; otherwise a missing one is refused.
+    /// The compiled redaction policy. The secret of the `hash` action is made while the log
+    /// holds no event, or when asked; otherwise a missing one is refused.
     fn redactor(&mut self, may_create: bool) -> Result<Option<Arc<Redactor>>> {
         self.load_policy()?;
         let key = match self.hmac_key {
@@ -396,7 +395,7 @@ impl AuditLoggerBuilder {
                 let path = self.hmac_key_path.clone().unwrap_or_else(|| {
                     crate::location::local_base(&self.path).with_extension("hmac")
                 });
-                if self.redaction.enabled || (self.fresh && may_create) {
+                if self.redaction.enabled {
                     if !may_create && !path.exists() {
                         return Err(missing_side_file(
                             &path,
@@ -614,12 +613,16 @@ impl std::fmt::Debug for ObserverSlot {
 
 /// The refusal of an existing log whose side file is gone.
 fn missing_side_file(file: &Path, log: &Path, what: &str, why: &str) -> Error {
+    let shown = crate::location::display(log);
+    let restore = if crate::location::postgres_url(log).is_some() {
+        "Copy it here from the host that created the log (a new one here would differ from it)"
+    } else {
+        "Restore the file from a backup"
+    };
     Error::MissingSideFile {
         path: file.to_owned(),
         why: format!(
-            "the {what} of {} is missing, and the log already holds events: {why}. Restore the file from a backup; only if it is lost for good, `aiaudit init --db {}` makes a new one (and records that it did)",
-            crate::location::display(log),
-            crate::location::display(log),
+            "the {what} of {shown} is missing, and the log already holds events: if it had one, {why}. {restore}; only if it never had one, or it is lost for good, `aiaudit init --db {shown}` makes a new one (and records that it did)"
         ),
     }
 }

@@ -66,14 +66,14 @@ pub(crate) async fn refuse(mut stream: TcpStream, refusal: Refusal) {
         stream.write_all(&bytes).await?;
         stream.shutdown().await
     };
-    if tokio::time::timeout(Duration::from_secs(1), write)
+    if tokio::time::timeout(Duration::from_millis(500), write)
         .await
         .is_err()
     {
         return;
     }
     let mut sink = [0u8; 4096];
-    let _ = tokio::time::timeout(Duration::from_millis(200), async {
+    let _ = tokio::time::timeout(Duration::from_millis(100), async {
         while let Ok(n) = stream.read(&mut sink).await {
             if n == 0 {
                 break;

@@ -36,6 +36,10 @@ pub(crate) struct GuardedIo<T> {
     stalled_since: Option<Instant>,
     /// An answer of ours being written in place of hyper's, and how much of it is out.
     out: Option<(Vec<u8>, usize)>,
+    /// Whether the first bytes have been read, and whether they were HTTP/2's preface: HTTP/2
+    /// frames (pings, window updates) are not a request head, and its errors are its own.
+    started: bool,
+    h2: bool,
 }
 
 impl<T> GuardedIo<T> {
@@ -60,6 +64,8 @@ impl<T> GuardedIo<T> {
             head_since: None,
             stalled_since: None,
             out: None,
+            started: false,
+            h2: false,
         }
     }
 
@@ -74,27 +80,40 @@ impl<T> GuardedIo<T> {
 }
 
 impl<T: AsyncWrite + Unpin> GuardedIo<T> {
-    /// Writes what is left of our own answer.
+    /// Writes what is left of our own answer, within the stalled-write deadline.
     fn poll_out(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        while let Some((bytes, done)) = &mut self.out {
+        loop {
+            let Some((bytes, done)) = &self.out else {
+                return Poll::Ready(Ok(()));
+            };
             if *done == bytes.len() {
                 self.out = None;
-                break;
+                return Poll::Ready(Ok(()));
             }
-            let n = ready!(Pin::new(&mut self.inner).poll_write(cx, &bytes[*done..]))?;
-            if n == 0 {
-                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            let written = Pin::new(&mut self.inner).poll_write(cx, &bytes[*done..]);
+            match written {
+                Poll::Pending => return self.poll_write_deadline(cx).map(Err),
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(n)) => {
+                    self.stalled_since = None;
+                    if let Some((_, done)) = &mut self.out {
+                        *done += n;
+                    }
+                }
             }
-            *done += n;
         }
-        Poll::Ready(Ok(()))
     }
 
     /// A read found nothing: fails the connection past its deadline, else arms the timer.
     fn poll_read_deadline(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.sync_head();
         if !self.activity.idle() {
-            return Poll::Pending;
+            // Armed again when the request ends.
+            self.activity.wake_when_idle(cx.waker());
+            if !self.activity.idle() {
+                return Poll::Pending;
+            }
         }
         let (deadline, head) = match self.head_since {
             Some(t) => (t + self.settings.header_timeout, true),
@@ -153,8 +172,15 @@ impl<T: AsyncRead + AsyncWrite + Unpin> AsyncRead for GuardedIo<T> {
                 if buf.filled().len() > before {
                     let now = Instant::now();
                     this.last_io = now;
+                    if !this.started {
+                        this.started = true;
+                        let first = &buf.filled()[before..];
+                        let preface = b"PRI * HTTP/2.0";
+                        let n = first.len().min(preface.len());
+                        this.h2 = first[..n] == preface[..n];
+                    }
                     this.sync_head();
-                    if this.activity.idle() && this.head_since.is_none() {
+                    if !this.h2 && this.activity.idle() && this.head_since.is_none() {
                         this.head_since = Some(now);
                     }
                 }
@@ -174,7 +200,10 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for GuardedIo<T> {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         ready!(this.poll_out(cx))?;
-        if let Some(ours) = answer::replace_hypers_own(buf) {
+        if let Some(ours) = (!this.h2)
+            .then(|| answer::replace_hypers_own(buf))
+            .flatten()
+        {
             this.out = Some((ours, 0));
             // The rest goes out on the next write, flush or shutdown.
             if let Poll::Ready(Err(e)) = this.poll_out(cx) {

@@ -108,7 +108,14 @@ pub(crate) struct Guard<A> {
     metrics: Arc<Metrics>,
     /// Whether refusals can be answered in HTTP (not under TLS, whose handshake has not run).
     plain: bool,
+    /// Refusals being answered: each holds a descriptor outside the caps for a moment, so only
+    /// a few at once; past them a refused connection is closed without an answer.
+    answering: Arc<tokio::sync::Semaphore>,
 }
+
+/// Refused connections answered at once (each for at most ~0.6 s); within the reserve of
+/// descriptors kept back from connections.
+const ANSWERED_REFUSALS: usize = 16;
 
 impl<A> Guard<A> {
     pub(crate) fn new(inner: A, settings: Connections, metrics: Arc<Metrics>, plain: bool) -> Self {
@@ -122,6 +129,7 @@ impl<A> Guard<A> {
             settings,
             metrics,
             plain,
+            answering: Arc::new(tokio::sync::Semaphore::new(ANSWERED_REFUSALS)),
         }
     }
 }
@@ -149,12 +157,13 @@ where
             Arc::clone(&self.metrics),
             self.plain,
         );
+        let answering = Arc::clone(&self.answering);
         Box::pin(async move {
             let slot = match taken {
                 Ok(slot) => slot,
                 Err(refusal) => {
                     metrics.connection_refused(refusal.reason());
-                    if plain {
+                    if plain && let Ok(_answering) = answering.try_acquire() {
                         answer::refuse(stream, refusal).await;
                     }
                     return Err(std::io::Error::other(refusal.to_string()));

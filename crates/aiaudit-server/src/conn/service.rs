@@ -17,6 +17,9 @@ pub(crate) struct Activity {
     in_flight: AtomicUsize,
     /// Requests dispatched so far (a change means a head was parsed).
     calls: AtomicU64,
+    /// The connection's reader, parked while a request is in flight: woken when the last one
+    /// ends, so that the idle deadline is armed even if hyper does not read again by itself.
+    idle_waker: futures_util::task::AtomicWaker,
 }
 
 impl Activity {
@@ -28,6 +31,14 @@ impl Activity {
     /// Requests dispatched so far.
     pub(crate) fn calls(&self) -> u64 {
         self.calls.load(Ordering::Acquire)
+    }
+
+    /// Wakes `waker` once no request is in flight (at once if none is).
+    pub(crate) fn wake_when_idle(&self, waker: &std::task::Waker) {
+        self.idle_waker.register(waker);
+        if self.idle() {
+            self.idle_waker.wake();
+        }
     }
 }
 
@@ -44,7 +55,9 @@ impl Busy {
 
 impl Drop for Busy {
     fn drop(&mut self) {
-        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+        if self.0.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.idle_waker.wake();
+        }
     }
 }
 

@@ -108,7 +108,13 @@ fn route_of(parts: &Parts) -> String {
         .extensions
         .get::<MatchedPath>()
         .map_or_else(|| parts.uri.path(), MatchedPath::as_str);
-    format!("{} {path}", parts.method)
+    // A HEAD is the GET of the same route (axum answers it with the GET handler).
+    let method = if parts.method == axum::http::Method::HEAD {
+        "GET"
+    } else {
+        parts.method.as_str()
+    };
+    format!("{method} {path}")
 }
 
 fn peer_of(parts: &Parts) -> Result<Option<String>, ApiError> {

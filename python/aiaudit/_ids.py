@@ -1,24 +1,18 @@
-"""Ids as the log accepts them (``aiaudit_core::event::check_id``): visible ASCII without path
-separators, quotes or angle brackets, not starting with a dot, at most 256 bytes. A request id
-from outside that is not one gets a stable stand-in, so that it is still found by itself."""
+"""Ids as the log accepts them (``_native.is_id``, the core's own rule), and a stable stand-in
+for a request id from outside that is not one, so that it is still found by itself."""
 
 from __future__ import annotations
 
 import hashlib
 import ipaddress
-import re
 
-_ID = re.compile(r"(?!\.)[!#-&(-.0-;=?-\[\]-_a-~]{1,256}")
-
-
-def is_id(text: str) -> bool:
-    return _ID.fullmatch(text) is not None
+from . import _native
 
 
 def operation_id(request_id: str) -> str:
     """``request_id`` itself when it is an id, else ``rid-`` and the first 32 hex digits of its
     SHA-256 (the request id itself is kept in the event's details)."""
-    if is_id(request_id):
+    if _native.is_id(request_id):
         return request_id
     return "rid-" + hashlib.sha256(request_id.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 

@@ -73,7 +73,8 @@ fn init_side_files(cli: &Cli, origin_given: bool) -> Result<()> {
         None => aiaudit_core::redact::Policy::default(),
     };
     let mut missing = Vec::new();
-    if !hmac.exists() {
+    // The builder makes the secret only for a policy that redacts.
+    if policy.enabled && !hmac.exists() {
         missing.push(("redaction secret", hmac));
     }
     if policy.uses_encryption() && !keys.exists() {

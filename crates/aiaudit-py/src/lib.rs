@@ -132,6 +132,13 @@ fn redact_any<'py>(
     Ok(data.clone())
 }
 
+/// Whether `text` is an id the log accepts as `parent` or `operation.id`
+/// (`aiaudit_core::event::check_id`).
+#[pyfunction]
+fn is_id(text: &str) -> bool {
+    aiaudit_core::event::check_id("id", text).is_ok()
+}
+
 /// The SHA-256 (hex) of a value's RFC 8785 canonical JSON, as `log()` stores in `input_hash`.
 #[pyfunction]
 fn hash_input(data: &Bound<'_, PyAny>) -> PyResult<String> {
@@ -201,6 +208,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(redact_text, m)?)?;
     m.add_function(wrap_pyfunction!(redact, m)?)?;
     m.add_function(wrap_pyfunction!(hash_input, m)?)?;
+    m.add_function(wrap_pyfunction!(is_id, m)?)?;
     m.add_function(wrap_pyfunction!(canonical_json, m)?)?;
     m.add_function(wrap_pyfunction!(verify_proof, m)?)?;
     m.add_function(wrap_pyfunction!(_set_package_dir, m)?)?;

@@ -389,31 +389,27 @@ impl AuditLoggerBuilder {
     /// holds no event, or when asked; otherwise a missing one is refused.
     fn redactor(&mut self, may_create: bool) -> Result<Option<Arc<Redactor>>> {
         self.load_policy()?;
+        if !self.redaction.enabled {
+            return Ok(None);
+        }
         let key = match self.hmac_key {
-            Some(k) => Some(k),
+            Some(k) => k,
             None => {
                 let path = self.hmac_key_path.clone().unwrap_or_else(|| {
                     crate::location::local_base(&self.path).with_extension("hmac")
                 });
-                if self.redaction.enabled {
-                    if !may_create && !path.exists() {
-                        return Err(missing_side_file(
-                            &path,
-                            &self.path,
-                            "redaction secret",
-                            "a new secret would pseudonymise the same values differently from the records already sealed",
-                        ));
-                    }
-                    Some(keyfile::load_or_create_secret(&path)?)
-                } else {
-                    None
+                if !may_create && !path.exists() {
+                    return Err(missing_side_file(
+                        &path,
+                        &self.path,
+                        "redaction secret",
+                        "a new secret would pseudonymise the same values differently from the records already sealed",
+                    ));
                 }
+                keyfile::load_or_create_secret(&path)?
             }
         };
-        if !self.redaction.enabled {
-            return Ok(None);
-        }
-        Ok(Some(Arc::new(Redactor::new(&self.redaction, key)?)))
+        Ok(Some(Arc::new(Redactor::new(&self.redaction, Some(key))?)))
     }
 
     fn start(mut self, store: Box<dyn Store>, signer: NoteSigner) -> Result<AuditLogger> {

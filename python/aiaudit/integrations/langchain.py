@@ -15,6 +15,9 @@ is recorded when it ends, or fails:
 
 Every event of one top-level invocation has that invocation's run id as its operation id, and
 carries its own ``run_id`` and ``parent_run_id`` in details, so that a chain reads back as a tree.
+
+The handler sets ``raise_error``: a call that cannot be recorded (the log closed, an event the
+log refuses) fails instead of passing unaudited.
 """
 
 from __future__ import annotations

@@ -91,35 +91,37 @@ pub(crate) fn replace_hypers_own(buf: &[u8]) -> Option<Vec<u8>> {
     let rest = buf
         .strip_prefix(b"HTTP/1.1 ")
         .or_else(|| buf.strip_prefix(b"HTTP/1.0 "))?;
-    let status = rest.get(..3)?;
-    let head_end = buf.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
-    // The whole answer is its head: nothing follows.
-    if head_end != buf.len() {
-        return None;
-    }
-    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
-    if !head.contains("\r\ncontent-length: 0\r\n") {
-        return None;
-    }
-    let (code, reason, message) = match status {
+    // The status first: every answer of the server's own is passed over here.
+    let (code, reason, code_name, message) = match rest.get(..3)? {
         b"400" => (
             400,
             "Bad Request",
+            "malformed_request",
             "the request could not be parsed as HTTP/1.1 (its method, target, a header or the version is malformed)",
         ),
-        b"414" => (414, "URI Too Long", "the request target is too long"),
+        b"414" => (
+            414,
+            "URI Too Long",
+            "uri_too_long",
+            "the request target is too long",
+        ),
         b"431" => (
             431,
             "Request Header Fields Too Large",
+            "headers_too_large",
             "the request has too many headers or they are too large",
         ),
         _ => return None,
     };
-    let code_name = match code {
-        400 => "malformed_request",
-        414 => "uri_too_long",
-        _ => "headers_too_large",
-    };
+    // The whole answer is its head, and it says it has no body.
+    let head_end = buf.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    if head_end != buf.len() {
+        return None;
+    }
+    let head = String::from_utf8_lossy(buf).to_ascii_lowercase();
+    if !head.contains("\r\ncontent-length: 0\r\n") {
+        return None;
+    }
     Some(raw(code, reason, code_name, message))
 }
 

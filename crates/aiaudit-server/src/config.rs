@@ -41,6 +41,27 @@ pub struct ServerConfig {
     /// The `[[sinks]]` and `[[alerts]]` arrays of the configuration file, for delivery after
     /// commit.
     pub after_commit: AfterCommit,
+    /// How `POST /v1/traces` and `/v1/logs` map what they take (`[otlp]`).
+    pub otlp: Otlp,
+}
+
+/// The `[otlp]` table: what the OTLP receiver keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Otlp {
+    /// Keep prompt and completion content itself instead of its SHA-256 (default false). It
+    /// still goes through the redaction policy.
+    pub keep_content: bool,
+    /// Most attributes, span events or links on one span or log record (default 1,024).
+    pub max_attributes: usize,
+}
+
+impl Default for Otlp {
+    fn default() -> Self {
+        Otlp {
+            keep_content: false,
+            max_attributes: 1024,
+        }
+    }
 }
 
 /// Where and how the server consumes events from NATS JetStream.
@@ -127,6 +148,7 @@ impl ServerConfig {
             nats: None,
             verify_every: Some(std::time::Duration::from_secs(86_400)),
             after_commit: AfterCommit::default(),
+            otlp: Otlp::default(),
         }
     }
 
@@ -241,6 +263,16 @@ impl ServerConfig {
             sinks,
             alerts: file.alerts,
         };
+        if let Some(o) = file.otlp {
+            let d = Otlp::default();
+            c.otlp = Otlp {
+                keep_content: o.keep_content.unwrap_or(d.keep_content),
+                max_attributes: o.max_attributes.unwrap_or(d.max_attributes),
+            };
+            if c.otlp.max_attributes == 0 {
+                return Err(bad("otlp.max_attributes must be at least 1".into()));
+            }
+        }
         c.check()?;
         Ok(c)
     }
@@ -317,6 +349,14 @@ struct File {
     redaction: Option<toml::Value>,
     sinks: Option<toml::Value>,
     alerts: Option<toml::Value>,
+    otlp: Option<OtlpTable>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OtlpTable {
+    keep_content: Option<bool>,
+    max_attributes: Option<usize>,
 }
 
 /// `"off"` (never), or a whole number with a unit: `90s`, `30m`, `6h`, `1d`.

@@ -26,6 +26,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
     )),
     tags(
         (name = "events", description = "Ingest and query"),
+        (name = "otlp", description = "OpenTelemetry (OTLP/HTTP) traces and logs"),
         (name = "proofs", description = "Checkpoints, proofs and verification"),
         (name = "admin", description = "Tokens and erasure"),
         (name = "operations", description = "Health, readiness, metrics")

@@ -28,6 +28,8 @@ pub struct Shared {
     pub metrics: Arc<Metrics>,
     /// Request limits.
     pub limits: Limits,
+    /// What the OTLP receiver keeps.
+    pub otlp: crate::config::Otlp,
     /// `/healthz` and `/readyz` need no token.
     pub open_health: bool,
     /// `/metrics` needs no token.
@@ -70,6 +72,7 @@ impl AppState {
                 tokens,
                 metrics,
                 limits: config.limits,
+                otlp: config.otlp,
                 open_health: config.open_health,
                 open_metrics: config.open_metrics,
                 committed,

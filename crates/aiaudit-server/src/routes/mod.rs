@@ -7,6 +7,7 @@ mod dashboard;
 pub(crate) mod events;
 mod health;
 pub(crate) mod ingest;
+mod otlp;
 mod proofs;
 mod reports;
 mod stream;
@@ -32,6 +33,8 @@ pub fn app(state: AppState) -> axum::Router {
     let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(ingest::post_events, events::list_events))
         .routes(routes!(events::get_event))
+        .routes(routes!(otlp::post_traces))
+        .routes(routes!(otlp::post_logs))
         .routes(routes!(reports::report))
         .routes(routes!(stream::stream))
         .routes(routes!(stream::whoami))

@@ -1,0 +1,126 @@
+//! What spans and log records share: the resource and scope they come under, ids, times and
+//! the event fields both fill alike.
+
+use aiaudit_core::event::{Actor, Event, Operation, Source};
+use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use serde_json::{Map, Value};
+use std::sync::Arc;
+
+use crate::Options;
+use crate::error::Error;
+use crate::value::{At, attributes};
+
+/// A resource, converted once for every span or record under it.
+pub(crate) struct Origin {
+    /// Its attributes.
+    pub attributes: Map<String, Value>,
+    /// `service.name`.
+    pub service: Option<String>,
+    /// The event source: `host.name`, `process.pid`, `process.executable.name`.
+    pub source: Source,
+}
+
+impl Origin {
+    pub(crate) fn new(r: Option<Resource>, opts: &Options, at: &At<'_>) -> Result<Self, Error> {
+        let attrs = match r {
+            Some(r) => attributes(r.attributes, opts, at, "resource attributes")?,
+            None => Map::new(),
+        };
+        let text = |k: &str| attrs.get(k).and_then(Value::as_str).map(str::to_owned);
+        let source = Source {
+            host: text("host.name").map(Arc::from),
+            pid: attrs
+                .get("process.pid")
+                .and_then(Value::as_u64)
+                .and_then(|p| u32::try_from(p).ok()),
+            process: text("process.executable.name").map(Arc::from),
+            ..Source::default()
+        };
+        Ok(Origin {
+            service: text("service.name"),
+            source,
+            attributes: attrs,
+        })
+    }
+}
+
+/// A scope as `{name, version?}` (its attributes too, when it has any).
+pub(crate) fn scope(
+    s: Option<InstrumentationScope>,
+    opts: &Options,
+    at: &At<'_>,
+) -> Result<Option<Value>, Error> {
+    let Some(s) = s else { return Ok(None) };
+    let mut m = Map::new();
+    m.insert("name".into(), Value::String(s.name));
+    if !s.version.is_empty() {
+        m.insert("version".into(), Value::String(s.version));
+    }
+    if !s.attributes.is_empty() {
+        let a = attributes(s.attributes, opts, at, "scope attributes")?;
+        m.insert("attributes".into(), Value::Object(a));
+    }
+    Ok(Some(Value::Object(m)))
+}
+
+/// An id as lowercase hex: `None` when empty or all zero (the specification's "no id"), an
+/// error when it is not `len` bytes.
+pub(crate) fn id(
+    bytes: &[u8],
+    len: usize,
+    what: &str,
+    at: &At<'_>,
+) -> Result<Option<String>, Error> {
+    if bytes.is_empty() || bytes.iter().all(|b| *b == 0) {
+        return Ok(None);
+    }
+    if bytes.len() != len {
+        return Err(at.fail(format!("{what} is {} bytes; it must be {len}", bytes.len())));
+    }
+    Ok(Some(hex::encode(bytes)))
+}
+
+/// A Unix-nanosecond time as the event's `occurred` (0: not given).
+pub(crate) fn time(ns: u64, what: &str, at: &At<'_>) -> Result<Option<i64>, Error> {
+    if ns == 0 {
+        return Ok(None);
+    }
+    i64::try_from(ns)
+        .map(Some)
+        .map_err(|_| at.fail(format!("{what} {ns} is past the year 2262")))
+}
+
+/// Fills what spans and records share: actor (the user from the item's attributes, else the
+/// resource's; the service from the resource, else the token's), source, and the trace as
+/// operation.
+pub(crate) fn fill(
+    e: &mut Event,
+    origin: &Origin,
+    attrs: &Map<String, Value>,
+    trace: Option<String>,
+    opts: &Options,
+) {
+    let user = ["enduser.id", "user.id"].iter().find_map(|k| {
+        attrs
+            .get(*k)
+            .or_else(|| origin.attributes.get(*k))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    });
+    e.actor = Some(Actor {
+        user,
+        service: Some(
+            origin
+                .service
+                .clone()
+                .unwrap_or_else(|| opts.service.clone()),
+        ),
+        ip: None,
+    });
+    e.source = origin.source.clone();
+    e.operation = trace.map(|t| Operation {
+        id: Some(t),
+        name: None,
+    });
+}

@@ -1,0 +1,186 @@
+//! `ExportLogsServiceRequest` onto events: one per log record.
+
+use aiaudit_core::Status;
+use aiaudit_core::event::{Event, MAX_NAME_LEN};
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::logs::v1::LogRecord;
+use prost::Message as _;
+use serde_json::{Map, Value};
+
+use crate::common::{Origin, fill, id, scope, time};
+use crate::content::content_hash;
+use crate::error::Error;
+use crate::value::{At, any, attributes};
+use crate::{Encoding, Options, genai};
+
+const WHAT: &str = "ExportLogsServiceRequest";
+
+/// The GenAI event that carries an inference's details rather than one message's content.
+const INFERENCE_DETAILS: &str = "gen_ai.client.inference.operation.details";
+
+/// Decodes a request body.
+pub fn decode(body: &[u8], encoding: Encoding) -> Result<ExportLogsServiceRequest, Error> {
+    match encoding {
+        Encoding::Protobuf => ExportLogsServiceRequest::decode(body)
+            .map_err(|source| Error::Protobuf { what: WHAT, source }),
+        Encoding::Json => {
+            serde_json::from_slice(body).map_err(|source| Error::Json { what: WHAT, source })
+        }
+    }
+}
+
+/// The number of log records in `req`.
+pub fn count(req: &ExportLogsServiceRequest) -> usize {
+    req.resource_logs
+        .iter()
+        .flat_map(|r| &r.scope_logs)
+        .map(|s| s.log_records.len())
+        .sum()
+}
+
+/// Every log record of `req` as an event, in order, or the first error.
+pub fn to_events(req: ExportLogsServiceRequest, opts: &Options) -> Result<Vec<Event>, Error> {
+    let total = count(&req);
+    if total > opts.max_events {
+        return Err(Error::TooMany {
+            limit: opts.max_events,
+        });
+    }
+    let mut out = Vec::with_capacity(total);
+    for (r, rl) in req.resource_logs.into_iter().enumerate() {
+        let rpath = || format!("resourceLogs[{r}].resource");
+        let origin = Origin::new(
+            rl.resource,
+            opts,
+            &At {
+                path: &rpath,
+                index: None,
+            },
+        )?;
+        let resource = Value::Object(origin.attributes.clone());
+        for (s, sl) in rl.scope_logs.into_iter().enumerate() {
+            let spath = || format!("resourceLogs[{r}].scopeLogs[{s}].scope");
+            let scope = scope(
+                sl.scope,
+                opts,
+                &At {
+                    path: &spath,
+                    index: None,
+                },
+            )?;
+            for (i, rec) in sl.log_records.into_iter().enumerate() {
+                let path = || format!("resourceLogs[{r}].scopeLogs[{s}].logRecords[{i}]");
+                let at = At {
+                    path: &path,
+                    index: Some(out.len()),
+                };
+                out.push(record_event(
+                    rec,
+                    &origin,
+                    &resource,
+                    scope.as_ref(),
+                    opts,
+                    &at,
+                )?);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The status of an OpenTelemetry severity number.
+fn severity(n: i32) -> Status {
+    match n {
+        1..=8 => Status::Debug,
+        13..=16 => Status::Warning,
+        17..=20 => Status::Error,
+        21..=24 => Status::Critical,
+        _ => Status::Info,
+    }
+}
+
+fn record_event(
+    rec: LogRecord,
+    origin: &Origin,
+    resource: &Value,
+    scope: Option<&Value>,
+    opts: &Options,
+    at: &At<'_>,
+) -> Result<Event, Error> {
+    let trace = id(&rec.trace_id, 16, "traceId", at)?;
+    let span_id = id(&rec.span_id, 8, "spanId", at)?;
+    let occurred = match time(rec.time_unix_nano, "timeUnixNano", at)? {
+        Some(t) => Some(t),
+        None => time(rec.observed_time_unix_nano, "observedTimeUnixNano", at)?,
+    };
+    let attrs = attributes(rec.attributes, opts, at, "attributes")?;
+    let event_name = Some(rec.event_name).filter(|n| !n.is_empty()).or_else(|| {
+        attrs
+            .get("event.name")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    });
+    let body = any(rec.body, 0, opts).map_err(|why| at.fail(format!("body: {why}")))?;
+    let content_body = event_name
+        .as_deref()
+        .is_some_and(|n| n.starts_with("gen_ai.") && n != INFERENCE_DETAILS);
+    let body = if content_body && !opts.keep_content && !body.is_null() {
+        Value::String(content_hash(&body))
+    } else {
+        body
+    };
+    let gen_ai = genai::read(&attrs);
+    let kind = gen_ai.as_ref().and_then(|g| g.kind).unwrap_or("log");
+    let (name, body) = match (event_name, body) {
+        (Some(n), b) => (n, b),
+        (None, Value::String(s)) if s.len() <= MAX_NAME_LEN => (s, Value::Null),
+        (None, b) => ("log record".to_owned(), b),
+    };
+    let mut e = Event::new(kind, name);
+    e.occurred_ns = occurred;
+    e.status = severity(rec.severity_number);
+    fill(&mut e, origin, &attrs, trace.clone(), opts);
+    e.parent = span_id.clone();
+
+    let mut otel = Map::new();
+    otel.insert("signal".into(), Value::from("log"));
+    if let Some(t) = trace {
+        otel.insert("trace_id".into(), Value::String(t));
+    }
+    if let Some(s) = span_id {
+        otel.insert("span_id".into(), Value::String(s));
+    }
+    if let Some(s) = scope {
+        otel.insert("scope".into(), s.clone());
+    }
+    otel.insert("resource".into(), resource.clone());
+    if !rec.severity_text.is_empty() {
+        otel.insert("severity_text".into(), Value::String(rec.severity_text));
+    }
+    if rec.severity_number != 0 {
+        otel.insert("severity_number".into(), Value::from(rec.severity_number));
+    }
+    if rec.flags != 0 {
+        otel.insert("flags".into(), Value::from(rec.flags));
+    }
+    if rec.dropped_attributes_count > 0 {
+        let mut m = Map::new();
+        m.insert(
+            "attributes".into(),
+            Value::from(rec.dropped_attributes_count),
+        );
+        otel.insert("dropped".into(), Value::Object(m));
+    }
+    let mut d = Map::new();
+    d.insert("otel".into(), Value::Object(otel));
+    if !body.is_null() {
+        d.insert("body".into(), body);
+    }
+    if let Some(g) = gen_ai {
+        e.model = g.model.clone();
+        g.into_details(&mut d);
+    }
+    d.insert("attributes".into(), Value::Object(attrs));
+    e.details = d;
+    Ok(e)
+}

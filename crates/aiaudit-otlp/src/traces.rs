@@ -1,0 +1,228 @@
+//! `ExportTraceServiceRequest` onto events: one per span.
+
+use aiaudit_core::Status;
+use aiaudit_core::event::Event;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::trace::v1::{Span, span, status};
+use prost::Message as _;
+use serde_json::{Map, Value};
+
+use crate::common::{Origin, fill, id, scope, time};
+use crate::error::Error;
+use crate::value::{At, attributes};
+use crate::{Encoding, Options, genai};
+
+const WHAT: &str = "ExportTraceServiceRequest";
+
+/// Decodes a request body.
+pub fn decode(body: &[u8], encoding: Encoding) -> Result<ExportTraceServiceRequest, Error> {
+    match encoding {
+        Encoding::Protobuf => ExportTraceServiceRequest::decode(body)
+            .map_err(|source| Error::Protobuf { what: WHAT, source }),
+        Encoding::Json => {
+            serde_json::from_slice(body).map_err(|source| Error::Json { what: WHAT, source })
+        }
+    }
+}
+
+/// The number of spans in `req`.
+pub fn count(req: &ExportTraceServiceRequest) -> usize {
+    req.resource_spans
+        .iter()
+        .flat_map(|r| &r.scope_spans)
+        .map(|s| s.spans.len())
+        .sum()
+}
+
+/// Every span of `req` as an event, in order, or the first error.
+pub fn to_events(req: ExportTraceServiceRequest, opts: &Options) -> Result<Vec<Event>, Error> {
+    let total = count(&req);
+    if total > opts.max_events {
+        return Err(Error::TooMany {
+            limit: opts.max_events,
+        });
+    }
+    let mut out = Vec::with_capacity(total);
+    for (r, rs) in req.resource_spans.into_iter().enumerate() {
+        let rpath = || format!("resourceSpans[{r}].resource");
+        let origin = Origin::new(
+            rs.resource,
+            opts,
+            &At {
+                path: &rpath,
+                index: None,
+            },
+        )?;
+        let resource = Value::Object(origin.attributes.clone());
+        for (s, ss) in rs.scope_spans.into_iter().enumerate() {
+            let spath = || format!("resourceSpans[{r}].scopeSpans[{s}].scope");
+            let scope = scope(
+                ss.scope,
+                opts,
+                &At {
+                    path: &spath,
+                    index: None,
+                },
+            )?;
+            for (i, sp) in ss.spans.into_iter().enumerate() {
+                let path = || format!("resourceSpans[{r}].scopeSpans[{s}].spans[{i}]");
+                let at = At {
+                    path: &path,
+                    index: Some(out.len()),
+                };
+                out.push(span_event(
+                    sp,
+                    &origin,
+                    &resource,
+                    scope.as_ref(),
+                    opts,
+                    &at,
+                )?);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn kind_name(k: i32) -> Option<&'static str> {
+    match span::SpanKind::try_from(k).ok()? {
+        span::SpanKind::Unspecified => None,
+        span::SpanKind::Internal => Some("internal"),
+        span::SpanKind::Server => Some("server"),
+        span::SpanKind::Client => Some("client"),
+        span::SpanKind::Producer => Some("producer"),
+        span::SpanKind::Consumer => Some("consumer"),
+    }
+}
+
+fn span_event(
+    sp: Span,
+    origin: &Origin,
+    resource: &Value,
+    scope: Option<&Value>,
+    opts: &Options,
+    at: &At<'_>,
+) -> Result<Event, Error> {
+    for (n, what) in [(sp.events.len(), "span events"), (sp.links.len(), "links")] {
+        if n > opts.max_attributes {
+            return Err(at.fail(format!(
+                "{n} {what}; the limit is {} ([otlp] max_attributes)",
+                opts.max_attributes
+            )));
+        }
+    }
+    let trace = id(&sp.trace_id, 16, "traceId", at)?;
+    let span_id = id(&sp.span_id, 8, "spanId", at)?;
+    let parent = id(&sp.parent_span_id, 8, "parentSpanId", at)?;
+    let start = time(sp.start_time_unix_nano, "startTimeUnixNano", at)?;
+    let end = time(sp.end_time_unix_nano, "endTimeUnixNano", at)?;
+    let latency = match (start, end) {
+        (Some(s), Some(e)) if e < s => {
+            return Err(at.fail(format!("the span ends ({e}) before it starts ({s})")));
+        }
+        (Some(s), Some(e)) => Some((e - s) as f64 / 1e6),
+        _ => None,
+    };
+    let attrs = attributes(sp.attributes, opts, at, "attributes")?;
+    let gen_ai = genai::read(&attrs);
+    let kind = gen_ai.as_ref().and_then(|g| g.kind).unwrap_or("span");
+    let mut e = Event::new(kind, sp.name);
+    e.occurred_ns = start;
+    fill(&mut e, origin, &attrs, trace.clone(), opts);
+    e.parent = parent.clone();
+
+    let mut otel = Map::new();
+    otel.insert("signal".into(), Value::from("span"));
+    if let Some(t) = trace {
+        otel.insert("trace_id".into(), Value::String(t));
+    }
+    if let Some(s) = span_id {
+        otel.insert("span_id".into(), Value::String(s));
+    }
+    if let Some(p) = parent {
+        otel.insert("parent_span_id".into(), Value::String(p));
+    }
+    if let Some(k) = kind_name(sp.kind) {
+        otel.insert("kind".into(), Value::from(k));
+    }
+    if let Some(s) = scope {
+        otel.insert("scope".into(), s.clone());
+    }
+    otel.insert("resource".into(), resource.clone());
+    if !sp.trace_state.is_empty() {
+        otel.insert("trace_state".into(), Value::String(sp.trace_state));
+    }
+    if sp.flags != 0 {
+        otel.insert("flags".into(), Value::from(sp.flags));
+    }
+    if let Some(st) = sp.status {
+        if st.code == status::StatusCode::Error as i32 {
+            e.status = Status::Error;
+        }
+        if !st.message.is_empty() {
+            otel.insert("status_message".into(), Value::String(st.message));
+        }
+    }
+    let dropped: Map<String, Value> = [
+        ("attributes", sp.dropped_attributes_count),
+        ("events", sp.dropped_events_count),
+        ("links", sp.dropped_links_count),
+    ]
+    .into_iter()
+    .filter(|(_, n)| *n > 0)
+    .map(|(k, n)| (k.to_owned(), Value::from(n)))
+    .collect();
+    if !dropped.is_empty() {
+        otel.insert("dropped".into(), Value::Object(dropped));
+    }
+
+    let mut d = Map::new();
+    d.insert("otel".into(), Value::Object(otel));
+    if !sp.events.is_empty() {
+        let mut evs = Vec::with_capacity(sp.events.len());
+        for (j, ev) in sp.events.into_iter().enumerate() {
+            let mut m = Map::new();
+            m.insert("name".into(), Value::String(ev.name));
+            if let Some(t) = time(ev.time_unix_nano, &format!("events[{j}].timeUnixNano"), at)? {
+                m.insert(
+                    "time".into(),
+                    Value::String(aiaudit_core::timefmt::format_rfc3339(t)),
+                );
+            }
+            let a = attributes(ev.attributes, opts, at, &format!("events[{j}].attributes"))?;
+            if !a.is_empty() {
+                m.insert("attributes".into(), Value::Object(a));
+            }
+            evs.push(Value::Object(m));
+        }
+        d.insert("events".into(), Value::Array(evs));
+    }
+    if !sp.links.is_empty() {
+        let mut ls = Vec::with_capacity(sp.links.len());
+        for (j, l) in sp.links.into_iter().enumerate() {
+            let mut m = Map::new();
+            if let Some(t) = id(&l.trace_id, 16, &format!("links[{j}].traceId"), at)? {
+                m.insert("trace_id".into(), Value::String(t));
+            }
+            if let Some(s) = id(&l.span_id, 8, &format!("links[{j}].spanId"), at)? {
+                m.insert("span_id".into(), Value::String(s));
+            }
+            let a = attributes(l.attributes, opts, at, &format!("links[{j}].attributes"))?;
+            if !a.is_empty() {
+                m.insert("attributes".into(), Value::Object(a));
+            }
+            ls.push(Value::Object(m));
+        }
+        d.insert("links".into(), Value::Array(ls));
+    }
+    if let Some(l) = latency {
+        d.insert("latency_ms".into(), Value::from(l));
+    }
+    if let Some(g) = gen_ai {
+        e.model = g.model.clone();
+        g.into_details(&mut d);
+    }
+    d.insert("attributes".into(), Value::Object(attrs));
+    e.details = d;
+    Ok(e)
+}

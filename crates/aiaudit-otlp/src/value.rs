@@ -64,7 +64,10 @@ pub(crate) fn any(v: Option<AnyValue>, depth: usize, opts: &Options) -> Result<V
     Ok(match v {
         V::StringValue(s) => Value::String(s),
         V::BoolValue(b) => Value::Bool(b),
-        V::IntValue(i) => Value::from(i),
+        // The sealed record's numbers are doubles: an integer a double cannot hold exactly is
+        // kept exactly as a decimal string.
+        V::IntValue(i) if i.unsigned_abs() <= 1 << 53 => Value::from(i),
+        V::IntValue(i) => Value::String(i.to_string()),
         V::DoubleValue(d) => match serde_json::Number::from_f64(d) {
             Some(n) => Value::Number(n),
             None if d.is_nan() => Value::String("NaN".into()),
@@ -174,6 +177,12 @@ mod tests {
                 kv("n", nan),
                 kv("b", bytes),
                 kv("input.value", s("secret prompt")),
+                kv(
+                    "big",
+                    Some(AnyValue {
+                        value: Some(any_value::Value::IntValue(i64::MAX)),
+                    }),
+                ),
             ],
             &opts,
             &at,
@@ -184,6 +193,7 @@ mod tests {
         assert!(m["k"]["b"].is_null());
         assert_eq!(m["n"], "NaN");
         assert_eq!(m["b"]["base64"], "AP8=");
+        assert_eq!(m["big"], "9223372036854775807");
         assert!(
             m["input.value"]
                 .as_str()

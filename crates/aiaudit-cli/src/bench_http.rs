@@ -2,7 +2,8 @@
 //!
 //! Starts `aiaudit serve` (this binary) as a child process over a fresh log on loopback, then
 //! drives it from this process:
-//! (a) batched ingest, 1,000 events per request, `wait=commit`, several connections;
+//! (a) batched ingest, 1,000 events per request, `wait=commit`, several connections; then the
+//!     same for OTLP/HTTP protobuf GenAI spans on `/v1/traces`;
 //! (b) single-event POSTs offered at a fixed rate (open loop: latency is measured from each
 //!     request's scheduled time, so a stall is not hidden by the generator waiting);
 //! (c) `GET /v1/events/{id}` for random ids (each also records an access event).
@@ -23,6 +24,79 @@ pub struct Options {
     pub queries: u64,
     pub connections: usize,
     pub query_connections: usize,
+    pub otlp_spans: u64,
+}
+
+/// Closed-loop POSTs of prepared bodies over several connections.
+struct Load {
+    http: reqwest::Client,
+    url: String,
+    token: String,
+    content_type: &'static str,
+    status: u16,
+    connections: usize,
+}
+
+impl Load {
+    /// Sends `requests` bodies (cycling through `batches`); returns the seconds taken, each
+    /// request's latency and the first id of each JSON receipt.
+    async fn run(
+        self,
+        batches: Vec<bytes::Bytes>,
+        requests: u64,
+    ) -> Result<(f64, Vec<Duration>, Vec<String>)> {
+        let next = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let me = Arc::new(self);
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for c in 0..me.connections {
+            let (me, next, batches) = (Arc::clone(&me), Arc::clone(&next), batches.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut lat = Vec::new();
+                let mut ids = Vec::new();
+                loop {
+                    let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if n >= requests {
+                        break;
+                    }
+                    let t = Instant::now();
+                    let resp = me
+                        .http
+                        .post(&me.url)
+                        .bearer_auth(&me.token)
+                        .header("content-type", me.content_type)
+                        .body(batches[(n as usize + c) % batches.len()].clone())
+                        .send()
+                        .await?;
+                    let status = resp.status().as_u16();
+                    let body = resp.bytes().await?;
+                    if status != me.status {
+                        bail!(
+                            "{} answered {status}: {}",
+                            me.url,
+                            String::from_utf8_lossy(&body)
+                        );
+                    }
+                    lat.push(t.elapsed());
+                    if body.first() == Some(&b'{') {
+                        let receipt: serde_json::Value = serde_json::from_slice(&body)?;
+                        if let Some(id) = receipt["ids"].get(0).and_then(|v| v.as_str()) {
+                            ids.push(id.to_owned());
+                        }
+                    }
+                }
+                Ok::<_, anyhow::Error>((lat, ids))
+            }));
+        }
+        let mut lat = Vec::new();
+        let mut ids = Vec::new();
+        for t in tasks {
+            let (l, i) = t.await??;
+            lat.extend(l);
+            ids.extend(i);
+        }
+        Ok((started.elapsed().as_secs_f64(), lat, ids))
+    }
 }
 
 struct ServerProcess {
@@ -143,57 +217,17 @@ pub fn run(dir: Option<&Path>, o: &Options) -> Result<()> {
             })
             .collect();
         let requests = o.batched_events.div_ceil(1_000);
-        let (a_rate, a_p99, got) = rt.block_on(async {
-            let next = Arc::new(std::sync::atomic::AtomicU64::new(0));
-            let started = Instant::now();
-            let mut tasks = Vec::new();
-            for c in 0..o.connections {
-                let (http, url, token, next, batches) = (
-                    http.clone(),
-                    url.clone(),
-                    ingest.clone(),
-                    Arc::clone(&next),
-                    batches.clone(),
-                );
-                tasks.push(tokio::spawn(async move {
-                    let mut lat = Vec::new();
-                    let mut ids = Vec::new();
-                    loop {
-                        let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        if n >= requests {
-                            break;
-                        }
-                        let t = Instant::now();
-                        let resp = http
-                            .post(format!("{url}/v1/events?wait=commit"))
-                            .bearer_auth(&token)
-                            .header("content-type", "application/json")
-                            .body(batches[(n as usize + c) % batches.len()].clone())
-                            .send()
-                            .await?;
-                        if resp.status().as_u16() != 201 {
-                            bail!("batched ingest answered {}", resp.status());
-                        }
-                        let receipt: serde_json::Value = resp.json().await?;
-                        lat.push(t.elapsed());
-                        if let Some(id) = receipt["ids"].get(0).and_then(|v| v.as_str()) {
-                            ids.push(id.to_owned());
-                        }
-                    }
-                    Ok::<_, anyhow::Error>((lat, ids))
-                }));
-            }
-            let mut lat = Vec::new();
-            let mut ids = Vec::new();
-            for t in tasks {
-                let (l, i) = t.await??;
-                lat.extend(l);
-                ids.extend(i);
-            }
-            let secs = started.elapsed().as_secs_f64();
-            lat.sort();
-            Ok::<_, anyhow::Error>(((requests * 1_000) as f64 / secs, pct(&lat, 0.99), ids))
-        })?;
+        let load = Load {
+            http: http.clone(),
+            url: format!("{url}/v1/events?wait=commit"),
+            token: ingest.clone(),
+            content_type: "application/json",
+            status: 201,
+            connections: o.connections,
+        };
+        let (secs, mut lat, got) = rt.block_on(load.run(batches, requests))?;
+        lat.sort();
+        let (a_rate, a_p99) = ((requests * 1_000) as f64 / secs, pct(&lat, 0.99));
         say!(
             "(a{}) batched ingest, 1,000/request, wait=commit  {a_rate:>10.0} events/s  (p99 {a_p99:.1} ms per request, {} connections; operation per {})  target >= 150,000",
             if per_run { 2 } else { 1 },
@@ -203,6 +237,28 @@ pub fn run(dir: Option<&Path>, o: &Options) -> Result<()> {
         a_rates.push(a_rate);
         ids.extend(got);
     }
+
+    // (a3) OTLP/HTTP protobuf: GenAI chat spans, 1,000 per request, answered once committed.
+    let span_batches: Vec<bytes::Bytes> = (0..8)
+        .map(|b| bytes::Bytes::from(crate::bench_otlp::spans_request(&mut rng, b, 1_000)))
+        .collect();
+    let requests = o.otlp_spans.div_ceil(1_000);
+    let load = Load {
+        http: http.clone(),
+        url: format!("{url}/v1/traces"),
+        token: ingest.clone(),
+        content_type: "application/x-protobuf",
+        status: 200,
+        connections: o.connections,
+    };
+    let (secs, mut lat, _) = rt.block_on(load.run(span_batches, requests))?;
+    lat.sort();
+    let (otlp_rate, otlp_p99) = ((requests * 1_000) as f64 / secs, pct(&lat, 0.99));
+    say!(
+        "(a3) OTLP /v1/traces protobuf, 1,000 GenAI spans/request  {otlp_rate:>7.0} spans/s  (p99 {otlp_p99:.1} ms per request, {} connections; {:.2}x of (a1))  target >= 100,000",
+        o.connections,
+        otlp_rate / a_rates[0]
+    );
 
     // (b) single-event POSTs at a fixed offered rate.
     let singles: Vec<bytes::Bytes> = (0..1_000)
@@ -328,6 +384,11 @@ pub fn run(dir: Option<&Path>, o: &Options) -> Result<()> {
             mark(*a_rate >= 150_000.0)
         );
     }
+    say!(
+        "  OTLP spans (a3) {otlp_rate:.0}/s vs 100,000: {:.2}x, {}",
+        otlp_rate / 100_000.0,
+        mark(otlp_rate >= 100_000.0)
+    );
     say!(
         "  single POSTs {b_rate:.0}/s of {} offered, p99 {b_p99:.2} ms vs 5 ms: {}",
         o.rate,

@@ -257,6 +257,9 @@ pub struct BenchHttpArgs {
     /// Concurrent connections for the queries by id.
     #[arg(long, default_value_t = 2)]
     pub query_connections: usize,
+    /// GenAI spans for the OTLP ingest (1,000 per request).
+    #[arg(long, default_value_t = 300_000)]
+    pub otlp_spans: u64,
     /// Directory for the server's log (default: a temporary directory).
     #[arg(long)]
     pub dir: Option<PathBuf>,

@@ -21,6 +21,7 @@ macro_rules! say_raw {
 
 mod bench;
 mod bench_http;
+mod bench_otlp;
 mod bench_reports;
 mod bench_scale;
 mod cli;
@@ -90,6 +91,7 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
                 queries: a.queries,
                 connections: a.connections,
                 query_connections: a.query_connections,
+                otlp_spans: a.otlp_spans,
             },
         )?,
         Command::BenchReports { events, dir, runs } => {

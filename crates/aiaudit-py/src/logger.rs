@@ -433,6 +433,67 @@ impl Logger {
         Ok(existed)
     }
 
+    /// Records an OTLP export request (`signal` `"traces"` or `"logs"`, `data` its protobuf
+    /// bytes) through the same mapping as `aiaudit serve`'s `/v1/traces` and `/v1/logs`: one
+    /// event per span or log record, all or none. Returns how many were recorded.
+    #[pyo3(signature = (signal, data, *, keep_content=false))]
+    fn _record_otlp(
+        slf: &Bound<'_, Self>,
+        signal: &str,
+        data: &[u8],
+        keep_content: bool,
+    ) -> PyResult<usize> {
+        use aiaudit_otlp::{Encoding, logs, traces};
+        let py = slf.py();
+        let h = Logger::handle(slf)?;
+        h.check(py)?;
+        let mut opts =
+            aiaudit_otlp::Options::new(h.service.clone().unwrap_or_else(|| "python".into()));
+        opts.keep_content = keep_content;
+        let events = match signal {
+            "traces" => {
+                traces::decode(data, Encoding::Protobuf).and_then(|r| traces::to_events(r, &opts))
+            }
+            "logs" => {
+                logs::decode(data, Encoding::Protobuf).and_then(|r| logs::to_events(r, &opts))
+            }
+            other => {
+                return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                    "signal {other:?}: want \"traces\" or \"logs\""
+                )));
+            }
+        }
+        .map_err(|e| raise(py, "InvalidEventError", e.to_string()))?;
+        let count = events.len();
+        if count == 0 {
+            return Ok(0);
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sub = aiaudit::Submission::new(events).on_sealed(move |r| {
+            let _ = tx.send(r);
+        });
+        let log = &h.shared.log;
+        py.detach(|| log.submit(sub)).py(py)?;
+        match py.detach(move || rx.recv()) {
+            Ok(Ok(_)) => {}
+            Ok(Err(aiaudit::NotSealed::Rejected { index, why })) => {
+                return Err(raise(
+                    py,
+                    "InvalidEventError",
+                    format!("event {index}: {why}"),
+                ));
+            }
+            Ok(Err(aiaudit::NotSealed::Stopped(why))) => {
+                return Err(raise(py, "AuditError", why));
+            }
+            Err(_) => return Err(raise(py, "AuditError", "the writer dropped a batch".into())),
+        }
+        if h.sync {
+            py.detach(|| log.flush()).py(py)?;
+        }
+        Ok(count)
+    }
+
     /// Waits until everything logged through this log is committed; returns the log size.
     fn flush(slf: &Bound<'_, Self>) -> PyResult<u64> {
         let py = slf.py();

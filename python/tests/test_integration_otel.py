@@ -71,7 +71,7 @@ def check_trace(events: list[dict], trace: str, root: str) -> None:
     assert chat["parent"] == root
     d = chat["details"]
     assert d["tokens"] == {"input": 31, "output": 12, "total": 43}
-    assert d["finish_reasons"] == ["tool_calls"]
+    assert d["attributes"]["gen_ai.response.finish_reasons"] == ["tool_calls"]
     assert d["provider"] == "openai"
     assert d["latency_ms"] >= 0
     assert d["otel"]["scope"] == {"name": "support-bot.agent", "version": "1.4.0"}

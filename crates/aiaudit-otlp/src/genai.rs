@@ -11,14 +11,10 @@ pub(crate) struct GenAi {
     pub kind: Option<&'static str>,
     /// The model asked for, with the snapshot that answered as its version.
     pub model: Option<ModelRef>,
-    /// `gen_ai.operation.name`.
-    pub operation: Option<String>,
     /// The provider or system.
     pub provider: Option<String>,
     /// `{input, output, total}`, each when known.
     pub tokens: Option<Map<String, Value>>,
-    /// `gen_ai.response.finish_reasons`.
-    pub finish_reasons: Option<Value>,
 }
 
 fn text<'a>(a: &'a Map<String, Value>, keys: &[&str]) -> Option<&'a str> {
@@ -66,8 +62,7 @@ pub(crate) fn read(a: &Map<String, Value>) -> Option<GenAi> {
             version: None,
         }),
     };
-    let operation = text(a, &["gen_ai.operation.name"]).map(str::to_owned);
-    let by_operation = operation.as_deref().and_then(|op| match op {
+    let by_operation = text(a, &["gen_ai.operation.name"]).and_then(|op| match op {
         "chat" | "text_completion" | "generate_content" | "embeddings" => Some("model_inference"),
         "execute_tool" => Some("tool_call"),
         "invoke_agent" | "create_agent" => Some("agent_run"),
@@ -115,7 +110,6 @@ pub(crate) fn read(a: &Map<String, Value>) -> Option<GenAi> {
     Some(GenAi {
         kind,
         model,
-        operation,
         provider: text(
             a,
             &[
@@ -127,24 +121,18 @@ pub(crate) fn read(a: &Map<String, Value>) -> Option<GenAi> {
         )
         .map(str::to_owned),
         tokens: (!tokens.is_empty()).then_some(tokens),
-        finish_reasons: a.get("gen_ai.response.finish_reasons").cloned(),
     })
 }
 
 impl GenAi {
-    /// Puts the derived fields into `details`.
+    /// Puts the derived fields into `details`: only those that gather several conventions'
+    /// names into one (the attributes themselves are kept as they came).
     pub(crate) fn into_details(self, details: &mut Map<String, Value>) {
-        if let Some(op) = self.operation {
-            details.insert("gen_ai_operation".into(), Value::String(op));
-        }
         if let Some(p) = self.provider {
             details.insert("provider".into(), Value::String(p));
         }
         if let Some(t) = self.tokens {
             details.insert("tokens".into(), Value::Object(t));
-        }
-        if let Some(f) = self.finish_reasons {
-            details.insert("finish_reasons".into(), f);
         }
     }
 }
@@ -170,7 +158,6 @@ mod tests {
             "gen_ai.provider.name": "openai",
             "gen_ai.usage.input_tokens": 12,
             "gen_ai.usage.output_tokens": 30,
-            "gen_ai.response.finish_reasons": ["stop"],
         })))
         .expect("genai");
         assert_eq!(g.kind, Some("model_inference"));

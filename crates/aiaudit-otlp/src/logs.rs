@@ -139,17 +139,12 @@ fn record_event(
     let mut e = Event::new(kind, name);
     e.occurred_ns = occurred;
     e.status = severity(rec.severity_number);
-    fill(&mut e, origin, &attrs, trace.clone(), opts);
-    e.parent = span_id.clone();
+    // The trace id is the operation and the span the parent: not repeated in `otel`.
+    fill(&mut e, origin, &attrs, trace, opts);
+    e.parent = span_id;
 
     let mut otel = Map::new();
     otel.insert("signal".into(), Value::from("log"));
-    if let Some(t) = trace {
-        otel.insert("trace_id".into(), Value::String(t));
-    }
-    if let Some(s) = span_id {
-        otel.insert("span_id".into(), Value::String(s));
-    }
     if let Some(s) = scope {
         otel.insert("scope".into(), s.clone());
     }

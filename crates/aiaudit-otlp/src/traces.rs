@@ -128,19 +128,14 @@ fn span_event(
     let kind = gen_ai.as_ref().and_then(|g| g.kind).unwrap_or("span");
     let mut e = Event::new(kind, sp.name);
     e.occurred_ns = start;
-    fill(&mut e, origin, &attrs, trace.clone(), opts);
-    e.parent = parent.clone();
+    // The trace id is the operation and the parent span the parent: not repeated in `otel`.
+    fill(&mut e, origin, &attrs, trace, opts);
+    e.parent = parent;
 
     let mut otel = Map::new();
     otel.insert("signal".into(), Value::from("span"));
-    if let Some(t) = trace {
-        otel.insert("trace_id".into(), Value::String(t));
-    }
     if let Some(s) = span_id {
         otel.insert("span_id".into(), Value::String(s));
-    }
-    if let Some(p) = parent {
-        otel.insert("parent_span_id".into(), Value::String(p));
     }
     if let Some(k) = kind_name(sp.kind) {
         otel.insert("kind".into(), Value::from(k));

@@ -212,9 +212,14 @@ async fn genai_spans_and_logs_become_events() {
         d["tokens"],
         serde_json::json!({"input": 31, "output": 12, "total": 43})
     );
-    assert_eq!(d["finish_reasons"], serde_json::json!(["stop"]));
+    assert_eq!(
+        d["attributes"]["gen_ai.response.finish_reasons"],
+        serde_json::json!(["stop"])
+    );
     assert_eq!(d["provider"], "openai");
-    assert_eq!(d["gen_ai_operation"], "chat");
+    assert_eq!(d["attributes"]["gen_ai.operation.name"], "chat");
+    // Ids are not repeated: the trace is the operation, the parent span the parent.
+    assert!(d["otel"].get("trace_id").is_none() && d["otel"].get("parent_span_id").is_none());
     assert_eq!(d["otel"]["span_id"], hex::encode(CHILD));
     assert_eq!(d["otel"]["kind"], "client");
     assert_eq!(

@@ -7,9 +7,81 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
-use crate::Options;
 use crate::error::Error;
 use crate::value::{At, attributes};
+use crate::{Encoding, Options};
+
+/// Decodes a body as the message `what` (`ExportTraceServiceRequest`, …).
+pub(crate) fn decode<T>(body: &[u8], encoding: Encoding, what: &'static str) -> Result<T, Error>
+where
+    T: prost::Message + Default + serde::de::DeserializeOwned,
+{
+    match encoding {
+        Encoding::Protobuf => T::decode(body).map_err(|source| Error::Protobuf { what, source }),
+        Encoding::Json => {
+            serde_json::from_slice(body).map_err(|source| Error::Json { what, source })
+        }
+    }
+}
+
+/// One resource's items (spans or log records), grouped by scope, as both signals nest them.
+pub(crate) struct Group<I> {
+    /// The resource.
+    pub resource: Option<Resource>,
+    /// Each scope with its items.
+    pub scopes: Vec<(Option<InstrumentationScope>, Vec<I>)>,
+}
+
+/// The JSON names of one signal's nesting: `["resourceSpans", "scopeSpans", "spans"]`.
+pub(crate) type Names = [&'static str; 3];
+
+/// Every item of `groups` as an event, in order, through `one`, which gets the item, its
+/// resource (converted once per resource), its scope and where it is; the first error stops.
+pub(crate) fn walk<I>(
+    groups: Vec<Group<I>>,
+    names: Names,
+    opts: &Options,
+    mut one: impl FnMut(I, &Origin, &Value, Option<&Value>, &At<'_>) -> Result<Event, Error>,
+) -> Result<Vec<Event>, Error> {
+    let total: usize = groups
+        .iter()
+        .flat_map(|g| &g.scopes)
+        .map(|(_, items)| items.len())
+        .sum();
+    if total > opts.max_events {
+        return Err(Error::TooMany {
+            limit: opts.max_events,
+        });
+    }
+    let [rn, sn, iname] = names;
+    let mut out = Vec::with_capacity(total);
+    for (r, g) in groups.into_iter().enumerate() {
+        let rpath = || format!("{rn}[{r}].resource");
+        let at = At {
+            path: &rpath,
+            index: None,
+        };
+        let origin = Origin::new(g.resource, opts, &at)?;
+        let resource = Value::Object(origin.attributes.clone());
+        for (s, (sc, items)) in g.scopes.into_iter().enumerate() {
+            let spath = || format!("{rn}[{r}].{sn}[{s}].scope");
+            let at = At {
+                path: &spath,
+                index: None,
+            };
+            let scope = scope(sc, opts, &at)?;
+            for (i, item) in items.into_iter().enumerate() {
+                let path = || format!("{rn}[{r}].{sn}[{s}].{iname}[{i}]");
+                let at = At {
+                    path: &path,
+                    index: Some(out.len()),
+                };
+                out.push(one(item, &origin, &resource, scope.as_ref(), &at)?);
+            }
+        }
+    }
+    Ok(out)
+}
 
 /// A resource, converted once for every span or record under it.
 pub(crate) struct Origin {

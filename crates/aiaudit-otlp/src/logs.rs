@@ -4,29 +4,20 @@ use aiaudit_core::Status;
 use aiaudit_core::event::{Event, MAX_NAME_LEN};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::logs::v1::LogRecord;
-use prost::Message as _;
 use serde_json::{Map, Value};
 
-use crate::common::{Origin, fill, id, scope, time};
+use crate::common::{self, Group, Origin, fill, id, time};
 use crate::content::content_hash;
 use crate::error::Error;
 use crate::value::{At, any, attributes};
 use crate::{Encoding, Options, genai};
-
-const WHAT: &str = "ExportLogsServiceRequest";
 
 /// The GenAI event that carries an inference's details rather than one message's content.
 const INFERENCE_DETAILS: &str = "gen_ai.client.inference.operation.details";
 
 /// Decodes a request body.
 pub fn decode(body: &[u8], encoding: Encoding) -> Result<ExportLogsServiceRequest, Error> {
-    match encoding {
-        Encoding::Protobuf => ExportLogsServiceRequest::decode(body)
-            .map_err(|source| Error::Protobuf { what: WHAT, source }),
-        Encoding::Json => {
-            serde_json::from_slice(body).map_err(|source| Error::Json { what: WHAT, source })
-        }
-    }
+    common::decode(body, encoding, "ExportLogsServiceRequest")
 }
 
 /// The number of log records in `req`.
@@ -40,52 +31,24 @@ pub fn count(req: &ExportLogsServiceRequest) -> usize {
 
 /// Every log record of `req` as an event, in order, or the first error.
 pub fn to_events(req: ExportLogsServiceRequest, opts: &Options) -> Result<Vec<Event>, Error> {
-    let total = count(&req);
-    if total > opts.max_events {
-        return Err(Error::TooMany {
-            limit: opts.max_events,
-        });
-    }
-    let mut out = Vec::with_capacity(total);
-    for (r, rl) in req.resource_logs.into_iter().enumerate() {
-        let rpath = || format!("resourceLogs[{r}].resource");
-        let origin = Origin::new(
-            rl.resource,
-            opts,
-            &At {
-                path: &rpath,
-                index: None,
-            },
-        )?;
-        let resource = Value::Object(origin.attributes.clone());
-        for (s, sl) in rl.scope_logs.into_iter().enumerate() {
-            let spath = || format!("resourceLogs[{r}].scopeLogs[{s}].scope");
-            let scope = scope(
-                sl.scope,
-                opts,
-                &At {
-                    path: &spath,
-                    index: None,
-                },
-            )?;
-            for (i, rec) in sl.log_records.into_iter().enumerate() {
-                let path = || format!("resourceLogs[{r}].scopeLogs[{s}].logRecords[{i}]");
-                let at = At {
-                    path: &path,
-                    index: Some(out.len()),
-                };
-                out.push(record_event(
-                    rec,
-                    &origin,
-                    &resource,
-                    scope.as_ref(),
-                    opts,
-                    &at,
-                )?);
-            }
-        }
-    }
-    Ok(out)
+    let groups = req
+        .resource_logs
+        .into_iter()
+        .map(|rl| Group {
+            resource: rl.resource,
+            scopes: rl
+                .scope_logs
+                .into_iter()
+                .map(|sl| (sl.scope, sl.log_records))
+                .collect(),
+        })
+        .collect();
+    common::walk(
+        groups,
+        ["resourceLogs", "scopeLogs", "logRecords"],
+        opts,
+        |rec, origin, resource, scope, at| record_event(rec, origin, resource, scope, opts, at),
+    )
 }
 
 /// The status of an OpenTelemetry severity number.

@@ -4,25 +4,16 @@ use aiaudit_core::Status;
 use aiaudit_core::event::Event;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::trace::v1::{Span, span, status};
-use prost::Message as _;
 use serde_json::{Map, Value};
 
-use crate::common::{Origin, fill, id, scope, time};
+use crate::common::{self, Group, Origin, fill, id, time};
 use crate::error::Error;
 use crate::value::{At, attributes};
 use crate::{Encoding, Options, genai};
 
-const WHAT: &str = "ExportTraceServiceRequest";
-
 /// Decodes a request body.
 pub fn decode(body: &[u8], encoding: Encoding) -> Result<ExportTraceServiceRequest, Error> {
-    match encoding {
-        Encoding::Protobuf => ExportTraceServiceRequest::decode(body)
-            .map_err(|source| Error::Protobuf { what: WHAT, source }),
-        Encoding::Json => {
-            serde_json::from_slice(body).map_err(|source| Error::Json { what: WHAT, source })
-        }
-    }
+    common::decode(body, encoding, "ExportTraceServiceRequest")
 }
 
 /// The number of spans in `req`.
@@ -36,52 +27,24 @@ pub fn count(req: &ExportTraceServiceRequest) -> usize {
 
 /// Every span of `req` as an event, in order, or the first error.
 pub fn to_events(req: ExportTraceServiceRequest, opts: &Options) -> Result<Vec<Event>, Error> {
-    let total = count(&req);
-    if total > opts.max_events {
-        return Err(Error::TooMany {
-            limit: opts.max_events,
-        });
-    }
-    let mut out = Vec::with_capacity(total);
-    for (r, rs) in req.resource_spans.into_iter().enumerate() {
-        let rpath = || format!("resourceSpans[{r}].resource");
-        let origin = Origin::new(
-            rs.resource,
-            opts,
-            &At {
-                path: &rpath,
-                index: None,
-            },
-        )?;
-        let resource = Value::Object(origin.attributes.clone());
-        for (s, ss) in rs.scope_spans.into_iter().enumerate() {
-            let spath = || format!("resourceSpans[{r}].scopeSpans[{s}].scope");
-            let scope = scope(
-                ss.scope,
-                opts,
-                &At {
-                    path: &spath,
-                    index: None,
-                },
-            )?;
-            for (i, sp) in ss.spans.into_iter().enumerate() {
-                let path = || format!("resourceSpans[{r}].scopeSpans[{s}].spans[{i}]");
-                let at = At {
-                    path: &path,
-                    index: Some(out.len()),
-                };
-                out.push(span_event(
-                    sp,
-                    &origin,
-                    &resource,
-                    scope.as_ref(),
-                    opts,
-                    &at,
-                )?);
-            }
-        }
-    }
-    Ok(out)
+    let groups = req
+        .resource_spans
+        .into_iter()
+        .map(|rs| Group {
+            resource: rs.resource,
+            scopes: rs
+                .scope_spans
+                .into_iter()
+                .map(|ss| (ss.scope, ss.spans))
+                .collect(),
+        })
+        .collect();
+    common::walk(
+        groups,
+        ["resourceSpans", "scopeSpans", "spans"],
+        opts,
+        |sp, origin, resource, scope, at| span_event(sp, origin, resource, scope, opts, at),
+    )
 }
 
 fn kind_name(k: i32) -> Option<&'static str> {

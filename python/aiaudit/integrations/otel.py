@@ -66,7 +66,25 @@ class _Target:
         return self.audit._record_otlp("logs", data, keep_content=self.keep_content)
 
 
-class AuditSpanExporter(SpanExporter):
+class _Flushing:
+    """What both exporters do on shutdown and flush: the log stays open (it may be shared), and
+    a flush waits for the commit."""
+
+    _target: _Target
+
+    def shutdown(self) -> None:
+        pass
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        try:
+            self._target.audit.flush()
+        except Exception:
+            _log.exception("aiaudit: flush failed")
+            return False
+        return True
+
+
+class AuditSpanExporter(_Flushing, SpanExporter):
     """A ``SpanExporter`` into an ``AuditLogger`` (the process's default log when none is
     given), for the SDK's ``BatchSpanProcessor`` or ``SimpleSpanProcessor``. Each export is
     recorded whole or not at all."""
@@ -81,17 +99,6 @@ class AuditSpanExporter(SpanExporter):
             _log.exception("aiaudit: %d spans could not be recorded", len(spans))
             return SpanExportResult.FAILURE
         return SpanExportResult.SUCCESS
-
-    def shutdown(self) -> None:
-        pass
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        try:
-            self._target.audit.flush()
-        except Exception:
-            _log.exception("aiaudit: flush failed")
-            return False
-        return True
 
 
 class AuditSpanProcessor(SpanProcessor):
@@ -115,7 +122,7 @@ class AuditSpanProcessor(SpanProcessor):
         return True
 
 
-class AuditLogExporter(LogExporter):
+class AuditLogExporter(_Flushing, LogExporter):
     """A ``LogExporter`` into an ``AuditLogger``, for the SDK's ``SimpleLogRecordProcessor`` or
     ``BatchLogRecordProcessor``: each log record is an event (GenAI content events' bodies as
     hashes unless ``keep_content``)."""
@@ -130,14 +137,3 @@ class AuditLogExporter(LogExporter):
             _log.exception("aiaudit: %d log records could not be recorded", len(batch))
             return LogExportResult.FAILURE
         return LogExportResult.SUCCESS
-
-    def shutdown(self) -> None:
-        pass
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        try:
-            self._target.audit.flush()
-        except Exception:
-            _log.exception("aiaudit: flush failed")
-            return False
-        return True

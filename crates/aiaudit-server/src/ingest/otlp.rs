@@ -4,7 +4,6 @@
 //! request's encoding.
 
 use aiaudit_otlp::{Encoding, Options};
-use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use std::io::Read as _;
@@ -155,14 +154,9 @@ fn otlp_error(e: aiaudit_otlp::Error) -> ApiError {
     }
 }
 
-/// Reads, converts and records one export request, answering once it is committed.
-pub(crate) async fn export(
-    state: &AppState,
-    headers: HeaderMap,
-    body: Body,
-    signal: Signal,
-    service: String,
-) -> Result<Response, ApiError> {
+/// What is checked before a body is read: its encoding (a 415 for another type) and that the
+/// store takes events (a 503 while it retries through an outage).
+pub(crate) fn admit(state: &AppState, headers: &HeaderMap) -> Result<Encoding, ApiError> {
     let encoding = match headers.get(header::CONTENT_TYPE) {
         None => return Err(unsupported(no_type("no Content-Type"))),
         Some(v) => match v.to_str().ok().and_then(Encoding::from_content_type) {
@@ -182,10 +176,22 @@ pub(crate) async fn export(
             format!("the store is failing and the writer is retrying; try again shortly: {error}"),
         ));
     }
+    Ok(encoding)
+}
+
+/// Converts and records one export request read whole (`raw`, as it came), answering once it
+/// is committed.
+pub(crate) async fn export(
+    state: &AppState,
+    headers: &HeaderMap,
+    encoding: Encoding,
+    raw: &[u8],
+    signal: Signal,
+    service: String,
+) -> Result<Response, ApiError> {
     let limits = state.limits;
-    let raw = crate::routes::read_body(state, &headers, body, limits.max_body_bytes).await?;
-    let inflated = decompress(&headers, &raw, limits.max_body_bytes)?;
-    let bytes: &[u8] = inflated.as_deref().unwrap_or(&raw);
+    let inflated = decompress(headers, raw, limits.max_body_bytes)?;
+    let bytes: &[u8] = inflated.as_deref().unwrap_or(raw);
     let opts = Options {
         service,
         keep_content: state.otlp.keep_content,
@@ -201,7 +207,6 @@ pub(crate) async fn export(
     }
     .map_err(otlp_error)?;
     drop(inflated);
-    drop(raw);
     if !events.is_empty() {
         super::submit::submit(state, events, Wait::Commit, None).await?;
     }

@@ -9,7 +9,7 @@ use axum::response::Response;
 
 use super::caller::{Authorized, Ingest};
 use crate::error::ApiError;
-use crate::ingest::otlp::{OtlpError, Signal, export};
+use crate::ingest::otlp::{OtlpError, Signal, admit, export};
 use crate::state::AppState;
 
 async fn receive(
@@ -23,10 +23,12 @@ async fn receive(
         Ok(Authorized { caller, .. }) => caller,
         Err(e) => return Err(OtlpError::new(&headers, e)),
     };
-    let error_headers = headers.clone();
-    export(&state, headers, body, signal, caller.token.name)
-        .await
-        .map_err(|e| OtlpError::new(&error_headers, e))
+    let answer = async {
+        let encoding = admit(&state, &headers)?;
+        let raw = super::read_body(&state, &headers, body, state.limits.max_body_bytes).await?;
+        export(&state, &headers, encoding, &raw, signal, caller.token.name).await
+    };
+    answer.await.map_err(|e| OtlpError::new(&headers, e))
 }
 
 /// Record OpenTelemetry spans (OTLP/HTTP, protobuf or JSON, gzip or not): one event per span,

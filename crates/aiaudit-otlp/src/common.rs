@@ -24,6 +24,23 @@ where
     }
 }
 
+/// The most bytes of resource or scope attributes one resource or scope may hold.
+pub(crate) const MAX_SHARED: usize = 64 * 1024;
+
+/// The most bytes of resource and scope attributes one request may repeat over its events.
+pub(crate) const MAX_COPIED: usize = 256 * 1024 * 1024;
+
+/// The JSON size of a resource or scope, refused past [`MAX_SHARED`].
+fn bounded(v: &Value, what: &str, at: &At<'_>) -> Result<usize, Error> {
+    let len = serde_json::to_vec(v).map(|b| b.len()).unwrap_or(usize::MAX);
+    if len > MAX_SHARED {
+        return Err(at.fail(format!(
+            "{what} is {len} bytes as JSON; the limit is {MAX_SHARED}, since every event repeats it"
+        )));
+    }
+    Ok(len)
+}
+
 /// One resource's items (spans or log records), grouped by scope, as both signals nest them.
 pub(crate) struct Group<I> {
     /// The resource.
@@ -55,6 +72,7 @@ pub(crate) fn walk<I>(
     }
     let [rn, sn, iname] = names;
     let mut out = Vec::with_capacity(total);
+    let mut copied = 0usize;
     for (r, g) in groups.into_iter().enumerate() {
         let rpath = || format!("{rn}[{r}].resource");
         let at = At {
@@ -63,6 +81,7 @@ pub(crate) fn walk<I>(
         };
         let origin = Origin::new(g.resource, opts, &at)?;
         let resource = Value::Object(origin.attributes.clone());
+        let resource_len = bounded(&resource, "the resource", &at)?;
         for (s, (sc, items)) in g.scopes.into_iter().enumerate() {
             let spath = || format!("{rn}[{r}].{sn}[{s}].scope");
             let at = At {
@@ -70,6 +89,19 @@ pub(crate) fn walk<I>(
                 index: None,
             };
             let scope = scope(sc, opts, &at)?;
+            let scope_len = match &scope {
+                Some(v) => bounded(v, "the scope", &at)?,
+                None => 0,
+            };
+            // Every event carries its resource and scope: what they add up to is bounded, so
+            // that a small (compressed) request cannot expand into gigabytes.
+            copied += (resource_len + scope_len) * items.len();
+            if copied > MAX_COPIED {
+                return Err(at.fail(format!(
+                    "the request repeats more than {MAX_COPIED} bytes of resource and scope \
+                     attributes over its events; send fewer spans or records per resource"
+                )));
+            }
             for (i, item) in items.into_iter().enumerate() {
                 let path = || format!("{rn}[{r}].{sn}[{s}].{iname}[{i}]");
                 let at = At {
@@ -144,7 +176,7 @@ pub(crate) fn id(
     what: &str,
     at: &At<'_>,
 ) -> Result<Option<String>, Error> {
-    if bytes.is_empty() || bytes.iter().all(|b| *b == 0) {
+    if bytes.is_empty() {
         return Ok(None);
     }
     if bytes.len() != len {

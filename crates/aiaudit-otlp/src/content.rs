@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 /// Attribute keys that are content wherever they appear.
-const CONTENT_KEYS: [&str; 10] = [
+const CONTENT_KEYS: [&str; 22] = [
     "gen_ai.input.messages",
     "gen_ai.output.messages",
     "gen_ai.system_instructions",
@@ -14,11 +14,41 @@ const CONTENT_KEYS: [&str; 10] = [
     "input.value",
     "output.value",
     "reranker.query",
+    "gen_ai.event.content",
+    "llm.prompt_template.variables",
+    "llm.function_call",
+    "traceloop.entity.input",
+    "traceloop.entity.output",
+    // The flattened prefixes' lists, when sent unflattened.
+    "llm.prompts",
+    "llm.input_messages",
+    "llm.output_messages",
+    "llm.choices",
+    "llm.completions",
+    "retrieval.documents",
+    "embedding.embeddings",
 ];
+
+/// Keys that are content in the attributes of a GenAI message event (a span event or log
+/// record named `gen_ai.*`, other than the inference details event).
+const MESSAGE_KEYS: [&str; 3] = ["content", "message", "gen_ai.event.content"];
+
+/// The GenAI event that carries an inference's details rather than one message's content.
+pub(crate) const INFERENCE_DETAILS: &str = "gen_ai.client.inference.operation.details";
+
+/// Whether an event (span event or log record) named `name` carries one message's content.
+pub(crate) fn is_message_event(name: &str) -> bool {
+    name.starts_with("gen_ai.") && name != INFERENCE_DETAILS
+}
+
+/// Whether `key` is content in the attributes of a GenAI message event.
+pub fn is_message_key(key: &str) -> bool {
+    MESSAGE_KEYS.contains(&key) || is_content_key(key)
+}
 
 /// Flattened prefixes (OpenLLMetry, OpenInference) under which a key whose last segment is
 /// `content`, `text`, `arguments` or a number is content.
-const CONTENT_PREFIXES: [&str; 9] = [
+const CONTENT_PREFIXES: [&str; 11] = [
     "gen_ai.prompt.",
     "gen_ai.completion.",
     "llm.input_messages.",
@@ -28,6 +58,8 @@ const CONTENT_PREFIXES: [&str; 9] = [
     "reranker.input_documents.",
     "reranker.output_documents.",
     "embedding.embeddings.",
+    "llm.choices.",
+    "llm.completions.",
 ];
 
 /// Whether the attribute `key` holds prompt or completion content (docs/format.md §6, "Content
@@ -71,6 +103,10 @@ mod tests {
             "retrieval.documents.2.document.content",
             "reranker.query",
             "input.value",
+            "llm.prompts",
+            "llm.choices.0.completion.text",
+            "llm.completions.1.content",
+            "traceloop.entity.input",
         ] {
             assert!(is_content_key(k), "{k}");
         }
@@ -81,7 +117,7 @@ mod tests {
             "gen_ai.completion.0.finish_reason",
             "retrieval.documents.2.document.id",
             "input.mime_type",
-            "llm.prompts",
+            "llm.choices.0.completion.finish_reason",
             "http.request.method",
         ] {
             assert!(!is_content_key(k), "{k}");

@@ -103,7 +103,8 @@ pub(crate) fn read(a: &Map<String, Value>) -> Option<GenAi> {
         });
     let mut tokens = Map::new();
     for (k, v) in [("input", input), ("output", output), ("total", total)] {
-        if let Some(v) = v {
+        // A count a double cannot hold exactly stays only where it came, in the attributes.
+        if let Some(v) = v.filter(|v| *v <= 1 << 53) {
             tokens.insert(k.into(), Value::from(v));
         }
     }

@@ -1,5 +1,5 @@
 //! OpenTelemetry onto the audit log: OTLP trace and log requests (protobuf or the OTLP JSON
-//! mapping) decoded with `opentelemetry-proto` and turned into [`Event`]s, one per span or log
+//! mapping) decoded with `opentelemetry-proto` and turned into [`Event`](aiaudit_core::Event)s, one per span or log
 //! record, with the GenAI semantic conventions (and OpenInference's and OpenLLMetry's names)
 //! mapped onto `model_inference`, `tool_call`, … events with model, provider, tokens and
 //! finish reasons. Prompt and completion content becomes a SHA-256 hash where it stands unless
@@ -46,7 +46,7 @@ pub mod logs;
 pub mod traces;
 mod value;
 
-pub use content::{content_hash, is_content_key};
+pub use content::{content_hash, is_content_key, is_message_key};
 pub use error::Error;
 
 /// How a request body is encoded, from its `Content-Type`.

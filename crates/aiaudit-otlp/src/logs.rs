@@ -3,17 +3,15 @@
 use aiaudit_core::Status;
 use aiaudit_core::event::{Event, MAX_NAME_LEN};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::common::v1::any_value;
 use opentelemetry_proto::tonic::logs::v1::LogRecord;
 use serde_json::{Map, Value};
 
 use crate::common::{self, Group, Origin, fill, id, time};
-use crate::content::content_hash;
+use crate::content::{content_hash, is_content_key, is_message_event, is_message_key};
 use crate::error::Error;
-use crate::value::{At, any, attributes};
+use crate::value::{At, any, attributes_with};
 use crate::{Encoding, Options, genai};
-
-/// The GenAI event that carries an inference's details rather than one message's content.
-const INFERENCE_DETAILS: &str = "gen_ai.client.inference.operation.details";
 
 /// Decodes a request body.
 pub fn decode(body: &[u8], encoding: Encoding) -> Result<ExportLogsServiceRequest, Error> {
@@ -76,17 +74,28 @@ fn record_event(
         Some(t) => Some(t),
         None => time(rec.observed_time_unix_nano, "observedTimeUnixNano", at)?,
     };
-    let attrs = attributes(rec.attributes, opts, at, "attributes")?;
-    let event_name = Some(rec.event_name).filter(|n| !n.is_empty()).or_else(|| {
-        attrs
-            .get("event.name")
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    });
+    // The event name decides which attributes are content, so it is read first.
+    let named_in_attributes = rec
+        .attributes
+        .iter()
+        .find(|kv| kv.key == "event.name")
+        .and_then(
+            |kv| match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
+                Some(any_value::Value::StringValue(s)) => Some(s.clone()),
+                _ => None,
+            },
+        );
+    let event_name = Some(rec.event_name)
+        .filter(|n| !n.is_empty())
+        .or(named_in_attributes);
+    let content_body = event_name.as_deref().is_some_and(is_message_event);
+    let content = if content_body {
+        is_message_key
+    } else {
+        is_content_key
+    };
+    let attrs = attributes_with(rec.attributes, opts, at, "attributes", content)?;
     let body = any(rec.body, 0, opts).map_err(|why| at.fail(format!("body: {why}")))?;
-    let content_body = event_name
-        .as_deref()
-        .is_some_and(|n| n.starts_with("gen_ai.") && n != INFERENCE_DETAILS);
     let body = if content_body && !opts.keep_content && !body.is_null() {
         Value::String(content_hash(&body))
     } else {

@@ -7,8 +7,9 @@ use opentelemetry_proto::tonic::trace::v1::{Span, span, status};
 use serde_json::{Map, Value};
 
 use crate::common::{self, Group, Origin, fill, id, time};
+use crate::content::{is_content_key, is_message_event, is_message_key};
 use crate::error::Error;
-use crate::value::{At, attributes};
+use crate::value::{At, attributes, attributes_with};
 use crate::{Encoding, Options, genai};
 
 /// Decodes a request body.
@@ -140,6 +141,7 @@ fn span_event(
         let mut evs = Vec::with_capacity(sp.events.len());
         for (j, ev) in sp.events.into_iter().enumerate() {
             let mut m = Map::new();
+            let message = is_message_event(&ev.name);
             m.insert("name".into(), Value::String(ev.name));
             if let Some(t) = time(ev.time_unix_nano, &format!("events[{j}].timeUnixNano"), at)? {
                 m.insert(
@@ -147,7 +149,18 @@ fn span_event(
                     Value::String(aiaudit_core::timefmt::format_rfc3339(t)),
                 );
             }
-            let a = attributes(ev.attributes, opts, at, &format!("events[{j}].attributes"))?;
+            let content = if message {
+                is_message_key
+            } else {
+                is_content_key
+            };
+            let a = attributes_with(
+                ev.attributes,
+                opts,
+                at,
+                &format!("events[{j}].attributes"),
+                content,
+            )?;
             if !a.is_empty() {
                 m.insert("attributes".into(), Value::Object(a));
             }

@@ -31,6 +31,18 @@ pub(crate) fn attributes(
     at: &At<'_>,
     what: &str,
 ) -> Result<Map<String, Value>, Error> {
+    attributes_with(kvs, opts, at, what, is_content_key)
+}
+
+/// [`attributes`] with `content` deciding which keys are content (a GenAI message event's
+/// attributes have more).
+pub(crate) fn attributes_with(
+    kvs: Vec<KeyValue>,
+    opts: &Options,
+    at: &At<'_>,
+    what: &str,
+    content: fn(&str) -> bool,
+) -> Result<Map<String, Value>, Error> {
     if kvs.len() > opts.max_attributes {
         return Err(at.fail(format!(
             "{} {what}; the limit is {} ([otlp] max_attributes)",
@@ -42,7 +54,7 @@ pub(crate) fn attributes(
     for kv in kvs {
         let v =
             any(kv.value, 0, opts).map_err(|why| at.fail(format!("{what}.{:?}: {why}", kv.key)))?;
-        let v = if !opts.keep_content && is_content_key(&kv.key) {
+        let v = if !opts.keep_content && content(&kv.key) {
             Value::String(content_hash(&v))
         } else {
             v
@@ -84,11 +96,11 @@ pub(crate) fn any(v: Option<AnyValue>, depth: usize, opts: &Options) -> Result<V
         }
         V::ArrayValue(a) => {
             deeper(depth, opts)?;
-            if a.values.len() > opts.max_attributes * 64 {
+            let most = opts.max_attributes.saturating_mul(64);
+            if a.values.len() > most {
                 return Err(format!(
-                    "an array of {} values; the limit is {}",
-                    a.values.len(),
-                    opts.max_attributes * 64
+                    "an array of {} values; the limit is {most} (64 × [otlp] max_attributes)",
+                    a.values.len()
                 ));
             }
             Value::Array(

@@ -84,6 +84,15 @@ fn chat_span(prompt: &str) -> Span {
     }
 }
 
+fn message_event(text: &str) -> opentelemetry_proto::tonic::trace::v1::span::Event {
+    opentelemetry_proto::tonic::trace::v1::span::Event {
+        time_unix_nano: T0 + 1,
+        name: "gen_ai.user.message".into(),
+        attributes: vec![kv("content", s(text)), kv("role", s("user"))],
+        ..Default::default()
+    }
+}
+
 fn root_span() -> Span {
     Span {
         trace_id: TRACE.to_vec(),
@@ -179,7 +188,10 @@ fn rpc_status(body: &[u8]) -> (i32, String) {
 async fn genai_spans_and_logs_become_events() {
     let h = common::start().await;
     let prompt = r#"[{"role":"user","parts":[{"type":"text","content":"Is my card 4111 1111 1111 1111 blocked?"}]}]"#;
-    let body = traces(vec![chat_span(prompt), root_span()]).encode_to_vec();
+    let mut chat = chat_span(prompt);
+    chat.events
+        .push(message_event("card 4111 1111 1111 1111 again"));
+    let body = traces(vec![chat, root_span()]).encode_to_vec();
     let (status, ct, answer) = post(
         &h,
         "/v1/traces",
@@ -230,6 +242,16 @@ async fn genai_spans_and_logs_become_events() {
     // The prompt is only its hash: the card number is nowhere in the record.
     let want = aiaudit_otlp::content_hash(&Value::String(prompt.into()));
     assert_eq!(d["attributes"]["gen_ai.input.messages"], want);
+    // So is a message event's content; its role stays.
+    let ev = &d["events"][0];
+    assert_eq!(ev["name"], "gen_ai.user.message");
+    assert_eq!(ev["attributes"]["role"], "user");
+    assert!(
+        ev["attributes"]["content"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("sha256:")),
+        "{ev}"
+    );
     assert!(!e.to_string().contains("4111"), "{e}");
 
     let spans = events(&h, "type=span").await;
@@ -327,9 +349,14 @@ async fn json_and_gzip_with_content_kept_still_redacted() {
         hex::encode(CHILD),
         T0 + 2_000_000
     );
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(body.as_bytes()).expect("gzip");
-    let packed = gz.finish().expect("gzip");
+    // Two gzip members, as a client that compresses in pieces sends them.
+    let (head, tail) = body.split_at(body.len() / 2);
+    let mut packed = Vec::new();
+    for part in [head, tail] {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(part.as_bytes()).expect("gzip");
+        packed.extend(gz.finish().expect("gzip"));
+    }
     let resp = h
         .http
         .post(format!("{}/v1/traces", h.url))

@@ -19,7 +19,9 @@ hash unless ``keep_content=True``, and goes through the log's redaction either w
 (docs/format.md §6, "OTLP ingest").
 
 ``AuditSpanProcessor`` records each span before ``span.end()`` returns and raises if it cannot be
-recorded: a span that cannot be audited fails instead of passing unaudited. The exporters, run by
+recorded: a span that cannot be audited fails instead of passing unaudited. The SDK calls its
+processors in the order they were added and stops at one that raises, so add this one after
+the processors that export elsewhere. The exporters, run by
 the SDK's processors on their own threads, report a failure as ``FAILURE`` and log it.
 """
 
@@ -118,7 +120,11 @@ class AuditSpanProcessor(SpanProcessor):
         pass
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
-        self._target.audit.flush()
+        try:
+            self._target.audit.flush()
+        except Exception:
+            _log.exception("aiaudit: flush failed")
+            return False
         return True
 
 

@@ -112,9 +112,10 @@ fn decompress(headers: &HeaderMap, raw: &[u8], limit: usize) -> Result<Option<Ve
     };
     match enc.as_str() {
         "" | "identity" => Ok(None),
+        // Every member of a multi-member stream: the first alone would drop the rest unseen.
         "gzip" | "x-gzip" => {
             let mut out = Vec::new();
-            let read = flate2::read::GzDecoder::new(raw)
+            let read = flate2::read::MultiGzDecoder::new(raw)
                 .take(limit as u64 + 1)
                 .read_to_end(&mut out);
             match read {
@@ -241,6 +242,9 @@ mod tests {
         h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         let out = decompress(&h, &packed, 10_000).expect("fits");
         assert_eq!(out.map(|v| v.len()), Some(10_000));
+        let twice = [packed.clone(), packed.clone()].concat();
+        let out = decompress(&h, &twice, 20_000).expect("two members");
+        assert_eq!(out.map(|v| v.len()), Some(20_000));
         let e = decompress(&h, &packed, 9_999).expect_err("too large");
         assert_eq!(e.status, StatusCode::PAYLOAD_TOO_LARGE);
         let e = decompress(&h, b"not gzip", 100).expect_err("bad");

@@ -43,11 +43,13 @@ mod content;
 mod error;
 mod genai;
 pub mod logs;
+mod precount;
 pub mod traces;
 mod value;
 
 pub use content::{content_hash, is_content_key, is_message_key};
 pub use error::Error;
+pub use precount::items;
 
 /// How a request body is encoded, from its `Content-Type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

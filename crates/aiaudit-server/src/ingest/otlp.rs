@@ -200,6 +200,12 @@ pub(crate) async fn export(
         max_depth: limits.max_depth,
         max_events: limits.max_batch,
     };
+    // Counted on the wire first: decoded, an empty span costs a hundred times its two bytes.
+    if aiaudit_otlp::items(bytes, encoding).is_some_and(|n| n > opts.max_events) {
+        return Err(otlp_error(aiaudit_otlp::Error::TooMany {
+            limit: opts.max_events,
+        }));
+    }
     let events = match signal {
         Signal::Traces => aiaudit_otlp::traces::decode(bytes, encoding)
             .and_then(|r| aiaudit_otlp::traces::to_events(r, &opts)),

@@ -31,7 +31,7 @@ pub(crate) const MAX_SHARED: usize = 64 * 1024;
 pub(crate) const MAX_COPIED: usize = 256 * 1024 * 1024;
 
 /// The JSON size of a resource or scope, refused past [`MAX_SHARED`].
-fn bounded(v: &Value, what: &str, at: &At<'_>) -> Result<usize, Error> {
+fn bounded(v: &Map<String, Value>, what: &str, at: &At<'_>) -> Result<usize, Error> {
     let len = serde_json::to_vec(v).map(|b| b.len()).unwrap_or(usize::MAX);
     if len > MAX_SHARED {
         return Err(at.fail(format!(
@@ -45,25 +45,29 @@ fn bounded(v: &Value, what: &str, at: &At<'_>) -> Result<usize, Error> {
 pub(crate) struct Group<I> {
     /// The resource.
     pub resource: Option<Resource>,
-    /// Each scope with its items.
-    pub scopes: Vec<(Option<InstrumentationScope>, Vec<I>)>,
+    /// The resource's schema URL.
+    pub schema_url: String,
+    /// Each scope with its schema URL and its items.
+    pub scopes: Vec<(Option<InstrumentationScope>, String, Vec<I>)>,
 }
 
 /// The JSON names of one signal's nesting: `["resourceSpans", "scopeSpans", "spans"]`.
 pub(crate) type Names = [&'static str; 3];
 
 /// Every item of `groups` as an event, in order, through `one`, which gets the item, its
-/// resource (converted once per resource), its scope and where it is; the first error stops.
+/// resource's origin, what every event under its resource and scope carries in `otel`
+/// (`resource`, `resource_schema_url`, `resource_dropped_attributes`, `scope`; converted once)
+/// and where it is; the first error stops.
 pub(crate) fn walk<I>(
     groups: Vec<Group<I>>,
     names: Names,
     opts: &Options,
-    mut one: impl FnMut(I, &Origin, &Value, Option<&Value>, &At<'_>) -> Result<Event, Error>,
+    mut one: impl FnMut(I, &Origin, &Map<String, Value>, &At<'_>) -> Result<Event, Error>,
 ) -> Result<Vec<Event>, Error> {
     let total: usize = groups
         .iter()
         .flat_map(|g| &g.scopes)
-        .map(|(_, items)| items.len())
+        .map(|(_, _, items)| items.len())
         .sum();
     if total > opts.max_events {
         return Err(Error::TooMany {
@@ -80,22 +84,32 @@ pub(crate) fn walk<I>(
             index: None,
         };
         let origin = Origin::new(g.resource, opts, &at)?;
-        let resource = Value::Object(origin.attributes.clone());
-        let resource_len = bounded(&resource, "the resource", &at)?;
-        for (s, (sc, items)) in g.scopes.into_iter().enumerate() {
+        let mut around = Map::new();
+        around.insert("resource".into(), Value::Object(origin.attributes.clone()));
+        if !g.schema_url.is_empty() {
+            around.insert("resource_schema_url".into(), Value::String(g.schema_url));
+        }
+        if origin.dropped > 0 {
+            around.insert(
+                "resource_dropped_attributes".into(),
+                Value::from(origin.dropped),
+            );
+        }
+        bounded(&around, "the resource", &at)?;
+        for (s, (sc, schema_url, items)) in g.scopes.into_iter().enumerate() {
             let spath = || format!("{rn}[{r}].{sn}[{s}].scope");
             let at = At {
                 path: &spath,
                 index: None,
             };
-            let scope = scope(sc, opts, &at)?;
-            let scope_len = match &scope {
-                Some(v) => bounded(v, "the scope", &at)?,
-                None => 0,
-            };
+            let mut shared = around.clone();
+            if let Some(v) = scope(sc, schema_url, opts, &at)? {
+                shared.insert("scope".into(), v);
+            }
+            let len = bounded(&shared, "the scope", &at)?;
             // Every event carries its resource and scope: what they add up to is bounded, so
             // that a small (compressed) request cannot expand into gigabytes.
-            copied += (resource_len + scope_len) * items.len();
+            copied += len * items.len();
             if copied > MAX_COPIED {
                 return Err(at.fail(format!(
                     "the request repeats more than {MAX_COPIED} bytes of resource and scope \
@@ -108,7 +122,7 @@ pub(crate) fn walk<I>(
                     path: &path,
                     index: Some(out.len()),
                 };
-                out.push(one(item, &origin, &resource, scope.as_ref(), &at)?);
+                out.push(one(item, &origin, &shared, &at)?);
             }
         }
     }
@@ -123,13 +137,18 @@ pub(crate) struct Origin {
     pub service: Option<String>,
     /// The event source: `host.name`, `process.pid`, `process.executable.name`.
     pub source: Source,
+    /// Attributes the sender dropped from the resource.
+    pub dropped: u32,
 }
 
 impl Origin {
     pub(crate) fn new(r: Option<Resource>, opts: &Options, at: &At<'_>) -> Result<Self, Error> {
-        let attrs = match r {
-            Some(r) => attributes(r.attributes, opts, at, "resource attributes")?,
-            None => Map::new(),
+        let (attrs, dropped) = match r {
+            Some(r) => (
+                attributes(r.attributes, opts, at, "resource attributes")?,
+                r.dropped_attributes_count,
+            ),
+            None => (Map::new(), 0),
         };
         let text = |k: &str| attrs.get(k).and_then(Value::as_str).map(str::to_owned);
         let source = Source {
@@ -145,18 +164,32 @@ impl Origin {
             service: text("service.name"),
             source,
             attributes: attrs,
+            dropped,
         })
     }
 }
 
-/// A scope as `{name, version?}` (its attributes too, when it has any).
+/// A scope as `{name, version?, attributes?, dropped_attributes?, schema_url?}`, empty members
+/// left out.
 pub(crate) fn scope(
     s: Option<InstrumentationScope>,
+    schema_url: String,
     opts: &Options,
     at: &At<'_>,
 ) -> Result<Option<Value>, Error> {
-    let Some(s) = s else { return Ok(None) };
     let mut m = Map::new();
+    if !schema_url.is_empty() {
+        m.insert("schema_url".into(), Value::String(schema_url));
+    }
+    let Some(s) = s else {
+        return Ok((!m.is_empty()).then_some(Value::Object(m)));
+    };
+    if s.dropped_attributes_count > 0 {
+        m.insert(
+            "dropped_attributes".into(),
+            Value::from(s.dropped_attributes_count),
+        );
+    }
     m.insert("name".into(), Value::String(s.name));
     if !s.version.is_empty() {
         m.insert("version".into(), Value::String(s.version));

@@ -34,10 +34,11 @@ pub fn to_events(req: ExportLogsServiceRequest, opts: &Options) -> Result<Vec<Ev
         .into_iter()
         .map(|rl| Group {
             resource: rl.resource,
+            schema_url: rl.schema_url,
             scopes: rl
                 .scope_logs
                 .into_iter()
-                .map(|sl| (sl.scope, sl.log_records))
+                .map(|sl| (sl.scope, sl.schema_url, sl.log_records))
                 .collect(),
         })
         .collect();
@@ -45,7 +46,7 @@ pub fn to_events(req: ExportLogsServiceRequest, opts: &Options) -> Result<Vec<Ev
         groups,
         ["resourceLogs", "scopeLogs", "logRecords"],
         opts,
-        |rec, origin, resource, scope, at| record_event(rec, origin, resource, scope, opts, at),
+        |rec, origin, shared, at| record_event(rec, origin, shared, opts, at),
     )
 }
 
@@ -63,17 +64,15 @@ fn severity(n: i32) -> Status {
 fn record_event(
     rec: LogRecord,
     origin: &Origin,
-    resource: &Value,
-    scope: Option<&Value>,
+    shared: &Map<String, Value>,
     opts: &Options,
     at: &At<'_>,
 ) -> Result<Event, Error> {
     let trace = id(&rec.trace_id, 16, "traceId", at)?;
     let span_id = id(&rec.span_id, 8, "spanId", at)?;
-    let occurred = match time(rec.time_unix_nano, "timeUnixNano", at)? {
-        Some(t) => Some(t),
-        None => time(rec.observed_time_unix_nano, "observedTimeUnixNano", at)?,
-    };
+    let stamped = time(rec.time_unix_nano, "timeUnixNano", at)?;
+    let observed = time(rec.observed_time_unix_nano, "observedTimeUnixNano", at)?;
+    let occurred = stamped.or(observed);
     // The event name decides which attributes are content, so it is read first.
     let named_in_attributes = rec
         .attributes
@@ -117,12 +116,18 @@ fn record_event(
 
     let mut otel = Map::new();
     otel.insert("signal".into(), Value::from("log"));
-    if let Some(s) = scope {
-        otel.insert("scope".into(), s.clone());
+    for (k, v) in shared {
+        otel.insert(k.clone(), v.clone());
     }
-    otel.insert("resource".into(), resource.clone());
     if !rec.severity_text.is_empty() {
         otel.insert("severity_text".into(), Value::String(rec.severity_text));
+    }
+    // When both are given, the observed time is kept beside the event's `occurred`.
+    if let (Some(_), Some(o)) = (stamped, observed) {
+        otel.insert(
+            "observed".into(),
+            Value::String(aiaudit_core::timefmt::format_rfc3339(o)),
+        );
     }
     if rec.severity_number != 0 {
         otel.insert("severity_number".into(), Value::from(rec.severity_number));

@@ -33,10 +33,11 @@ pub fn to_events(req: ExportTraceServiceRequest, opts: &Options) -> Result<Vec<E
         .into_iter()
         .map(|rs| Group {
             resource: rs.resource,
+            schema_url: rs.schema_url,
             scopes: rs
                 .scope_spans
                 .into_iter()
-                .map(|ss| (ss.scope, ss.spans))
+                .map(|ss| (ss.scope, ss.schema_url, ss.spans))
                 .collect(),
         })
         .collect();
@@ -44,7 +45,7 @@ pub fn to_events(req: ExportTraceServiceRequest, opts: &Options) -> Result<Vec<E
         groups,
         ["resourceSpans", "scopeSpans", "spans"],
         opts,
-        |sp, origin, resource, scope, at| span_event(sp, origin, resource, scope, opts, at),
+        |sp, origin, shared, at| span_event(sp, origin, shared, opts, at),
     )
 }
 
@@ -62,8 +63,7 @@ fn kind_name(k: i32) -> Option<&'static str> {
 fn span_event(
     sp: Span,
     origin: &Origin,
-    resource: &Value,
-    scope: Option<&Value>,
+    shared: &Map<String, Value>,
     opts: &Options,
     at: &At<'_>,
 ) -> Result<Event, Error> {
@@ -104,10 +104,9 @@ fn span_event(
     if let Some(k) = kind_name(sp.kind) {
         otel.insert("kind".into(), Value::from(k));
     }
-    if let Some(s) = scope {
-        otel.insert("scope".into(), s.clone());
+    for (k, v) in shared {
+        otel.insert(k.clone(), v.clone());
     }
-    otel.insert("resource".into(), resource.clone());
     if !sp.trace_state.is_empty() {
         otel.insert("trace_state".into(), Value::String(sp.trace_state));
     }
@@ -117,6 +116,10 @@ fn span_event(
     if let Some(st) = sp.status {
         if st.code == status::StatusCode::Error as i32 {
             e.status = Status::Error;
+            otel.insert("status_code".into(), Value::from("error"));
+        } else if st.code == status::StatusCode::Ok as i32 {
+            // Set by the application, unlike unset: kept, though the status stays INFO.
+            otel.insert("status_code".into(), Value::from("ok"));
         }
         if !st.message.is_empty() {
             otel.insert("status_message".into(), Value::String(st.message));
@@ -164,6 +167,12 @@ fn span_event(
             if !a.is_empty() {
                 m.insert("attributes".into(), Value::Object(a));
             }
+            if ev.dropped_attributes_count > 0 {
+                m.insert(
+                    "dropped_attributes".into(),
+                    Value::from(ev.dropped_attributes_count),
+                );
+            }
             evs.push(Value::Object(m));
         }
         d.insert("events".into(), Value::Array(evs));
@@ -181,6 +190,18 @@ fn span_event(
             let a = attributes(l.attributes, opts, at, &format!("links[{j}].attributes"))?;
             if !a.is_empty() {
                 m.insert("attributes".into(), Value::Object(a));
+            }
+            if !l.trace_state.is_empty() {
+                m.insert("trace_state".into(), Value::String(l.trace_state));
+            }
+            if l.flags != 0 {
+                m.insert("flags".into(), Value::from(l.flags));
+            }
+            if l.dropped_attributes_count > 0 {
+                m.insert(
+                    "dropped_attributes".into(),
+                    Value::from(l.dropped_attributes_count),
+                );
             }
             ls.push(Value::Object(m));
         }

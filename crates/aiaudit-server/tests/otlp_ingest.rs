@@ -124,7 +124,7 @@ fn traces(spans: Vec<Span>) -> ExportTraceServiceRequest {
                     ..InstrumentationScope::default()
                 }),
                 spans,
-                ..ScopeSpans::default()
+                schema_url: "https://opentelemetry.io/schemas/1.26.0".into(),
             }],
             ..ResourceSpans::default()
         }],

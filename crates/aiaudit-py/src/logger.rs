@@ -450,20 +450,26 @@ impl Logger {
         let mut opts =
             aiaudit_otlp::Options::new(h.service.clone().unwrap_or_else(|| "python".into()));
         opts.keep_content = keep_content;
-        let events = match signal {
-            "traces" => {
-                traces::decode(data, Encoding::Protobuf).and_then(|r| traces::to_events(r, &opts))
-            }
-            "logs" => {
-                logs::decode(data, Encoding::Protobuf).and_then(|r| logs::to_events(r, &opts))
-            }
+        let traces_signal = match signal {
+            "traces" => true,
+            "logs" => false,
             other => {
                 return Err(pyo3::exceptions::PyValueError::new_err(format!(
                     "signal {other:?}: want \"traces\" or \"logs\""
                 )));
             }
-        }
-        .map_err(|e| raise(py, "InvalidEventError", e.to_string()))?;
+        };
+        // Decoding and mapping a batch need no interpreter.
+        let events = py
+            .detach(|| {
+                if traces_signal {
+                    traces::decode(data, Encoding::Protobuf)
+                        .and_then(|r| traces::to_events(r, &opts))
+                } else {
+                    logs::decode(data, Encoding::Protobuf).and_then(|r| logs::to_events(r, &opts))
+                }
+            })
+            .map_err(|e| raise(py, "InvalidEventError", e.to_string()))?;
         let count = events.len();
         if count == 0 {
             return Ok(0);

@@ -69,8 +69,8 @@ class _Target:
 
 
 class _Flushing:
-    """What both exporters do on shutdown and flush: the log stays open (it may be shared), and
-    a flush waits for the commit."""
+    """What the processor and the exporters do on shutdown and flush: the log stays open (it
+    may be shared), and a flush waits for the commit."""
 
     _target: _Target
 
@@ -103,7 +103,7 @@ class AuditSpanExporter(_Flushing, SpanExporter):
         return SpanExportResult.SUCCESS
 
 
-class AuditSpanProcessor(SpanProcessor):
+class AuditSpanProcessor(_Flushing, SpanProcessor):
     """Records every span in an ``AuditLogger`` when it ends, before ``end()`` returns; raises
     (from ``end()``) if the span cannot be recorded."""
 
@@ -115,17 +115,6 @@ class AuditSpanProcessor(SpanProcessor):
 
     def on_end(self, span: ReadableSpan) -> None:
         self._target.traces([span])
-
-    def shutdown(self) -> None:
-        pass
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        try:
-            self._target.audit.flush()
-        except Exception:
-            _log.exception("aiaudit: flush failed")
-            return False
-        return True
 
 
 class AuditLogExporter(_Flushing, LogExporter):

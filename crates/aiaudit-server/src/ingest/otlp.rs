@@ -158,25 +158,14 @@ fn otlp_error(e: aiaudit_otlp::Error) -> ApiError {
 /// What is checked before a body is read: its encoding (a 415 for another type) and that the
 /// store takes events (a 503 while it retries through an outage).
 pub(crate) fn admit(state: &AppState, headers: &HeaderMap) -> Result<Encoding, ApiError> {
-    let encoding = match headers.get(header::CONTENT_TYPE) {
-        None => return Err(unsupported(no_type("no Content-Type"))),
-        Some(v) => match v.to_str().ok().and_then(Encoding::from_content_type) {
-            Some(e) => e,
-            None => {
-                return Err(unsupported(no_type(&format!(
-                    "Content-Type {:?}",
-                    String::from_utf8_lossy(v.as_bytes())
-                ))));
-            }
-        },
+    let Some(encoding) = encoding(headers) else {
+        let what = match headers.get(header::CONTENT_TYPE) {
+            None => "no Content-Type".to_owned(),
+            Some(v) => format!("Content-Type {:?}", String::from_utf8_lossy(v.as_bytes())),
+        };
+        return Err(unsupported(no_type(&what)));
     };
-    if let aiaudit::WriterState::Retrying { error, .. } = state.logger.state() {
-        return Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            format!("the store is failing and the writer is retrying; try again shortly: {error}"),
-        ));
-    }
+    super::submit::accepting(state)?;
     Ok(encoding)
 }
 

@@ -9,6 +9,19 @@ use super::receipt::{IngestReceipt, NOT_DURABLE, Wait};
 use crate::error::ApiError;
 use crate::state::AppState;
 
+/// Refuses new events while the store fails and the writer retries (503): an answer would be a
+/// promise the store cannot keep yet. The client retries and gets in once the writer resumed.
+pub(crate) fn accepting(state: &AppState) -> Result<(), ApiError> {
+    if let aiaudit::WriterState::Retrying { error, .. } = state.logger.state() {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            format!("the store is failing and the writer is retrying; try again shortly: {error}"),
+        ));
+    }
+    Ok(())
+}
+
 /// Submits `events` as one batch (consecutive seqs, committed whole) and answers once they are
 /// sealed (`Wait::None`, 202) or committed (`Wait::Commit`, 201). Under `durable_key` the first
 /// event carries it as `details.ingest_id`, and a batch already recorded under it is answered

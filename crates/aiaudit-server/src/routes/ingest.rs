@@ -67,15 +67,7 @@ pub async fn post_events(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    // Through an outage nothing new is taken: an answer would be a promise the store cannot
-    // keep yet. The client retries (503) and gets in once the writer has resumed.
-    if let aiaudit::WriterState::Retrying { error, .. } = state.logger.state() {
-        return Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            format!("the store is failing and the writer is retrying; try again shortly: {error}"),
-        ));
-    }
+    crate::ingest::submit::accepting(&state)?;
     let wait = params.wait.unwrap_or_default();
     let key = match headers.get("idempotency-key") {
         None => None,

@@ -37,8 +37,10 @@ def free_port() -> int:
 class Server:
     """``aiaudit serve`` over the log ``db``, with one token per role in ``tokens``."""
 
-    def __init__(self, db: Path, port: int | None = None, start: bool = True) -> None:
+    def __init__(self, db: Path, port: int | None = None, start: bool = True,
+                 config: Path | None = None) -> None:
         self.db = db
+        self.config = config
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.tokens = {role: self.cli("token", "create", "--role", role, "--name", f"{role}-py")
@@ -53,8 +55,10 @@ class Server:
         return out.stdout.strip()
 
     def start(self) -> None:
+        extra = ["--config", str(self.config)] if self.config else []
         self.proc = subprocess.Popen(
-            [binary(), "--db", str(self.db), "serve", "--listen", f"127.0.0.1:{self.port}"],
+            [binary(), "--db", str(self.db), "serve", "--listen", f"127.0.0.1:{self.port}",
+             *extra],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()

@@ -29,6 +29,18 @@ pub struct Cli {
     pub db_given: bool,
 }
 
+/// What `aiaudit export` writes.
+#[derive(Debug, Subcommand)]
+pub enum ExportWhat {
+    /// Write the log as static c2sp.org/tlog-tiles files (checkpoint, hash tiles, entry
+    /// bundles) that any web server or bucket serves as a copy any tlog client verifies.
+    /// Run again into the same directory to add what the log gained since.
+    Tiles {
+        /// The directory (created if missing; an earlier export of this log is extended).
+        dir: PathBuf,
+    },
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create the log and its signing key; print the verifier key.
@@ -94,6 +106,11 @@ pub enum Command {
         /// `sqlite:PATH` or a path.
         #[arg(long)]
         to: String,
+    },
+    /// Export the log for other tools.
+    Export {
+        #[command(subcommand)]
+        what: ExportWhat,
     },
     /// Print a c2sp.org/tlog-proof@v1 inclusion proof for an entry, carrying its record.
     Prove {

@@ -67,6 +67,9 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Migrate { from, to } => {
             return migrate::run(from, to, cli.signing_key.as_deref());
         }
+        Command::Export {
+            what: cli::ExportWhat::Tiles { dir },
+        } => proofs::export_tiles(cli, dir)?,
         Command::Prove { seq, size } => proofs::prove(cli, *seq, *size)?,
         Command::ProveConsistency { old_size, new_size } => {
             proofs::prove_consistency(cli, *old_size, *new_size)?

@@ -12,23 +12,55 @@ use std::process::ExitCode;
 use crate::cli::Cli;
 use crate::read::reader;
 
+/// A progress bar over `total` entries on a terminal's stderr; hidden otherwise.
+pub fn progress_bar(total: u64, doing: &str) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let b = ProgressBar::new(total);
+    if let Ok(style) = ProgressStyle::with_template(&format!(
+        "{doing} {{bar:40}} {{pos}}/{{len}} entries ({{per_sec}}, {{eta}} left)"
+    )) {
+        b.set_style(style);
+    }
+    b
+}
+
+/// `aiaudit export tiles DIR`.
+pub fn export_tiles(cli: &Cli, dir: &Path) -> Result<()> {
+    let r = reader(cli)?;
+    let bar = progress_bar(r.size()?, "exporting");
+    let started = std::time::Instant::now();
+    let out = r
+        .export_tiles(dir, &mut |done, _| bar.set_position(done))
+        .with_context(|| format!("exporting tiles to {}", dir.display()))?;
+    bar.finish_and_clear();
+    let added = if out.previous_size > 0 {
+        format!(" (the copy had {})", out.previous_size)
+    } else {
+        String::new()
+    };
+    say!(
+        "wrote {} entries{added} to {} in {:.2}s: entry bundles {}, hash tiles {}, {} bytes, and the checkpoint",
+        out.size,
+        dir.display(),
+        started.elapsed().as_secs_f64(),
+        out.bundles,
+        out.tiles,
+        out.bytes
+    );
+    say!(
+        "serve the directory as <prefix>/ and point a c2sp.org/tlog-tiles client at it with the log's verifier key (`aiaudit verifier-key`)"
+    );
+    Ok(())
+}
+
 pub fn verify(cli: &Cli, against: Option<&Path>, key: Option<String>) -> Result<ExitCode> {
     let r = reader(cli)?;
     let against = against
         .map(|p| std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display())))
         .transpose()?;
-    let total = r.size()?;
-    let bar = if std::io::stderr().is_terminal() {
-        let b = ProgressBar::new(total);
-        if let Ok(style) = ProgressStyle::with_template(
-            "verifying {bar:40} {pos}/{len} entries ({per_sec}, {eta} left)",
-        ) {
-            b.set_style(style);
-        }
-        b
-    } else {
-        ProgressBar::hidden()
-    };
+    let bar = progress_bar(r.size()?, "verifying");
     let opts = VerifyOptions {
         trusted_key: key,
         against,

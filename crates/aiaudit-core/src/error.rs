@@ -100,6 +100,24 @@ pub enum Error {
         /// Index of the first missing node.
         index: u64,
     },
+    /// A tile path (c2sp.org/tlog-tiles) that is not spelled as the specification spells it.
+    #[error("bad tile path {path:?}: {why}")]
+    TilePath {
+        /// The path given (its first 200 characters).
+        path: String,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// Leaf data too long for an entry bundle, whose length prefixes are 16 bits.
+    #[error(
+        "the record at seq {seq} is {len} bytes: an entry bundle (c2sp.org/tlog-tiles) carries records of at most 65535 bytes"
+    )]
+    EntryTooLong {
+        /// The entry.
+        seq: u64,
+        /// Its leaf data's length.
+        len: usize,
+    },
     /// A storage backend failed.
     #[error("store: {0}")]
     Store(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),

@@ -43,6 +43,7 @@ pub mod redact;
 pub mod seal;
 pub mod store;
 pub mod strict_json;
+pub mod tiles;
 pub mod timefmt;
 
 pub use bundle::{ConsistencyBundle, InclusionBundle};

@@ -43,6 +43,9 @@ pub struct ServerConfig {
     pub after_commit: AfterCommit,
     /// How `POST /v1/traces` and `/v1/logs` map what they take (`[otlp]`).
     pub otlp: Otlp,
+    /// `GET /checkpoint` and `/tile/…` answer without a token (`[tiles] public = true`): a
+    /// public log, whose records anyone may read. Otherwise they need the `audit` role.
+    pub public_tiles: bool,
 }
 
 /// The `[otlp]` table: what the OTLP receiver keeps.
@@ -149,6 +152,7 @@ impl ServerConfig {
             verify_every: Some(std::time::Duration::from_secs(86_400)),
             after_commit: AfterCommit::default(),
             otlp: Otlp::default(),
+            public_tiles: false,
         }
     }
 
@@ -273,6 +277,9 @@ impl ServerConfig {
                 return Err(bad("otlp.max_attributes must be at least 1".into()));
             }
         }
+        if let Some(t) = file.tiles {
+            c.public_tiles = t.public.unwrap_or(false);
+        }
         c.check()?;
         Ok(c)
     }
@@ -350,6 +357,13 @@ struct File {
     sinks: Option<toml::Value>,
     alerts: Option<toml::Value>,
     otlp: Option<OtlpTable>,
+    tiles: Option<TilesTable>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TilesTable {
+    public: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

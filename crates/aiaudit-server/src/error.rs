@@ -159,6 +159,11 @@ fn core_error(e: aiaudit_core::Error) -> ApiError {
         C::InvalidEvent(_) | C::Canonical(_) | C::Time { .. } => {
             ApiError::bad_request("invalid_event", e.to_string())
         }
+        C::TilePath { .. } => ApiError::bad_request("invalid_tile_path", e.to_string()),
+        // The format cannot carry the record: nothing the caller can change.
+        C::EntryTooLong { .. } => {
+            ApiError::new(StatusCode::NOT_IMPLEMENTED, "entry_too_long", e.to_string())
+        }
         other => ApiError::internal(other),
     }
 }

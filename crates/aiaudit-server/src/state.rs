@@ -34,6 +34,8 @@ pub struct Shared {
     pub open_health: bool,
     /// `/metrics` needs no token.
     pub open_metrics: bool,
+    /// `/checkpoint` and `/tile/…` need no token.
+    pub public_tiles: bool,
     /// The committed log size, for live streams to wait on.
     pub committed: Arc<tokio::sync::watch::Sender<u64>>,
     /// Set when the server shuts down, so that live streams end.
@@ -75,6 +77,7 @@ impl AppState {
                 otlp: config.otlp,
                 open_health: config.open_health,
                 open_metrics: config.open_metrics,
+                public_tiles: config.public_tiles,
                 committed,
                 stopping: tokio::sync::watch::Sender::new(false),
                 bodies: Arc::new(tokio::sync::Semaphore::new(config.connections.body_budget)),

@@ -4,31 +4,9 @@
 
 mod common;
 
+use common::{drop_schema, pg_base};
+
 use serde_json::{Value, json};
-
-fn pg_base() -> String {
-    std::env::var("AIAUDIT_TEST_PG")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
-
-fn drop_schema(schema: &str) {
-    let mut c = postgres::Client::connect(&pg_base(), postgres::NoTls).unwrap_or_else(|e| {
-        panic!(
-            "PostgreSQL is not reachable at {}: {e}. Start it with `pg_ctlcluster $(ls /etc/postgresql) main start` (.ci/run does this)",
-            pg_base()
-        )
-    });
-    c.batch_execute(&format!(
-        "DROP SCHEMA IF EXISTS {schema} CASCADE;
-         DO $$ DECLARE r text; BEGIN
-           FOR r IN SELECT rolname FROM pg_roles WHERE rolname IN ('{schema}_writer', '{schema}_reader') LOOP
-             EXECUTE format('DROP OWNED BY %I', r);
-             EXECUTE format('DROP ROLE %I', r);
-           END LOOP;
-         END $$;"
-    ))
-    .expect("drop schema");
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_serves_a_postgres_log() {

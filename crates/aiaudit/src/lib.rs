@@ -31,6 +31,7 @@
 mod builder;
 mod error;
 pub mod events;
+mod export_tiles;
 mod ids;
 pub mod keyfile;
 pub mod location;
@@ -49,6 +50,7 @@ pub use aiaudit_core::redact;
 pub use aiaudit_core::{Event, Query, Record, Status, StoredEntry};
 pub use builder::{AuditLoggerBuilder, Durability};
 pub use error::{Error, Result};
+pub use export_tiles::TilesExport;
 pub use logger::{AuditLogger, MAX_DEPTH, validate};
 pub use reader::LogReader;
 pub use submit::{CommitObserver, CommitStats, NotSealed, Sealed, Submission};

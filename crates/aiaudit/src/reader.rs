@@ -1,6 +1,7 @@
 //! `LogReader`: queries, single entries, checkpoints and proofs over a stored log. Reading needs
 //! no signing key; proofs are checked against the log's verifier key before they are returned.
 
+use aiaudit_core::tiles::{BundleWriter, TILE_WIDTH, Tile, TileKind};
 use aiaudit_core::{
     ConsistencyBundle, InclusionBundle, LogInfo, NoteVerifier, Query, Store, StoredCheckpoint,
     StoredEntry, consistency_proof, inclusion_proof, root_at,
@@ -193,6 +194,73 @@ impl LogReader {
         };
         bundle.verify(&self.verifier()?).map_err(damaged)?;
         Ok(bundle)
+    }
+
+    /// The bytes of a c2sp.org/tlog-tiles resource — a hash tile or an entry bundle, full or
+    /// partial — over the latest signed checkpoint. A path names the same bytes for ever, so
+    /// the answer may be cached; a tile the tree does not (yet) hold at that width is
+    /// [`Error::NotFound`], as is every tile of an empty log.
+    pub fn tile(&self, tile: &Tile) -> Result<Vec<u8>> {
+        let size = self.checkpoint()?.size;
+        let have = Tile::width_at(tile.level(), tile.index, size);
+        if have < tile.width {
+            return Err(Error::NotFound(if have == 0 {
+                format!("{tile} is beyond the tree of size {size}")
+            } else {
+                format!(
+                    "{tile} is wider than the tree of size {size}, which holds {have} there{}",
+                    if have == TILE_WIDTH {
+                        " (fetch the full tile)".to_string()
+                    } else {
+                        format!(
+                            " ({})",
+                            Tile {
+                                width: have,
+                                ..*tile
+                            }
+                        )
+                    }
+                )
+            }));
+        }
+        match tile.kind {
+            TileKind::Hashes { .. } => tile
+                .hashes(self.store.as_ref(), size)?
+                .ok_or_else(|| Error::NotFound(format!("{tile} is not in the tree"))),
+            TileKind::Entries => self.bundle(tile),
+        }
+    }
+
+    /// The entry bundle `tile`, which the tree holds.
+    fn bundle(&self, tile: &Tile) -> Result<Vec<u8>> {
+        let (first, width) = (tile.first(), u64::from(tile.width));
+        let mut bundle = BundleWriter::new();
+        let mut failed = None;
+        let mut next = first;
+        self.store.scan(first, &mut |e| {
+            if e.seq != next {
+                failed = Some(Error::NotFound(format!(
+                    "the store holds seq {} where seq {next} belongs: the log is damaged; run `aiaudit verify`",
+                    e.seq
+                )));
+                return Ok(false);
+            }
+            if let Err(err) = bundle.push(e.seq, &e.data) {
+                failed = Some(err.into());
+                return Ok(false);
+            }
+            next += 1;
+            Ok(next < first + width)
+        })?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        if next != first + width {
+            return Err(Error::NotFound(format!(
+                "the store ends at seq {next} inside {tile}: the log is damaged; run `aiaudit verify`"
+            )));
+        }
+        Ok(bundle.finish())
     }
 
     /// The quick check a writer runs before it extends the log ([`crate::check_tail`]): the

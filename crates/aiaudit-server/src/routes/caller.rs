@@ -86,6 +86,26 @@ impl FromRequestParts<AppState> for Probe {
     }
 }
 
+/// The caller of the tile API (`/checkpoint`, `/tile/…`): nobody in particular on a public log
+/// (`[tiles] public = true`), otherwise a token with the `audit` role and the route it called.
+pub(crate) struct TileAccess {
+    pub(crate) caller: Option<(Caller, String)>,
+}
+
+impl FromRequestParts<AppState> for TileAccess {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if state.public_tiles {
+            return Ok(TileAccess { caller: None });
+        }
+        let a = Authorized::<Audit>::from_request_parts(parts, state).await?;
+        Ok(TileAccess {
+            caller: Some((a.caller, a.route)),
+        })
+    }
+}
+
 /// Refuses (and records the refusal) unless `caller` may do what needs `need`.
 async fn allow(state: &AppState, caller: &Caller, need: Role, route: &str) -> Result<(), ApiError> {
     if caller.role.allows(need) {

@@ -11,6 +11,7 @@ mod otlp;
 mod proofs;
 mod reports;
 mod stream;
+mod tiles;
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequestParts, Request, State};
@@ -48,6 +49,9 @@ pub fn app(state: AppState) -> axum::Router {
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .routes(routes!(health::metrics))
+        // The tlog-tiles API is C2SP's, documented there and in docs/format.md §10.
+        .route("/checkpoint", axum::routing::get(tiles::checkpoint))
+        .route("/tile/{*path}", axum::routing::get(tiles::tile))
         .with_state(state.clone())
         .split_for_parts();
     let spec = api.to_json().unwrap_or_else(|_| "{}".into());

@@ -101,3 +101,29 @@ impl Harness {
         self.dir.path().join("audit.db")
     }
 }
+
+/// The PostgreSQL server the tests use.
+pub fn pg_base() -> String {
+    std::env::var("AIAUDIT_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// Drops a test schema and its roles.
+pub fn drop_schema(schema: &str) {
+    let mut c = postgres::Client::connect(&pg_base(), postgres::NoTls).unwrap_or_else(|e| {
+        panic!(
+            "PostgreSQL is not reachable at {}: {e}. Start it with `pg_ctlcluster $(ls /etc/postgresql) main start` (.ci/run does this)",
+            pg_base()
+        )
+    });
+    c.batch_execute(&format!(
+        "DROP SCHEMA IF EXISTS {schema} CASCADE;
+         DO $$ DECLARE r text; BEGIN
+           FOR r IN SELECT rolname FROM pg_roles WHERE rolname IN ('{schema}_writer', '{schema}_reader') LOOP
+             EXECUTE format('DROP OWNED BY %I', r);
+             EXECUTE format('DROP ROLE %I', r);
+           END LOOP;
+         END $$;"
+    ))
+    .expect("drop schema");
+}

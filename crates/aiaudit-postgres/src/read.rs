@@ -9,7 +9,7 @@ use aiaudit_core::{Hash, LogInfo, Query, StoredCheckpoint, StoredEntry};
 use postgres::Row;
 use postgres::types::ToSql;
 
-use crate::write::node_id;
+use crate::schema::node_id;
 use crate::{Error, PostgresStore};
 
 /// Rows fetched per page of a long read.

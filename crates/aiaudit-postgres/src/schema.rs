@@ -156,6 +156,11 @@ pub(crate) fn partition_sql(schema: &str, month: (i64, u32)) -> (String, String)
     (name, ddl)
 }
 
+/// Node id of the perfect subtree `(level, index)`, as in the SQLite layout.
+pub(crate) fn node_id(level: u32, index: u64) -> i64 {
+    ((u64::from(level) << 48) | index) as i64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

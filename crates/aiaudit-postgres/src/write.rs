@@ -184,7 +184,7 @@ fn try_append(store: &mut PostgresStore, batch: &mut dyn Rebase) -> Result<(), E
             .map_err(e)?;
         let mut w = BinaryCopyInWriter::new(sink, &[Type::INT8, Type::BYTEA]);
         for n in b.nodes {
-            let id = node_id(n.level, n.index);
+            let id = schema::node_id(n.level, n.index);
             w.write(&[&id, &&n.hash[..]]).map_err(e)?;
         }
         w.finish().map_err(e)?;
@@ -254,9 +254,4 @@ fn copy_postings(c: &mut Client, s: &str, entries: &[StoredEntry]) -> Result<(),
     }
     w.finish()?;
     Ok(())
-}
-
-/// Node id of the perfect subtree `(level, index)`, as in the SQLite layout.
-pub(crate) fn node_id(level: u32, index: u64) -> i64 {
-    ((u64::from(level) << 48) | index) as i64
 }

@@ -1,29 +1,19 @@
 //! Opening a log: the builder, key handling and the writer's start.
 
 use aiaudit_core::redact::{Policy, Redactor};
-use aiaudit_core::{CompactRange, LogInfo, NoteSigner, Source, Store, timefmt};
+use aiaudit_core::{LogInfo, NoteSigner, Store, timefmt};
 use aiaudit_sqlite::{SqliteStore, SubjectKeyFile};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::{Arc, Mutex, RwLock};
 
 use crate::error::{Error, Result};
+use crate::handoff::Shared;
 use crate::keyfile;
-use crate::logger::AuditLogger;
+use crate::logger::{AuditLogger, Durability, custom_status_name};
 use crate::queue::Queue;
-use crate::writer::{Shared, Writer};
+use crate::writer::{Writer, damaged, resume};
 use crate::writer_lock::WriterLock;
-
-/// When `log_event` returns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Durability {
-    /// Once the event is committed and fsynced (concurrent callers share commits).
-    Sync,
-    /// Once the event is queued; [`AuditLogger::flush`] and [`AuditLogger::close`] wait for
-    /// commit. The queue is bounded and blocks when full: events are never dropped.
-    #[default]
-    Async,
-}
 
 /// Configures and opens an [`AuditLogger`].
 #[derive(Debug)]
@@ -48,6 +38,13 @@ pub struct AuditLoggerBuilder {
     fresh: bool,
     /// A missing redaction secret or subject key file may be made for an existing log.
     make_side_files: bool,
+}
+
+impl AuditLogger {
+    /// Configures a log at `path` (an SQLite file, or a PostgreSQL URL).
+    pub fn builder(path: impl Into<PathBuf>) -> AuditLoggerBuilder {
+        AuditLoggerBuilder::new(path)
+    }
 }
 
 impl AuditLoggerBuilder {
@@ -179,7 +176,7 @@ impl AuditLoggerBuilder {
     }
 
     /// Calls `f` after every commit with the batch's size and commit time (for metrics).
-    pub fn on_commit(mut self, f: crate::submit::CommitObserver) -> Self {
+    pub fn on_commit(mut self, f: crate::submission::CommitObserver) -> Self {
         self.observer = Some(ObserverSlot(f));
         self
     }
@@ -314,7 +311,7 @@ impl AuditLoggerBuilder {
 
     /// The signer (made, or read from an existing key file) and metadata of a new log.
     fn new_identity(&mut self, key_path: &Path) -> Result<(NoteSigner, LogInfo)> {
-        let signer = create_key(
+        let signer = keyfile::create_for_log(
             &self.path,
             key_path,
             self.signer.take(),
@@ -421,24 +418,7 @@ impl AuditLoggerBuilder {
             .iter()
             .map(|s| custom_status_name(s))
             .collect::<Result<_>>()?;
-        // One consistent view of the head: on a shared store another writer may be appending.
-        let mut head = None;
-        store
-            .read_snapshot(&mut || {
-                let size = store.size()?;
-                let range = CompactRange::from_source(size, store.as_ref())?;
-                let checked = check_head(&self.path, store.as_ref());
-                head = Some((size, range, checked));
-                Ok(())
-            })
-            .map_err(|e| match store.classify(&e) {
-                aiaudit_core::Failure::Damage => damaged(&self.path, &e),
-                _ => e.into(),
-            })?;
-        let Some((size, range, checked)) = head else {
-            return Err(Error::NotFound("the store gave no head".into()));
-        };
-        checked?;
+        let (size, range) = resume(&self.path, store.as_ref())?;
         let info = store.info()?;
         let shared = Arc::new(Shared {
             outage_limit: self.outage_limit,
@@ -455,7 +435,7 @@ impl AuditLoggerBuilder {
             Arc::clone(&queue),
             Arc::clone(&shared),
             self.batch_size,
-            process_source(),
+            crate::host::process_source(),
             redactor.map(|r| (r, subject_keys)),
             self.subject_keys_path.clone().unwrap_or_else(|| {
                 aiaudit_sqlite::default_keys_path(&crate::location::local_base(&self.path))
@@ -485,121 +465,8 @@ impl AuditLoggerBuilder {
     }
 }
 
-/// Loads or makes the signing key of a new log.
-fn create_key(
-    db: &Path,
-    key_path: &Path,
-    given: Option<NoteSigner>,
-    origin: Option<&str>,
-) -> Result<NoteSigner> {
-    let signer = match given {
-        Some(s) => s,
-        None if key_path.exists() => keyfile::load(key_path)?,
-        None => {
-            let origin = match origin {
-                Some(o) => o.to_owned(),
-                None => default_origin(),
-            };
-            let signer = NoteSigner::generate(&origin)?;
-            keyfile::create(key_path, &signer)?;
-            signer
-        }
-    };
-    if let Some(o) = origin
-        && o != signer.name()
-    {
-        return Err(Error::Key {
-            path: key_path.to_owned(),
-            why: format!(
-                "the key is named {:?} but the log {} was asked to be {o:?}",
-                signer.name(),
-                db.display()
-            ),
-        });
-    }
-    Ok(signer)
-}
-
-/// `aiaudit.local/<host>/<8 random hex digits>`: unique per log, readable in a checkpoint.
-fn default_origin() -> String {
-    let mut r = [0u8; 4];
-    let _ = getrandom::fill(&mut r);
-    let host: String = hostname()
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
-        .collect();
-    let host = if host.is_empty() { "host".into() } else { host };
-    format!(
-        "aiaudit.local/{host}/{:02x}{:02x}{:02x}{:02x}",
-        r[0], r[1], r[2], r[3]
-    )
-}
-
-/// The refusal of a log the store reports damaged.
-fn damaged(path: &Path, e: &aiaudit_core::Error) -> Error {
-    Error::Inconsistent {
-        path: path.to_owned(),
-        why: e.to_string(),
-    }
-}
-
-/// The log must end exactly where its latest checkpoint says, with its last records intact, or
-/// the writer would sign a checkpoint over a store it cannot read back ([`crate::check_tail`]).
-fn check_head(path: &Path, store: &dyn Store) -> Result<()> {
-    let checked = match crate::check_tail(store) {
-        Ok(c) => c,
-        // The store itself reports damage on the pages the tail lives on.
-        Err(e) if store.classify(&e) == aiaudit_core::Failure::Damage => Err(e.to_string()),
-        Err(e) => return Err(e.into()),
-    };
-    match checked {
-        Ok(_) => Ok(()),
-        Err(why) => Err(Error::Inconsistent {
-            path: path.to_owned(),
-            why,
-        }),
-    }
-}
-
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .map(|h| h.trim().to_owned())
-        .unwrap_or_default()
-}
-
-fn process_source() -> Source {
-    let process = std::env::current_exe()
-        .ok()
-        .and_then(|p| p.file_name().map(|f| f.to_string_lossy().into_owned()));
-    let host = hostname();
-    Source {
-        host: (!host.is_empty()).then(|| Arc::from(host)),
-        pid: Some(std::process::id()),
-        process: process.map(Arc::from),
-        file: None,
-        line: None,
-        function: None,
-    }
-}
-
-/// Checks a custom status name and returns it in upper case.
-pub(crate) fn custom_status_name(name: &str) -> Result<Arc<str>> {
-    let ok = !name.is_empty()
-        && name.len() <= 32
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-    if !ok {
-        return Err(aiaudit_core::Error::InvalidEvent(format!(
-            "custom status {name:?} must be 1 to 32 letters, digits or '_'"
-        ))
-        .into());
-    }
-    Ok(Arc::from(name.to_ascii_uppercase()))
-}
-
 /// The commit observer, which has no `Debug` of its own.
-struct ObserverSlot(crate::submit::CommitObserver);
+struct ObserverSlot(crate::submission::CommitObserver);
 
 impl std::fmt::Debug for ObserverSlot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -82,3 +82,53 @@ pub fn load_or_create_secret(path: &Path) -> Result<[u8; 32]> {
         Err(e) => Err(bad(e.to_string())),
     }
 }
+
+/// Loads or makes the signing key of a new log.
+pub(crate) fn create_for_log(
+    db: &Path,
+    key_path: &Path,
+    given: Option<NoteSigner>,
+    origin: Option<&str>,
+) -> Result<NoteSigner> {
+    let signer = match given {
+        Some(s) => s,
+        None if key_path.exists() => load(key_path)?,
+        None => {
+            let origin = match origin {
+                Some(o) => o.to_owned(),
+                None => default_origin(),
+            };
+            let signer = NoteSigner::generate(&origin)?;
+            create(key_path, &signer)?;
+            signer
+        }
+    };
+    if let Some(o) = origin
+        && o != signer.name()
+    {
+        return Err(Error::Key {
+            path: key_path.to_owned(),
+            why: format!(
+                "the key is named {:?} but the log {} was asked to be {o:?}",
+                signer.name(),
+                db.display()
+            ),
+        });
+    }
+    Ok(signer)
+}
+
+/// `aiaudit.local/<host>/<8 random hex digits>`: unique per log, readable in a checkpoint.
+fn default_origin() -> String {
+    let mut r = [0u8; 4];
+    let _ = getrandom::fill(&mut r);
+    let host: String = crate::host::hostname()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
+        .collect();
+    let host = if host.is_empty() { "host".into() } else { host };
+    format!(
+        "aiaudit.local/{host}/{:02x}{:02x}{:02x}{:02x}",
+        r[0], r[1], r[2], r[3]
+    )
+}

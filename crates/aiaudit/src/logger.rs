@@ -8,11 +8,21 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 
-use crate::builder::{AuditLoggerBuilder, Durability};
 use crate::error::{Error, Result};
+use crate::handoff::{Ack, Msg, Responder, Shared};
 use crate::queue::Queue;
 use crate::reader::LogReader;
-use crate::writer::{Ack, Msg, Responder, Shared};
+
+/// When `log_event` returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// Once the event is committed and fsynced (concurrent callers share commits).
+    Sync,
+    /// Once the event is queued; [`AuditLogger::flush`] and [`AuditLogger::close`] wait for
+    /// commit. The queue is bounded and blocks when full: events are never dropped.
+    #[default]
+    Async,
+}
 
 /// A tamper-evident audit log open for writing. Cheap to share between threads (`Arc`).
 ///
@@ -47,11 +57,6 @@ impl std::fmt::Debug for AuditLogger {
 }
 
 impl AuditLogger {
-    /// Configures a log at `path` (an SQLite file).
-    pub fn builder(path: impl Into<PathBuf>) -> AuditLoggerBuilder {
-        AuditLoggerBuilder::new(path)
-    }
-
     /// Opens (or creates) the log at `path` with the defaults.
     pub fn open(path: impl Into<PathBuf>) -> Result<Self> {
         Self::builder(path).open()
@@ -145,7 +150,7 @@ impl AuditLogger {
         if let Some(s) = Status::standard(name) {
             return Ok(s);
         }
-        let name = crate::builder::custom_status_name(name)?;
+        let name = custom_status_name(name)?;
         let mut guard = self
             .custom_statuses
             .write()
@@ -361,4 +366,18 @@ fn check_value(key: &str, v: &Value, depth: usize) -> Result<()> {
         Value::Object(m) => validate_details(m, depth),
         _ => Ok(()),
     }
+}
+
+/// Checks a custom status name and returns it in upper case.
+pub(crate) fn custom_status_name(name: &str) -> Result<Arc<str>> {
+    let ok = !name.is_empty()
+        && name.len() <= 32
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if !ok {
+        return Err(aiaudit_core::Error::InvalidEvent(format!(
+            "custom status {name:?} must be 1 to 32 letters, digits or '_'"
+        ))
+        .into());
+    }
+    Ok(Arc::from(name.to_ascii_uppercase()))
 }

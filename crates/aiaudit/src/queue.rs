@@ -10,7 +10,7 @@ use std::sync::{Condvar, Mutex, OnceLock};
 use std::thread::Thread;
 use std::time::Duration;
 
-use crate::writer::Msg;
+use crate::handoff::Msg;
 
 pub(crate) struct Queue {
     q: ArrayQueue<Msg>,

@@ -15,7 +15,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(2);
 /// How long an outage is still retried once the logger is closing.
 const CLOSE_GRACE: Duration = Duration::from_secs(3);
 
-use super::{Responder, Shared};
+use crate::handoff::{Responder, Shared};
 
 /// A batch the sealer has sealed, for the committer to make durable.
 pub(crate) struct Staged {
@@ -29,17 +29,17 @@ pub(crate) struct Staged {
     /// Flush and close requests that came after these entries, answered with the size.
     pub(crate) barriers: Vec<Responder>,
     /// Submitted batches' commit callbacks, answered with the size.
-    pub(crate) callbacks: Vec<crate::submit::OnCommit>,
+    pub(crate) callbacks: Vec<crate::submission::OnCommit>,
     /// On a shared store, submitted batches' seal callbacks with their first seq and ids as
     /// sealed: answered at commit, with the seqs the batch finally took.
-    pub(crate) sealed: Vec<(crate::submit::SealedFn, u64, Vec<String>)>,
+    pub(crate) sealed: Vec<(crate::submission::SealedFn, u64, Vec<String>)>,
 }
 
 pub(crate) struct Committer {
     pub(crate) store: Box<dyn Store>,
     pub(crate) signer: NoteSigner,
     pub(crate) shared: Arc<Shared>,
-    pub(crate) observer: Option<crate::submit::CommitObserver>,
+    pub(crate) observer: Option<crate::submission::CommitObserver>,
 }
 
 impl Committer {
@@ -67,7 +67,7 @@ impl Committer {
                         .pending
                         .fetch_sub(b.entries.len() as u64, Ordering::SeqCst);
                     if let Some(observe) = &self.observer {
-                        observe(crate::submit::CommitStats {
+                        observe(crate::submission::CommitStats {
                             entries: b.entries.len(),
                             size: b.size,
                             elapsed: started.elapsed(),
@@ -88,11 +88,11 @@ impl Committer {
         }
         for (f, seq, ids) in b.sealed {
             f(match &result {
-                Ok(_) => Ok(crate::submit::Sealed {
+                Ok(_) => Ok(crate::submission::Sealed {
                     first_seq: moved(seq),
                     ids,
                 }),
-                Err(e) => Err(crate::submit::NotSealed::Stopped(e.clone())),
+                Err(e) => Err(crate::submission::NotSealed::Stopped(e.clone())),
             });
         }
         for mut c in b.callbacks {

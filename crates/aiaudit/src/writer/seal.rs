@@ -12,7 +12,7 @@ use std::sync::atomic::Ordering;
 use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 
 use super::commit::{Committer, Staged};
-use super::{Msg, Shared};
+use crate::handoff::{Msg, Shared};
 use crate::ids::IdGen;
 use crate::queue::Queue;
 
@@ -61,7 +61,7 @@ impl Writer {
         source: Source,
         redactor: Option<(Arc<Redactor>, Option<Arc<SubjectKeyFile>>)>,
         keys_path: std::path::PathBuf,
-        observer: Option<crate::submit::CommitObserver>,
+        observer: Option<crate::submission::CommitObserver>,
     ) -> Self {
         let size = range.size();
         let shared_store = store.shared();
@@ -203,9 +203,9 @@ impl Writer {
     /// Seals a submitted batch as consecutive seqs and answers its seal callback at once. Every
     /// event is sealed before any joins the tree: one that cannot be sealed (over the record
     /// size limit after redaction) refuses the whole submission and leaves the log untouched.
-    fn stage_batch(&mut self, mut sub: crate::submit::Submission) -> bool {
+    fn stage_batch(&mut self, mut sub: crate::submission::Submission) -> bool {
         if self.shared.poisoned.load(Ordering::SeqCst) {
-            sub.fail(crate::submit::NotSealed::Stopped(
+            sub.fail(crate::submission::NotSealed::Stopped(
                 self.shared.poison_message(),
             ));
             return false;
@@ -217,7 +217,7 @@ impl Writer {
             match self.prepare(event, first_seq + i as u64, true) {
                 Ok(entry) => prepared.push(entry),
                 Err(e) => {
-                    sub.fail(crate::submit::NotSealed::Rejected {
+                    sub.fail(crate::submission::NotSealed::Rejected {
                         index: i,
                         why: e.to_string(),
                     });
@@ -237,7 +237,7 @@ impl Writer {
                 // Another writer may take these seqs first: the answer waits for the commit.
                 self.staged.sealed.push((f, first_seq, ids));
             } else {
-                f(Ok(crate::submit::Sealed { first_seq, ids }));
+                f(Ok(crate::submission::Sealed { first_seq, ids }));
             }
         }
         false

@@ -67,7 +67,7 @@ pub fn prediction(rng: &mut Rng, i: u64, op: &str) -> Event {
     )
     .operation(op, "credit-risk-scoring")
     .detail("request_id", format!("req-{i:06}"))
-    .detail("input_hash", input_hash);
+    .detail(aiaudit_core::store::indexed::INPUT_HASH, input_hash);
     e.regulations = vec!["EU AI Act".into()];
     e
 }

@@ -8,6 +8,16 @@ use crate::error::Result;
 use crate::hash::Hash;
 use crate::merkle::{CompletedNode, NodeSource};
 
+/// The members of an event's `details` that stores index, named here once: the writer derives
+/// them from the event it seals ([`StoredEntry::sealed`]), readers from the record
+/// ([`RecordHead`], whose field names must stay these), producers set them under these names.
+pub mod indexed {
+    /// `details.input_hash`: the SHA-256 (hex) of a prediction's input, in RFC 8785 JSON.
+    pub const INPUT_HASH: &str = "input_hash";
+    /// `details.ingest_id`: the id of the queue message (or idempotency key) an event came from.
+    pub const INGEST_ID: &str = "ingest_id";
+}
+
 /// One sealed entry: its leaf data, plus the fields queries filter on (derived from the leaf
 /// data, never stored twice).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +64,34 @@ impl StoredEntry {
         }
         e.data = data;
         e
+    }
+
+    /// The entry of `event` as sealed at `seq` with `id` and `time_ns` into `data`: the query
+    /// fields are taken from the event (after redaction, so they are what the record holds),
+    /// and the leaf hash computed.
+    pub fn sealed(event: crate::Event, seq: u64, id: String, time_ns: i64, data: Vec<u8>) -> Self {
+        let detail = |key: &str| match event.details.get(key) {
+            Some(serde_json::Value::String(v)) => Some(v.clone()),
+            _ => None,
+        };
+        let (input_hash, ingest_id) = (detail(indexed::INPUT_HASH), detail(indexed::INGEST_ID));
+        let (op_id, op_name) = event.operation.map_or((None, None), |o| (o.id, o.name));
+        StoredEntry {
+            seq,
+            id,
+            time_ns,
+            kind: event.kind.into_owned(),
+            status: event.status.as_str().to_owned(),
+            model: event.model.map(|m| m.name),
+            user: event.actor.and_then(|a| a.user),
+            op_id,
+            op_name,
+            subject: event.subject,
+            input_hash,
+            ingest_id,
+            leaf_hash: crate::leaf_hash(&data),
+            data,
+        }
     }
 
     /// An entry with only what a store keeps; the query fields are left empty.
@@ -403,5 +441,36 @@ pub trait Store: NodeSource + Send {
     /// say) before the writer retries. Stores that need nothing do nothing.
     fn recover(&mut self) -> Result<()> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::{Event, seal};
+
+    /// The writer's entry and the reader's head index the same members, under the names
+    /// [`indexed`] gives.
+    #[test]
+    fn writer_and_reader_derive_the_same_query_fields() {
+        let event = Event::new("model_inference", "p")
+            .model("risk", "2")
+            .user("alice")
+            .detail(indexed::INPUT_HASH, "ab12")
+            .detail(indexed::INGEST_ID, "msg-7")
+            .detail("other", "x");
+        let mut data = Vec::new();
+        let id = "0190a5c4-0000-7000-8000-000000000000";
+        seal(&event, 3, id, 1_795_000_000_000_000_000, &mut data).unwrap();
+        let written = StoredEntry::sealed(event, 3, id.into(), 1_795_000_000_000_000_000, data);
+        let read =
+            StoredEntry::from_stored(3, written.time_ns, written.leaf_hash, written.data.clone());
+        assert_eq!(written, read);
+        assert_eq!(read.input_hash.as_deref(), Some("ab12"));
+        assert_eq!(read.ingest_id.as_deref(), Some("msg-7"));
+        assert_eq!(read.model.as_deref(), Some("risk"));
+        assert_eq!(read.user.as_deref(), Some("alice"));
     }
 }

@@ -386,7 +386,7 @@ impl Logger {
         let mut details = Map::new();
         details.insert("request_id".into(), Value::String(request_id.clone()));
         details.insert(
-            "input_hash".into(),
+            aiaudit_core::store::indexed::INPUT_HASH.into(),
             Value::String(crate::input_hash(&input)?),
         );
         if !hash_only {

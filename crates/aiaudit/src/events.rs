@@ -127,7 +127,7 @@ pub fn with_input(event: Event, input: Value, hash_only: bool) -> aiaudit_core::
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    let event = event.detail("input_hash", hash);
+    let event = event.detail(aiaudit_core::store::indexed::INPUT_HASH, hash);
     Ok(if hash_only {
         event
     } else {

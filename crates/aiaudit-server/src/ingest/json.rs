@@ -356,7 +356,7 @@ pub const RESERVED_TYPES: [&str; 4] = [
 
 /// Detail keys only the server sets: `ingest_id` names the queue message an event came from,
 /// and a client that set it could make a redelivered message pass for committed.
-pub const RESERVED_DETAILS: [&str; 1] = ["ingest_id"];
+pub const RESERVED_DETAILS: [&str; 1] = [aiaudit_core::store::indexed::INGEST_ID];
 
 /// Turns one input into an event: statuses checked against the logger's, times parsed,
 /// nesting bounded; `service` (the token's name) fills the actor's when the event names none.

@@ -296,8 +296,10 @@ fn to_events(state: &AppState, payload: &[u8], id: &str) -> Result<Vec<aiaudit::
                 .map_err(|e| e.message)?;
             // Every event of a message carries its id: they are committed together, so any one
             // of them found means the message is in the log.
-            e.details
-                .insert("ingest_id".into(), serde_json::Value::String(id.to_owned()));
+            e.details.insert(
+                aiaudit_core::store::indexed::INGEST_ID.into(),
+                serde_json::Value::String(id.to_owned()),
+            );
             Ok(e)
         })
         .collect()

@@ -40,9 +40,10 @@ pub(crate) async fn submit(
         }
         // A batch is sealed as consecutive seqs and committed whole: its first event names it.
         if let Some(first) = events.first_mut() {
-            first
-                .details
-                .insert("ingest_id".into(), serde_json::Value::String(k.clone()));
+            first.details.insert(
+                aiaudit_core::store::indexed::INGEST_ID.into(),
+                serde_json::Value::String(k.clone()),
+            );
         }
     }
     let (sealed_tx, sealed_rx) = oneshot::channel::<Result<Sealed, NotSealed>>();

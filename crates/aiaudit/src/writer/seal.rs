@@ -3,8 +3,8 @@
 
 use aiaudit_core::redact::{Redactor, SubjectKeys};
 use aiaudit_core::{
-    CompactRange, CompletedNode, Event, NODE_STRIDE, NoteSigner, Source, Store, StoredEntry,
-    leaf_hash, seal, timefmt,
+    CompactRange, CompletedNode, Event, NODE_STRIDE, NoteSigner, Source, Store, StoredEntry, seal,
+    timefmt,
 };
 use aiaudit_sqlite::SubjectKeyFile;
 use std::sync::Arc;
@@ -304,32 +304,7 @@ impl Writer {
         // Room for a typical record, so that sealing does not reallocate as it writes.
         let mut data = Vec::with_capacity(768 + 64 * event.details.len() + event.name.len());
         seal(&event, seq, &id, time_ns, &mut data)?;
-        let (op_id, op_name) = event
-            .operation
-            .take()
-            .map_or((None, None), |o| (o.id, o.name));
-        Ok(StoredEntry {
-            seq,
-            id,
-            time_ns,
-            kind: event.kind.into_owned(),
-            status: event.status.as_str().to_owned(),
-            model: event.model.take().map(|m| m.name),
-            user: event.actor.take().and_then(|a| a.user),
-            op_id,
-            op_name,
-            subject: event.subject.take(),
-            input_hash: match event.details.get("input_hash") {
-                Some(serde_json::Value::String(h)) => Some(h.clone()),
-                _ => None,
-            },
-            ingest_id: match event.details.get("ingest_id") {
-                Some(serde_json::Value::String(h)) => Some(h.clone()),
-                _ => None,
-            },
-            leaf_hash: leaf_hash(&data),
-            data,
-        })
+        Ok(StoredEntry::sealed(event, seq, id, time_ns, data))
     }
 
     /// Adds a prepared entry (at the next seq) to the tree and the staged batch.

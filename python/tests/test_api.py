@@ -273,3 +273,15 @@ def test_a_long_lived_forked_child_does_not_keep_the_log_locked(tmp_path: Path) 
     finally:
         os.write(w, b"x")
         os.waitpid(pid, 0)
+
+
+def test_a_postgres_log_is_refused_clearly_by_the_sqlite_only_package(tmp_path: Path) -> None:
+    """The wheel links SQLite only (the crate's `postgres` feature is off): a PostgreSQL URL
+    is named and refused, and the password in it is not repeated."""
+    with pytest.raises(aiaudit.AuditError) as e:
+        AuditLogger("postgres://alice:s3cret@127.0.0.1:5432/test?schema=audit")
+    message = str(e.value)
+    assert "no PostgreSQL support" in message and "postgres" in message, message
+    assert "s3cret" not in message
+    assert not list(tmp_path.iterdir())
+

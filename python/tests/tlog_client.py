@@ -38,7 +38,7 @@ class Checkpoint:
 
 def parse_verifier(vkey: str) -> tuple[str, bytes, Ed25519PublicKey]:
     """``<name>+<hex key id>+<base64(0x01 || key)>`` → (name, key id, key)."""
-    name, key_id, b64 = vkey.split("+")
+    name, key_id, b64 = vkey.split("+", 2)  # the base64 part may hold "+" itself
     raw = base64.b64decode(b64)
     assert raw[0] == 0x01 and len(raw) == 33, "an Ed25519 verifier key"
     expected = hashlib.sha256(name.encode() + b"\n" + raw).digest()[:4]

@@ -87,6 +87,7 @@ fn open_handle(py: Python<'_>, s: Settings) -> PyResult<Handle> {
         }
     };
     let path = s.path.unwrap_or_else(default_path);
+    aiaudit::location::check_supported(&path).py(py)?;
     let path = registry::canonical(&path)
         .map_err(|e| raise(py, "AuditError", format!("opening the log: {e}")))?;
     let opts = OpenOptions {

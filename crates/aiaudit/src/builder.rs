@@ -188,6 +188,8 @@ impl AuditLoggerBuilder {
             .key_path
             .clone()
             .unwrap_or_else(|| keyfile::default_key_path(&self.path));
+        crate::location::check_supported(&self.path)?;
+        #[cfg(feature = "postgres")]
         if let Some(url) = crate::location::postgres_url(&self.path) {
             let url = url.to_owned();
             return self.open_postgres(&url, &key_path);
@@ -254,6 +256,7 @@ impl AuditLoggerBuilder {
         Ok(logger)
     }
 
+    #[cfg(feature = "postgres")]
     /// A log in PostgreSQL, which other writers may share: no writer lock (the store's head
     /// lock orders the writers), and every writer must hold the log's signing key.
     fn open_postgres(mut self, url: &str, key_path: &Path) -> Result<AuditLogger> {

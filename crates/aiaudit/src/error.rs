@@ -13,6 +13,7 @@ pub enum Error {
     #[error(transparent)]
     Sqlite(#[from] aiaudit_sqlite::Error),
     /// The PostgreSQL store failed.
+    #[cfg(feature = "postgres")]
     #[error(transparent)]
     Postgres(#[from] aiaudit_postgres::Error),
     /// The signing key file is missing, unreadable or does not belong to the log.
@@ -61,6 +62,9 @@ pub enum Error {
         /// What is wrong, with its line.
         why: String,
     },
+    /// A log this build cannot open: a PostgreSQL log without the crate's `postgres` feature.
+    #[error("{0}")]
+    Unsupported(String),
     /// Something asked of the log that it does not hold.
     #[error("{0}")]
     NotFound(String),

@@ -5,7 +5,41 @@ use std::path::{Path, PathBuf};
 
 /// The PostgreSQL URL `db` names, if it is one rather than a file path.
 pub fn postgres_url(db: &Path) -> Option<&str> {
-    db.to_str().filter(|s| aiaudit_postgres::is_postgres_url(s))
+    db.to_str()
+        .filter(|s| s.starts_with("postgres://") || s.starts_with("postgresql://"))
+}
+
+/// The schema and password-free form of a PostgreSQL URL.
+#[cfg(feature = "postgres")]
+fn parsed(db: &Path) -> Option<(String, String)> {
+    postgres_url(db)
+        .and_then(|u| aiaudit_postgres::PgUrl::parse(u).ok())
+        .map(|u| (u.schema, u.display))
+}
+
+/// Without PostgreSQL support a URL is not parsed: its schema is the default one, and it is
+/// shown without anything after the host's `@` to keep a password out of messages.
+#[cfg(not(feature = "postgres"))]
+fn parsed(db: &Path) -> Option<(String, String)> {
+    postgres_url(db).map(|u| {
+        let shown = match (u.find("://"), u.rfind('@')) {
+            (Some(s), Some(at)) if at > s => format!("{}://…{}", &u[..s], &u[at..]),
+            _ => u.to_owned(),
+        };
+        ("aiaudit".to_owned(), shown)
+    })
+}
+
+/// Refuses a log this build cannot open: a PostgreSQL log when the crate was built without
+/// its `postgres` feature ([`crate::Error::Unsupported`], the URL shown without its password).
+pub fn check_supported(db: &Path) -> crate::Result<()> {
+    if cfg!(feature = "postgres") || postgres_url(db).is_none() {
+        return Ok(());
+    }
+    Err(crate::Error::Unsupported(format!(
+        "{} is a PostgreSQL log, and this build of aiaudit has no PostgreSQL support: enable the `postgres` feature of the aiaudit crate",
+        display(db)
+    )))
 }
 
 /// The path the log's local files are named after: the database file itself, or for a
@@ -16,16 +50,16 @@ pub fn postgres_url(db: &Path) -> Option<&str> {
 /// A file path is resolved to the database's real name first (symlinks followed), so that a
 /// log reached through a link has one key, one secret and one set of tokens.
 pub fn local_base(db: &Path) -> PathBuf {
-    match postgres_url(db).and_then(|u| aiaudit_postgres::PgUrl::parse(u).ok()) {
-        Some(u) => PathBuf::from(format!("{}.pg", u.schema)),
+    match parsed(db) {
+        Some((schema, _)) => PathBuf::from(format!("{schema}.pg")),
         None => aiaudit_sqlite::real_path(db),
     }
 }
 
 /// `db` as shown in messages: a URL without its password.
 pub fn display(db: &Path) -> String {
-    match postgres_url(db).and_then(|u| aiaudit_postgres::PgUrl::parse(u).ok()) {
-        Some(u) => u.display,
+    match parsed(db) {
+        Some((_, shown)) => shown,
         None => db.display().to_string(),
     }
 }

@@ -27,6 +27,7 @@
 mod catalogue;
 mod html;
 mod markdown;
+mod verdicts;
 
 pub use catalogue::Catalogue;
 pub use html::render as html;

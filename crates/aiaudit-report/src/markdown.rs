@@ -135,7 +135,7 @@ pub fn render(kind: Kind, v: &Value, ctx: &Context) -> Result<String, Error> {
     let mut out = format!("# {}\n\n", md(&crate::title(&c, kind, v)));
     // The origin is the operator's text, not the report's: escaped like any logged text.
     let _ = writeln!(out, "_{}_\n", generated(&c, ctx, &md(&ctx.origin)));
-    for line in crate::html::verdicts(&c, kind, v) {
+    for line in crate::verdicts::verdicts(&c, kind, v) {
         let _ = writeln!(out, "**{}**\n", line.text);
     }
     section(&c, &mut out, v, 2);

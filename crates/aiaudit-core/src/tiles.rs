@@ -146,12 +146,9 @@ impl Tile {
         };
         let index = parse_index(index_part).map_err(bad)?;
         let tile = Tile { kind, index, width };
-        // The tile's first entry, 256^(L+1) · N, must be a tree position.
+        // The tile's first entry, 256^(L+1) · N, must be a tree position (fit 64 bits).
         let shift = TILE_HEIGHT * (u32::from(tile.level()) + 1);
-        if shift < 64 && index.checked_shl(shift).is_none_or(|v| v >> shift != index) {
-            return Err(bad(format!("tile index {index} is beyond any tree")));
-        }
-        if shift >= 64 && index > 0 {
+        if index != 0 && (shift >= 64 || index >> (64 - shift) != 0) {
             return Err(bad(format!("tile index {index} is beyond any tree")));
         }
         Ok(tile)

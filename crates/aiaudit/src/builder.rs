@@ -256,9 +256,9 @@ impl AuditLoggerBuilder {
         Ok(logger)
     }
 
-    #[cfg(feature = "postgres")]
     /// A log in PostgreSQL, which other writers may share: no writer lock (the store's head
     /// lock orders the writers), and every writer must hold the log's signing key.
+    #[cfg(feature = "postgres")]
     fn open_postgres(mut self, url: &str, key_path: &Path) -> Result<AuditLogger> {
         use aiaudit_postgres::PostgresStore;
         let (store, signer) = if PostgresStore::exists(url)? {

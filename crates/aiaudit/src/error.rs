@@ -65,6 +65,15 @@ pub enum Error {
     /// A log this build cannot open: a PostgreSQL log without the crate's `postgres` feature.
     #[error("{0}")]
     Unsupported(String),
+    /// A destination that holds something else than it may be given: an export directory with
+    /// a copy of another log, or of a history this log does not have.
+    #[error("{path}: {why}")]
+    Target {
+        /// The destination.
+        path: PathBuf,
+        /// What it holds, and what to do.
+        why: String,
+    },
     /// Something asked of the log that it does not hold.
     #[error("{0}")]
     NotFound(String),

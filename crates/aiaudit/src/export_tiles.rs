@@ -38,26 +38,25 @@ struct Out {
     report: TilesExport,
 }
 
-impl Out {
-    fn io(&self, path: &Path, source: std::io::Error) -> Error {
-        let _ = self;
-        Error::Io {
-            path: path.to_owned(),
-            source,
-        }
+fn io(path: &Path, source: std::io::Error) -> Error {
+    Error::Io {
+        path: path.to_owned(),
+        source,
     }
+}
 
+impl Out {
     /// Writes `bytes` to `rel` through a temporary name, so that no reader sees half a tile.
     fn put(&mut self, rel: &str, bytes: &[u8]) -> Result<()> {
         let path = self.dir.join(rel);
         if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent).map_err(|e| self.io(parent, e))?;
+            fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
         }
         let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-        let mut f = File::create(&tmp).map_err(|e| self.io(&tmp, e))?;
-        f.write_all(bytes).map_err(|e| self.io(&tmp, e))?;
+        let mut f = File::create(&tmp).map_err(|e| io(&tmp, e))?;
+        f.write_all(bytes).map_err(|e| io(&tmp, e))?;
         drop(f);
-        fs::rename(&tmp, &path).map_err(|e| self.io(&path, e))?;
+        fs::rename(&tmp, &path).map_err(|e| io(&path, e))?;
         self.report.bytes += bytes.len() as u64;
         self.written.push(path);
         Ok(())
@@ -72,21 +71,16 @@ impl Out {
 
     /// Makes everything written durable, then the directories that name it.
     fn sync(&self) -> Result<()> {
-        let mut dirs: Vec<&Path> = Vec::new();
         for p in &self.written {
             File::open(p)
                 .and_then(|f| f.sync_all())
-                .map_err(|e| self.io(p, e))?;
-            if let Some(d) = p.parent()
-                && dirs.last() != Some(&d)
-            {
-                dirs.push(d);
-            }
+                .map_err(|e| io(p, e))?;
         }
+        let mut dirs: Vec<&Path> = self.written.iter().filter_map(|p| p.parent()).collect();
         dirs.sort();
         dirs.dedup();
         for d in dirs {
-            sync_dir(d).map_err(|e| self.io(d, e))?;
+            sync_dir(d).map_err(|e| io(d, e))?;
         }
         Ok(())
     }
@@ -114,20 +108,19 @@ impl LogReader {
         let verifier = self.verifier()?;
         let opened = Checkpoint::open(&cp.note, &verifier)?;
         if opened.root != root || opened.size != size {
-            return Err(Error::NotFound(format!(
-                "the stored tree's root at size {size} is not the signed checkpoint's: the log is damaged; run `aiaudit verify`"
+            return Err(self.damage(format!(
+                "the stored tree's root at size {size} is not the signed checkpoint's"
             )));
         }
-        fs::create_dir_all(dir).map_err(|e| Error::Io {
-            path: dir.to_owned(),
-            source: e,
-        })?;
+        fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
         let previous = previous_size(dir, &verifier, store)?;
         if previous > size {
-            return Err(Error::NotFound(format!(
-                "{} holds a copy of {previous} entries, more than this log's {size}: refusing to replace it with an older one",
-                dir.display()
-            )));
+            return Err(Error::Target {
+                path: dir.to_owned(),
+                why: format!(
+                    "it holds a copy of {previous} entries, more than this log's {size}: refusing to replace it with an older one"
+                ),
+            });
         }
         let mut out = Out {
             dir: dir.to_owned(),
@@ -164,18 +157,18 @@ fn previous_size(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
         Err(e) => return Err(Error::Io { path, source: e }),
     };
-    let cp = Checkpoint::open(&note, verifier).map_err(|e| {
-        Error::NotFound(format!(
-            "{} is not a checkpoint of this log ({e}): export into an empty directory",
-            path.display()
-        ))
+    let cp = Checkpoint::open(&note, verifier).map_err(|e| Error::Target {
+        path: path.clone(),
+        why: format!("it is not a checkpoint of this log ({e}): export into an empty directory"),
     })?;
     if cp.size <= store.size()? && root_at(store, cp.size)? != cp.root {
-        return Err(Error::NotFound(format!(
-            "{} is a checkpoint of this log's key at size {} whose root this log does not have there: the copy and the log have diverged",
-            path.display(),
-            cp.size
-        )));
+        return Err(Error::Target {
+            path,
+            why: format!(
+                "it is signed by this log's key at size {}, with a root this log does not have there: the copy and the log have diverged",
+                cp.size
+            ),
+        });
     }
     Ok(cp.size)
 }
@@ -210,52 +203,22 @@ fn entries_and_leaves(
     let start = index * width;
     let mut bundle = BundleWriter::new();
     let mut leaves = Vec::with_capacity(TILE_WIDTH as usize * HASH_LEN);
-    let mut next = start;
-    let mut failed = None;
-    reader.store().scan(start, &mut |e| {
-        if next >= size {
-            return Ok(false);
+    reader.each_in_run(start, size - start, &mut |e| {
+        if leaf_hash(&e.data) != e.leaf_hash {
+            return Err(reader.damage(format!(
+                "seq {}: the record does not match its stored leaf hash",
+                e.seq
+            )));
         }
-        let step = (|| {
-            if e.seq != next {
-                return Err(Error::NotFound(format!(
-                    "the store holds seq {} where seq {next} belongs: the log is damaged; run `aiaudit verify`",
-                    e.seq
-                )));
-            }
-            if leaf_hash(&e.data) != e.leaf_hash {
-                return Err(Error::NotFound(format!(
-                    "seq {}: the record does not match its stored leaf hash: the log is damaged; run `aiaudit verify`",
-                    e.seq
-                )));
-            }
-            bundle.push(e.seq, &e.data)?;
-            leaves.extend_from_slice(&e.leaf_hash);
-            next += 1;
-            if bundle.len() == TILE_WIDTH || next == size {
-                let done = std::mem::take(&mut bundle);
-                flush(out, done, &mut leaves, (next - 1) / width)?;
-                progress(next, size);
-            }
-            Ok(())
-        })();
-        match step {
-            Ok(()) => Ok(next < size),
-            Err(err) => {
-                failed = Some(err);
-                Ok(false)
-            }
+        bundle.push(e.seq, &e.data)?;
+        leaves.extend_from_slice(&e.leaf_hash);
+        let done = e.seq + 1;
+        if bundle.len() == TILE_WIDTH || done == size {
+            flush(out, std::mem::take(&mut bundle), &mut leaves, e.seq / width)?;
+            progress(done, size);
         }
-    })?;
-    if let Some(e) = failed {
-        return Err(e);
-    }
-    if next != size {
-        return Err(Error::NotFound(format!(
-            "the store ends at seq {next}, inside the signed tree of {size}: the log is damaged; run `aiaudit verify`"
-        )));
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// Writes one entry bundle and the level-0 tile of the same entries.

@@ -235,34 +235,65 @@ impl LogReader {
 
     /// The entry bundle `tile`, which the tree holds.
     fn bundle(&self, tile: &Tile) -> Result<Vec<u8>> {
-        let (first, width) = (tile.first(), u64::from(tile.width));
         let mut bundle = BundleWriter::new();
-        let mut failed = None;
-        let mut next = first;
-        self.store.scan(first, &mut |e| {
-            if e.seq != next {
-                failed = Some(Error::NotFound(format!(
-                    "the store holds seq {} where seq {next} belongs: the log is damaged; run `aiaudit verify`",
-                    e.seq
-                )));
-                return Ok(false);
-            }
-            if let Err(err) = bundle.push(e.seq, &e.data) {
-                failed = Some(err.into());
-                return Ok(false);
-            }
-            next += 1;
-            Ok(next < first + width)
+        self.each_in_run(tile.first(), u64::from(tile.width), &mut |e| {
+            Ok(bundle.push(e.seq, &e.data)?)
         })?;
-        if let Some(e) = failed {
-            return Err(e);
-        }
-        if next != first + width {
-            return Err(Error::NotFound(format!(
-                "the store ends at seq {next} inside {tile}: the log is damaged; run `aiaudit verify`"
-            )));
-        }
         Ok(bundle.finish())
+    }
+
+    /// Calls `f` with each entry `first .. first + count`, in seq order and raw (as
+    /// [`Store::scan`] gives them). A store that holds another seq where one belongs, or ends
+    /// inside the run, is damaged.
+    pub(crate) fn each_in_run(
+        &self,
+        first: u64,
+        count: u64,
+        f: &mut dyn FnMut(&StoredEntry) -> Result<()>,
+    ) -> Result<()> {
+        let end = first + count;
+        let mut next = first;
+        let mut failed = None;
+        if count > 0 {
+            self.store.scan(first, &mut |e| {
+                let step = if e.seq == next {
+                    f(&e)
+                } else {
+                    Err(self.damage(format!(
+                        "the store holds seq {} where seq {next} belongs",
+                        e.seq
+                    )))
+                };
+                match step {
+                    Ok(()) => {
+                        next += 1;
+                        Ok(next < end)
+                    }
+                    Err(err) => {
+                        failed = Some(err);
+                        Ok(false)
+                    }
+                }
+            })?;
+        }
+        match failed {
+            Some(e) => Err(e),
+            None if next != end => Err(self.damage(format!(
+                "the store ends at seq {next}, inside the signed tree"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// The error for a log found damaged while reading it.
+    pub(crate) fn damage(&self, why: String) -> Error {
+        Error::Inconsistent {
+            path: self
+                .path
+                .clone()
+                .unwrap_or_else(|| self.info.origin.clone().into()),
+            why,
+        }
     }
 
     /// The quick check a writer runs before it extends the log ([`crate::check_tail`]): the

@@ -100,12 +100,16 @@ pub enum Command {
     /// and signed checkpoint as it was, so every proof still holds; then verify the copy.
     Migrate {
         /// The source: `sqlite:PATH`, a path, or a postgres:// URL.
-        #[arg(long)]
-        from: String,
+        #[arg(long, required_unless_present = "to_v2", requires = "to")]
+        from: Option<String>,
         /// The destination, which must not hold a log yet: a postgres://…?schema=NAME URL,
         /// `sqlite:PATH` or a path.
-        #[arg(long)]
-        to: String,
+        #[arg(long, requires = "from")]
+        to: Option<String>,
+        /// Convert the v1 SQLite log at --db to the current layout in place, every checkpoint
+        /// kept and checked; the original stays beside it as DB.v1.
+        #[arg(long = "to-v2", conflicts_with_all = ["from", "to"])]
+        to_v2: bool,
     },
     /// Export the log for other tools.
     Export {

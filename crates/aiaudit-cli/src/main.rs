@@ -64,9 +64,15 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             return proofs::verify(cli, against.as_deref(), key.clone());
         }
         Command::Checkpoint => read::checkpoint(cli)?,
-        Command::Migrate { from, to } => {
+        Command::Migrate { to_v2: true, .. } => return migrate::upgrade(&cli.db),
+        Command::Migrate {
+            from: Some(from),
+            to: Some(to),
+            ..
+        } => {
             return migrate::run(from, to, cli.signing_key.as_deref());
         }
+        Command::Migrate { .. } => anyhow::bail!("migrate: give --from and --to, or --to-v2"),
         Command::Export {
             what: cli::ExportWhat::Tiles { dir },
         } => proofs::export_tiles(cli, dir)?,

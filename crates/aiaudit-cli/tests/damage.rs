@@ -56,17 +56,26 @@ fn flip(path: &Path, offsets: &[usize]) {
     std::fs::write(path, bytes).expect("write");
 }
 
-/// Where record `seq`'s bytes are in the file: every copy of them (SQLite leaves stale copies
-/// in free space when pages split), so that the live one is among them.
+/// Where record `seq`'s stored bytes are in the file — its compressed bundle's, or its tail
+/// row's: every copy of them (SQLite leaves stale copies in free space when pages split), so
+/// that the live one is among them.
 fn record_offsets(db: &Path, bytes: &[u8], seq: u64) -> Vec<usize> {
     let c = rusqlite::Connection::open(db).expect("open");
-    let data: Vec<u8> = c
+    let bundle: Option<Vec<u8>> = c
         .query_row(
-            "SELECT data FROM entries WHERE seq = ?1",
-            [seq as i64],
+            "SELECT data FROM bundles WHERE idx = ?1",
+            [(seq / 256) as i64],
             |r| r.get(0),
         )
-        .expect("record");
+        .ok();
+    let data: Vec<u8> = match bundle {
+        Some(b) => b,
+        None => c
+            .query_row("SELECT data FROM tail WHERE seq = ?1", [seq as i64], |r| {
+                r.get(0)
+            })
+            .expect("record"),
+    };
     let found: Vec<usize> = bytes
         .windows(data.len())
         .enumerate()
@@ -132,12 +141,14 @@ fn flipped_bytes_stop_writers_or_are_named_by_verify() {
     let record = |seq: u64| record_offsets(&clean, &bytes, seq);
 
     let mut cases: Vec<(String, Vec<usize>, Expect)> = Vec::new();
-    for seq in [7, 500, 1341, 2000, 3000, 3700] {
-        assert!(seq < DEEP);
+    // A byte flipped in a compressed bundle makes all 256 of its seqs unreadable: the
+    // bundle's first is named.
+    for seq in [7, 500, 1341, 2000, 3000, 3500] {
+        assert!(seq < DEEP && (seq / 256 + 1) * 256 <= DEEP);
         cases.push((
             format!("record {seq} (deep)"),
             record(seq),
-            Expect::NamedBy(seq),
+            Expect::NamedBy(seq / 256 * 256),
         ));
     }
     for seq in [DEEP + 10, 5000, 8000, 9500, 11_000, EVENTS - 1] {
@@ -149,12 +160,16 @@ fn flipped_bytes_stop_writers_or_are_named_by_verify() {
     }
     for (what, sql) in [
         (
-            "a tree node, early",
-            "SELECT hash FROM nodes ORDER BY id LIMIT 1",
+            "a hash tile, early",
+            "SELECT hashes FROM tiles ORDER BY id LIMIT 1",
         ),
         (
-            "a tree node, late",
-            "SELECT hash FROM nodes ORDER BY id DESC LIMIT 1",
+            "a hash tile, late",
+            "SELECT hashes FROM tiles ORDER BY id DESC LIMIT 1",
+        ),
+        (
+            "a partial tile",
+            "SELECT hashes FROM tile_tail ORDER BY level LIMIT 1",
         ),
         (
             "an early checkpoint's signed note",
@@ -171,11 +186,11 @@ fn flipped_bytes_stop_writers_or_are_named_by_verify() {
             Expect::Found,
         ));
     }
-    let entries = root_page(&clean, "entries");
+    let entries = root_page(&clean, "bundles");
     let meta = root_page(&clean, "meta");
     let checkpoints = root_page(&clean, "checkpoints");
     for (what, offset) in [
-        ("the entries table's root page header", (entries - 1) * page),
+        ("the bundles table's root page header", (entries - 1) * page),
         ("the meta table's page header", (meta - 1) * page),
         ("the schema page's header", 100),
         ("the file header's page size", 16),
@@ -280,7 +295,7 @@ fn the_scheduled_verification_names_deep_damage() {
     assert!(
         metrics
             .lines()
-            .any(|l| l == "aiaudit_verify_first_bad_seq 1341"),
+            .any(|l| l == "aiaudit_verify_first_bad_seq 1280"),
         "{metrics}"
     );
     stop(server);
@@ -295,10 +310,10 @@ fn the_scheduled_verification_names_deep_damage() {
         serde_json::from_str(text.lines().next().expect("an alert event")).expect("json");
     assert_eq!(
         first["name"],
-        "scheduled verification found damage at seq 1341"
+        "scheduled verification found damage at seq 1280"
     );
     assert_eq!(first["status"], "ERROR");
-    assert_eq!(first["details"]["first_bad_seq"], 1341);
+    assert_eq!(first["details"]["first_bad_seq"], 1280);
 }
 
 /// A log whose last commits are still in its write-ahead log: copied (database, WAL, key and

@@ -116,11 +116,11 @@ fn sqlite_log_moves_to_postgres_with_its_proofs() {
     );
     drop_schema(&schema);
 
-    let conn = rusqlite::Connection::open(&db).expect("open");
-    conn.execute_batch(
-        "DROP TRIGGER entries_no_update; UPDATE entries SET data = CAST(replace(CAST(data AS TEXT), 'event 17\"', 'event 71\"') AS BLOB) WHERE seq = 17;",
-    )
-    .expect("tamper");
+    let conn = common::open_raw(&db);
+    common::raw::edit(&conn, 17, |data, _| {
+        let text = String::from_utf8(data.clone()).expect("utf8");
+        *data = text.replace("event 17\"", "event 71\"").into_bytes();
+    });
     drop(conn);
     let out = migrate();
     assert!(!out.status.success());

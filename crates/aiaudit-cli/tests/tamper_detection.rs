@@ -47,7 +47,7 @@ fn append_forged_row(conn: &rusqlite::Connection) {
         .replace(&format!("\"seq\":{}", N - 1), &format!("\"seq\":{N}"))
         .replace("event 499", "event 500");
     conn.execute(
-        "INSERT INTO entries SELECT ?1, time_ns, ?2, ?3 FROM entries WHERE seq = ?4",
+        "INSERT INTO tail SELECT ?1, time_ns, ?2, ?3 FROM tail WHERE seq = ?4",
         params![
             N as i64,
             &leaf_hash(forged.as_bytes())[..],
@@ -59,12 +59,7 @@ fn append_forged_row(conn: &rusqlite::Connection) {
 }
 
 fn data_of(conn: &rusqlite::Connection, seq: u64) -> Vec<u8> {
-    conn.query_row(
-        "SELECT data FROM entries WHERE seq = ?1",
-        [seq as i64],
-        |r| r.get(0),
-    )
-    .expect("row")
+    raw::record(conn, seq)
 }
 
 #[test]
@@ -74,11 +69,16 @@ fn an_intact_log_verifies_and_the_triggers_refuse_edits() {
     assert_eq!(first_bad(&db, &[]), None);
     let conn = rusqlite::Connection::open(&db).expect("open");
     for sql in [
-        "UPDATE entries SET time_ns = 0 WHERE seq = 1",
-        "DELETE FROM entries WHERE seq = 1",
+        "UPDATE tail SET time_ns = 0 WHERE seq = 300",
+        "DELETE FROM tail WHERE seq = 300",
+        "UPDATE bundles SET data = x'00'",
+        "DELETE FROM bundles",
         "DELETE FROM checkpoints",
-        "UPDATE nodes SET hash = zeroblob(32)",
+        "UPDATE tiles SET hashes = zeroblob(8192)",
+        "DELETE FROM tiles",
+        "DELETE FROM tile_tail",
         "DELETE FROM postings",
+        "UPDATE meta SET value = 'x'",
     ] {
         let err = conn.execute_batch(sql).expect_err(sql);
         assert!(err.to_string().contains("append-only"), "{sql}: {err}");
@@ -90,17 +90,17 @@ fn one_changed_payload_byte() {
     let dir = tempfile::tempdir().expect("tmp");
     let db = log(dir.path());
     let conn = open_raw(&db);
-    let mut data = data_of(&conn, 123);
-    let pos = data
-        .windows(9)
-        .position(|w| w == b"event 123")
-        .expect("name");
-    data[pos + 8] = b'4';
-    conn.execute(
-        "UPDATE entries SET data = ?1 WHERE seq = 123",
-        params![data],
-    )
-    .expect("edit");
+    for seq in [123, 456] {
+        raw::edit(&conn, seq, |data, _| {
+            let name = format!("event {seq}");
+            let pos = data
+                .windows(name.len())
+                .position(|w| w == name.as_bytes())
+                .expect("name");
+            data[pos + name.len() - 1] ^= 1;
+        });
+    }
+    // One in a bundle, one in the tail: the first is named.
     assert_eq!(first_bad(&db, &[]), Some(123));
 }
 
@@ -108,13 +108,12 @@ fn one_changed_payload_byte() {
 fn a_changed_leaf_hash() {
     let dir = tempfile::tempdir().expect("tmp");
     let db = log(dir.path());
-    open_raw(&db)
-        .execute(
-            "UPDATE entries SET leaf_hash = zeroblob(32) WHERE seq = 200",
-            [],
-        )
-        .expect("edit");
+    raw::set_leaf_hash(&open_raw(&db), 200, [0; 32]);
     assert_eq!(first_bad(&db, &[]), Some(200));
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = log(dir.path());
+    raw::set_leaf_hash(&open_raw(&db), 400, [0; 32]);
+    assert_eq!(first_bad(&db, &[]), Some(400));
 }
 
 #[test]
@@ -122,7 +121,7 @@ fn a_deleted_row() {
     let dir = tempfile::tempdir().expect("tmp");
     let db = log(dir.path());
     open_raw(&db)
-        .execute("DELETE FROM entries WHERE seq = 300", [])
+        .execute("DELETE FROM tail WHERE seq = 300", [])
         .expect("edit");
     assert_eq!(first_bad(&db, &[]), Some(300));
 }
@@ -133,11 +132,11 @@ fn two_swapped_rows() {
     let db = log(dir.path());
     let conn = open_raw(&db);
     conn.execute_batch(
-        "CREATE TEMP TABLE a AS SELECT * FROM entries WHERE seq = 310;
-         CREATE TEMP TABLE b AS SELECT * FROM entries WHERE seq = 320;
-         DELETE FROM entries WHERE seq IN (310, 320);
-         INSERT INTO entries SELECT 320, time_ns, leaf_hash, data FROM a;
-         INSERT INTO entries SELECT 310, time_ns, leaf_hash, data FROM b;",
+        "CREATE TEMP TABLE a AS SELECT * FROM tail WHERE seq = 310;
+         CREATE TEMP TABLE b AS SELECT * FROM tail WHERE seq = 320;
+         DELETE FROM tail WHERE seq IN (310, 320);
+         INSERT INTO tail SELECT 320, time_ns, leaf_hash, data FROM a;
+         INSERT INTO tail SELECT 310, time_ns, leaf_hash, data FROM b;",
     )
     .expect("swap");
     assert_eq!(first_bad(&db, &[]), Some(310));
@@ -156,7 +155,7 @@ fn a_truncated_log() {
     let dir = tempfile::tempdir().expect("tmp");
     let db = log(dir.path());
     open_raw(&db)
-        .execute("DELETE FROM entries WHERE seq >= 450", [])
+        .execute("DELETE FROM tail WHERE seq >= 450", [])
         .expect("edit");
     assert_eq!(first_bad(&db, &[]), Some(450));
 }
@@ -176,7 +175,7 @@ fn a_consistently_truncated_log_is_caught_against_a_kept_checkpoint() {
         )
         .expect("a checkpoint at or below 400");
     conn.execute_batch(&format!(
-        "DELETE FROM entries WHERE seq >= {cut}; DELETE FROM checkpoints WHERE size > {cut};
+        "DELETE FROM tail WHERE seq >= {cut}; DELETE FROM checkpoints WHERE size > {cut};
          DELETE FROM postings WHERE batch >= {cut};"
     ))
     .expect("truncate consistently");
@@ -275,11 +274,8 @@ fn a_consistent_rewrite_of_payload_and_hash_is_caught_by_the_signed_roots() {
     let data = String::from_utf8(data_of(&conn, 123)).expect("utf8");
     let rewritten = data.replace("\"i\":123", "\"i\":999");
     assert_ne!(data, rewritten);
-    conn.execute(
-        "UPDATE entries SET data = ?1, leaf_hash = ?2 WHERE seq = 123",
-        params![rewritten.as_bytes(), &leaf_hash(rewritten.as_bytes())[..]],
-    )
-    .expect("rewrite");
+    raw::edit(&conn, 123, |data, _| *data = rewritten.clone().into_bytes());
+    raw::set_leaf_hash(&conn, 123, leaf_hash(rewritten.as_bytes()));
     let out = run(&db, &["verify"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
@@ -298,13 +294,12 @@ fn a_row_whose_time_column_was_altered() {
     // Time ranges are found through this column; moving an entry in time would hide it.
     let dir = tempfile::tempdir().expect("tmp");
     let db = log(dir.path());
-    open_raw(&db)
-        .execute(
-            "UPDATE entries SET time_ns = time_ns - 86400000000000 WHERE seq = 57",
-            [],
-        )
-        .expect("edit");
+    raw::edit(&open_raw(&db), 57, |_, t| *t -= 86_400_000_000_000);
     assert_eq!(first_bad(&db, &[]), Some(57));
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = log(dir.path());
+    raw::edit(&open_raw(&db), 357, |_, t| *t -= 86_400_000_000_000);
+    assert_eq!(first_bad(&db, &[]), Some(357));
 }
 
 #[test]
@@ -342,4 +337,73 @@ fn a_replaced_verifier_key_is_caught_with_the_trusted_key() {
     let out = run(&db, &["verify", "--key", &trusted]);
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     assert!(stdout(&out).contains("you trust"), "{}", stdout(&out));
+}
+
+#[test]
+fn a_flipped_byte_inside_a_compressed_bundle_is_damage_at_its_seqs() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = log(dir.path());
+    let conn = open_raw(&db);
+    let mut data: Vec<u8> = conn
+        .query_row("SELECT data FROM bundles WHERE idx = 0", [], |r| r.get(0))
+        .expect("bundle 0");
+    let mid = data.len() / 2;
+    data[mid] ^= 0x10;
+    conn.execute("UPDATE bundles SET data = ?1 WHERE idx = 0", params![data])
+        .expect("edit");
+    assert_eq!(first_bad(&db, &[]), Some(0));
+    let text = stdout(&run(&db, &["verify"]));
+    assert!(
+        text.contains(
+            "seq 0: its record is empty or unreadable (the stored bundle holding it is damaged)"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("seq 256:"), "only the bundle's seqs: {text}");
+    // Reading a record of the bundle says what is wrong instead of showing other bytes.
+    let show = run(&db, &["show", "17"]);
+    assert!(!show.status.success() || !stdout(&show).contains("event 17"));
+}
+
+#[test]
+fn a_tile_whose_hashes_were_moved() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = log(dir.path());
+    let conn = open_raw(&db);
+    let mut hashes: Vec<u8> = conn
+        .query_row("SELECT hashes FROM tiles WHERE id = 0", [], |r| r.get(0))
+        .expect("tile (0, 0)");
+    hashes.rotate_left(32);
+    conn.execute("UPDATE tiles SET hashes = ?1 WHERE id = 0", params![hashes])
+        .expect("edit");
+    assert_eq!(first_bad(&db, &[]), Some(0));
+}
+
+#[test]
+fn a_dropped_partial_tile() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = log(dir.path());
+    open_raw(&db)
+        .execute("DELETE FROM tile_tail WHERE level = 4", [])
+        .expect("edit");
+    let out = run(&db, &["verify"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stdout(&out).contains("unreadable"), "{}", stdout(&out));
+    // The writer refuses to extend a tree whose head it cannot read.
+    let log = run(&db, &["log", "after"]);
+    assert!(!log.status.success(), "{}", stdout(&log));
+}
+
+#[test]
+fn a_tail_row_put_back_under_a_bundle() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = log(dir.path());
+    let conn = open_raw(&db);
+    let data = raw::record(&conn, 10);
+    conn.execute(
+        "INSERT INTO tail(seq, time_ns, leaf_hash, data) VALUES (10, 0, ?1, ?2)",
+        params![&leaf_hash(&data)[..], data],
+    )
+    .expect("insert");
+    assert_eq!(first_bad(&db, &[]), Some(10));
 }

@@ -118,6 +118,10 @@ pub enum Error {
         /// Its leaf data's length.
         len: usize,
     },
+    /// Stored bundles or tiles that break the layout (docs/format.md §5): a bundle that does
+    /// not decode, a tile that does not continue the one before it. Damage, never a guess.
+    #[error("the stored layout is damaged: {0}")]
+    Layout(String),
     /// A storage backend failed.
     #[error("store: {0}")]
     Store(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),

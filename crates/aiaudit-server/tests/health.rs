@@ -19,7 +19,7 @@ async fn healthz_reports_a_writer_that_stopped_for_good() {
     // Forged through the file, at the seq the writer takes next.
     let raw = rusqlite::Connection::open(h.db()).expect("raw");
     raw.execute(
-        "INSERT INTO entries(seq, time_ns, leaf_hash, data) VALUES (1, 0, zeroblob(32), x'7b7d')",
+        "INSERT INTO tail(seq, time_ns, leaf_hash, data) VALUES (1, 0, zeroblob(32), x'7b7d')",
         [],
     )
     .expect("forge");
@@ -35,7 +35,7 @@ async fn healthz_reports_a_writer_that_stopped_for_good() {
         r["error"]["message"]
             .as_str()
             .unwrap_or("")
-            .contains("UNIQUE"),
+            .contains("the stored layout is damaged: batch entry 0 has seq 1 where 2 was expected"),
         "{r}"
     );
     let (s, _) = h.get_json("audit", "/readyz").await;

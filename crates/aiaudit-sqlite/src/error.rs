@@ -52,6 +52,15 @@ pub enum Error {
         /// The version this code supports.
         supported: i32,
     },
+    /// The file is a log in the first layout (one row per record), which this aiaudit reads
+    /// only to migrate it.
+    #[error(
+        "{path} is an aiaudit v1 log: run `aiaudit migrate --to-v2 --db {path}` to convert it (every checkpoint stays valid; the old file is kept as {path}.v1)"
+    )]
+    OldFormat {
+        /// The path.
+        path: PathBuf,
+    },
     /// SQLite reports the file as damaged.
     #[error("{path} is corrupt: {source}")]
     Corrupt {

@@ -18,22 +18,26 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod append;
+mod entries;
 mod error;
 mod keys;
 mod path;
 mod read;
 mod schema;
 mod tokens;
+mod tree;
+mod v1;
 mod wal;
 
 pub use error::Error;
 pub use keys::{KEYS_APPLICATION_ID, SubjectKeyFile, default_keys_path};
 pub use path::{real_path, resolve, resolve_for_reading};
-pub use schema::{APPLICATION_ID, FORMAT_VERSION};
+pub use schema::{APPLICATION_ID, FORMAT_V1, FORMAT_VERSION};
 pub use tokens::{TOKEN_PREFIX, TOKENS_APPLICATION_ID, TokenFile, TokenInfo, default_tokens_path};
+pub use v1::V1Log;
 
-use aiaudit_core::postings;
-use aiaudit_core::{AppendBatch, Hash, LogInfo, NodeSource, Store, StoredCheckpoint, StoredEntry};
+use aiaudit_core::{AppendBatch, LogInfo, Store, StoredCheckpoint, StoredEntry};
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 
@@ -45,6 +49,7 @@ const CACHE_KIB: i64 = 128 * 1024;
 pub struct SqliteStore {
     conn: Connection,
     path: PathBuf,
+    cache: entries::Cache,
 }
 
 impl SqliteStore {
@@ -71,10 +76,13 @@ impl SqliteStore {
         let mut store = SqliteStore {
             conn,
             path: path.to_owned(),
+            cache: entries::Cache::default(),
         };
         store.configure()?;
         let tx = store.conn.transaction().map_err(|e| classify(path, e))?;
         tx.execute_batch(schema::SCHEMA)
+            .map_err(|e| classify(path, e))?;
+        tx.execute_batch(&schema::append_only_triggers())
             .map_err(|e| classify(path, e))?;
         for (k, v) in [
             ("origin", info.origin.as_str()),
@@ -100,6 +108,11 @@ impl SqliteStore {
     /// The file is opened by its real name (symlinks resolved) and refused through a second
     /// hard link, so that its write-ahead log is the one every other opener uses.
     pub fn open(path: &Path) -> Result<Self, Error> {
+        Self::open_as(path, false)
+    }
+
+    /// [`SqliteStore::open`], accepting a v1 file too (`legacy`) for [`V1Log`].
+    fn open_as(path: &Path, legacy: bool) -> Result<Self, Error> {
         // Writers have resolved the path strictly already (no second hard link at all).
         let real = resolve_for_reading(path)?;
         if !real.exists() {
@@ -115,11 +128,11 @@ impl SqliteStore {
                 what,
             });
         }
-        match Self::connect(path, &real, false) {
+        match Self::connect(path, &real, false, legacy) {
             // A copy an auditor was handed on a read-only mount, or in a directory they cannot
             // write: SQLite cannot make its shared-memory index there, so it is read without.
             Err(Error::Sqlite { source, .. }) if read_only_failure(&source) => {
-                Self::connect(path, &real, true)
+                Self::connect(path, &real, true, legacy)
             }
             other => other,
         }
@@ -128,7 +141,7 @@ impl SqliteStore {
     /// Opens `real` for reading and writing, or (`read_only`) without writing anything, not
     /// even SQLite's shared-memory index: `immutable` when no WAL is beside the file, else
     /// `mode=ro`.
-    fn connect(path: &Path, real: &Path, read_only: bool) -> Result<Self, Error> {
+    fn connect(path: &Path, real: &Path, read_only: bool, legacy: bool) -> Result<Self, Error> {
         let conn = if read_only {
             let text = real.display().to_string();
             let escaped = text
@@ -163,6 +176,7 @@ impl SqliteStore {
         let mut store = SqliteStore {
             conn,
             path: path.to_owned(),
+            cache: entries::Cache::default(),
         };
         let app_id: i32 = store
             .conn
@@ -182,6 +196,18 @@ impl SqliteStore {
                 path: path.to_owned(),
                 found: version,
                 supported: FORMAT_VERSION,
+            });
+        }
+        if version != (if legacy { FORMAT_V1 } else { FORMAT_VERSION }) {
+            return Err(if version == FORMAT_V1 {
+                Error::OldFormat {
+                    path: path.to_owned(),
+                }
+            } else {
+                Error::Inconsistent {
+                    path: path.to_owned(),
+                    what: format!("format version {version} is not one aiaudit wrote"),
+                }
             });
         }
         if read_only {
@@ -253,43 +279,6 @@ impl SqliteStore {
             path: self.path.clone(),
             what: what.into(),
         }
-    }
-
-    fn append_inner(&mut self, batch: AppendBatch<'_>) -> Result<(), rusqlite::Error> {
-        let tx = self.conn.transaction()?;
-        {
-            let mut ins = tx.prepare_cached(
-                "INSERT INTO entries(seq, time_ns, leaf_hash, data) VALUES (?1, ?2, ?3, ?4)",
-            )?;
-            for e in batch.entries {
-                ins.execute(params![e.seq as i64, e.time_ns, &e.leaf_hash[..], e.data])?;
-            }
-            if let Some(first) = batch.entries.first() {
-                let mut post = tx.prepare_cached(
-                    "INSERT INTO postings(key, batch, last, count, seqs) VALUES (?1, ?2, ?3, ?4, ?5)",
-                )?;
-                for ((field, value), seqs) in postings::build(batch.entries) {
-                    let last = seqs.last().copied().unwrap_or(first.seq);
-                    post.execute(params![
-                        postings::key(field, value),
-                        first.seq as i64,
-                        last as i64,
-                        seqs.len() as i64,
-                        postings::encode(first.seq, &seqs),
-                    ])?;
-                }
-            }
-            let mut node = tx.prepare_cached("INSERT INTO nodes(id, hash) VALUES (?1, ?2)")?;
-            for n in batch.nodes {
-                node.execute(params![schema::node_id(n.level, n.index), &n.hash[..]])?;
-            }
-            let cp = batch.checkpoint;
-            tx.prepare_cached(
-                "INSERT INTO checkpoints(size, root, note, time_ns) VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute(params![cp.size as i64, &cp.root[..], cp.note, cp.time_ns])?;
-        }
-        tx.commit()
     }
 }
 
@@ -376,52 +365,6 @@ fn classify(path: &Path, e: rusqlite::Error) -> Error {
     }
 }
 
-impl NodeSource for SqliteStore {
-    fn stored_nodes(&self, level: u32, start: u64, count: u64) -> aiaudit_core::Result<Vec<Hash>> {
-        let hashes = if level == 0 {
-            self.read_hashes(
-                "SELECT seq, leaf_hash FROM entries WHERE seq >= ?1 AND seq < ?2 ORDER BY seq",
-                start as i64,
-                (start + count) as i64,
-            )
-        } else {
-            self.read_hashes(
-                "SELECT id, hash FROM nodes WHERE id >= ?1 AND id < ?2 ORDER BY id",
-                schema::node_id(level, start),
-                schema::node_id(level, start + count),
-            )
-        }?;
-        if hashes.len() as u64 != count {
-            return Err(aiaudit_core::Error::MissingNodes {
-                level,
-                index: start + hashes.len() as u64,
-            });
-        }
-        Ok(hashes)
-    }
-}
-
-impl SqliteStore {
-    /// Reads `(key, hash)` rows, requiring consecutive keys from `lo`.
-    fn read_hashes(&self, sql: &str, lo: i64, hi: i64) -> Result<Vec<Hash>, Error> {
-        let mut stmt = self.conn.prepare_cached(sql).map_err(|e| self.err(e))?;
-        let mut rows = stmt.query(params![lo, hi]).map_err(|e| self.err(e))?;
-        let mut out = Vec::with_capacity((hi - lo).clamp(0, 1 << 16) as usize);
-        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
-            let key: i64 = row.get(0).map_err(|e| self.err(e))?;
-            if key != lo + out.len() as i64 {
-                break;
-            }
-            let blob: Vec<u8> = row.get(1).map_err(|e| self.err(e))?;
-            let hash: Hash = blob
-                .try_into()
-                .map_err(|_| self.inconsistent(format!("hash at key {key} is not 32 bytes")))?;
-            out.push(hash);
-        }
-        Ok(out)
-    }
-}
-
 impl Store for SqliteStore {
     fn classify(&self, e: &aiaudit_core::Error) -> aiaudit_core::Failure {
         failure_of(e)
@@ -436,6 +379,7 @@ impl Store for SqliteStore {
         )
         .map_err(|e| self.err(e))?;
         self.conn = conn;
+        self.cache = entries::Cache::default();
         self.configure()?;
         Ok(())
     }
@@ -456,19 +400,19 @@ impl Store for SqliteStore {
     }
 
     fn size(&self) -> aiaudit_core::Result<u64> {
-        let max: Option<i64> = self
-            .conn
-            .query_row("SELECT max(seq) FROM entries", [], |r| r.get(0))
-            .map_err(|e| self.err(e))?;
-        Ok(max.map_or(0, |m| m as u64 + 1))
+        Ok(self.size_inner()?)
     }
 
     fn append(&mut self, batch: AppendBatch<'_>) -> aiaudit_core::Result<()> {
-        self.append_inner(batch).map_err(|e| self.err(e).into())
+        match self.append_tx(batch) {
+            Ok(()) => Ok(()),
+            Err(append::AppendError::Sqlite(e)) => Err(self.err(e).into()),
+            Err(append::AppendError::Layout(e)) => Err(self.inconsistent(e.to_string()).into()),
+        }
     }
 
     fn entry(&self, seq: u64) -> aiaudit_core::Result<Option<StoredEntry>> {
-        Ok(read::one(self, "seq = ?1", &[&(seq as i64)])?)
+        Ok(read::one(self, seq)?)
     }
 
     fn entry_by_id(&self, id: &str) -> aiaudit_core::Result<Option<StoredEntry>> {
@@ -500,7 +444,7 @@ impl Store for SqliteStore {
         from: u64,
         f: &mut dyn FnMut(StoredEntry) -> aiaudit_core::Result<bool>,
     ) -> aiaudit_core::Result<()> {
-        read::scan(self, from, f)
+        self.scan_raw(from, f)
     }
 
     fn checkpoint(&self, size: u64) -> aiaudit_core::Result<Option<StoredCheckpoint>> {

@@ -1,117 +1,23 @@
 //! Reads: entries by seq and id, filtered queries, full scans and checkpoints.
 
-use aiaudit_core::{Hash, Query, StoredCheckpoint, StoredEntry};
-use rusqlite::types::ToSql;
+use aiaudit_core::{Query, StoredCheckpoint, StoredEntry};
 use rusqlite::{OptionalExtension, Row, params};
 
 use crate::{Error, SqliteStore};
 use aiaudit_core::postings;
 
-const COLUMNS: &str = "seq, time_ns, leaf_hash, data";
-
-fn hash(blob: Vec<u8>, seq: i64) -> Result<Hash, rusqlite::Error> {
-    blob.try_into().map_err(|_| {
-        rusqlite::Error::InvalidColumnType(
-            2,
-            format!("leaf_hash of seq {seq}"),
-            rusqlite::types::Type::Blob,
-        )
-    })
+/// The entry at `seq`, its query fields derived.
+pub(crate) fn one(store: &SqliteStore, seq: u64) -> Result<Option<StoredEntry>, Error> {
+    Ok(store.raw_at(seq)?.map(derive))
 }
 
-/// A row as stored; query fields not derived.
-fn raw(r: &Row<'_>) -> Result<StoredEntry, rusqlite::Error> {
-    let seq: i64 = r.get(0)?;
-    Ok(StoredEntry::raw(
-        seq as u64,
-        r.get(1)?,
-        hash(r.get(2)?, seq)?,
-        r.get(3)?,
-    ))
-}
-
-/// A row with its query fields derived from the leaf data.
-fn entry(r: &Row<'_>) -> Result<StoredEntry, rusqlite::Error> {
-    let seq: i64 = r.get(0)?;
-    Ok(StoredEntry::from_stored(
-        seq as u64,
-        r.get(1)?,
-        hash(r.get(2)?, seq)?,
-        r.get(3)?,
-    ))
-}
-
-/// The entry matching `cond` (a condition on a unique column).
-pub(crate) fn one(
-    store: &SqliteStore,
-    cond: &str,
-    args: &[&dyn ToSql],
-) -> Result<Option<StoredEntry>, Error> {
-    let sql = format!("SELECT {COLUMNS} FROM entries WHERE {cond}");
-    let mut stmt = store.conn.prepare_cached(&sql).map_err(|e| store.err(e))?;
-    stmt.query_row(args, entry)
-        .optional()
-        .map_err(|e| store.err(e))
-}
-
-/// The first seq whose time is at least `t` (`strict`: greater than `t`), by binary search:
-/// sealed times never decrease with seq.
-fn seq_at_time(store: &SqliteStore, t: i64, strict: bool, size: u64) -> Result<u64, Error> {
-    let mut stmt = store
-        .conn
-        .prepare_cached("SELECT time_ns FROM entries WHERE seq >= ?1 ORDER BY seq LIMIT 1")
-        .map_err(|e| store.err(e))?;
-    let (mut lo, mut hi) = (0u64, size);
-    while lo < hi {
-        let mid = lo + (hi - lo) / 2;
-        let time: Option<i64> = stmt
-            .query_row([mid as i64], |r| r.get(0))
-            .optional()
-            .map_err(|e| store.err(e))?;
-        let before = time.is_some_and(|x| if strict { x <= t } else { x < t });
-        if before {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    Ok(lo)
-}
-
-/// The entry with event id `id`, by binary search: ids strictly increase with seq.
+/// The entry with event id `id`, its query fields derived.
 pub(crate) fn by_id(store: &SqliteStore, id: &str) -> Result<Option<StoredEntry>, Error> {
-    let size = size(store)?;
-    let mut stmt = store
-        .conn
-        .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM entries WHERE seq >= ?1 ORDER BY seq LIMIT 1"
-        ))
-        .map_err(|e| store.err(e))?;
-    let (mut lo, mut hi) = (0u64, size);
-    while lo < hi {
-        let mid = lo + (hi - lo) / 2;
-        let row = stmt
-            .query_row([mid as i64], entry)
-            .optional()
-            .map_err(|e| store.err(e))?;
-        match row {
-            None => hi = mid,
-            Some(e) => match e.id.as_str().cmp(id) {
-                std::cmp::Ordering::Equal => return Ok(Some(e)),
-                std::cmp::Ordering::Less => lo = e.seq + 1,
-                std::cmp::Ordering::Greater => hi = mid,
-            },
-        }
-    }
-    Ok(None)
+    Ok(store.raw_by_id(id)?.map(derive))
 }
 
-fn size(store: &SqliteStore) -> Result<u64, Error> {
-    let max: Option<i64> = store
-        .conn
-        .query_row("SELECT max(seq) FROM entries", [], |r| r.get(0))
-        .map_err(|e| store.err(e))?;
-    Ok(max.map_or(0, |m| m as u64 + 1))
+fn derive(e: StoredEntry) -> StoredEntry {
+    StoredEntry::from_stored(e.seq, e.time_ns, e.leaf_hash, e.data)
 }
 
 /// Entries matching every filter of `q`.
@@ -157,13 +63,13 @@ fn select(
     exact: bool,
     f: &mut dyn FnMut(StoredEntry) -> aiaudit_core::Result<bool>,
 ) -> aiaudit_core::Result<()> {
-    let size = size(store)?;
+    let size = store.size_inner()?;
     let mut lo = match q.since_ns {
-        Some(t) => seq_at_time(store, t, false, size)?,
+        Some(t) => store.seq_at_time(t, false)?,
         None => 0,
     };
     let mut hi = match q.until_ns {
-        Some(t) => seq_at_time(store, t, true, size)?,
+        Some(t) => store.seq_at_time(t, true)?,
         None => size,
     };
     if let Some(after) = q.after_seq {
@@ -180,7 +86,7 @@ fn select(
     if lo >= hi {
         return Ok(());
     }
-    let read = if exact { entry } else { raw };
+    let read = |e: StoredEntry| if exact { derive(e) } else { e };
     let filters: Vec<String> = postings::query_keys(q);
 
     let mut given = 0usize;
@@ -217,20 +123,7 @@ fn select(
     };
 
     let Some(driver) = driver else {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM entries WHERE seq >= ?1 AND seq < ?2 ORDER BY seq {}",
-            if q.descending { "DESC" } else { "ASC" }
-        );
-        let mut stmt = store.conn.prepare_cached(&sql).map_err(|e| store.err(e))?;
-        let mut rows = stmt
-            .query(params![lo as i64, hi as i64])
-            .map_err(|e| store.err(e))?;
-        while let Some(row) = rows.next().map_err(|e| store.err(e))? {
-            if !give(read(row).map_err(|e| store.err(e))?)? {
-                break;
-            }
-        }
-        return Ok(());
+        return store.each_raw(lo, hi, q.descending, &mut |e| give(read(e)));
     };
 
     let sql = format!(
@@ -238,10 +131,6 @@ fn select(
         if q.descending { "DESC" } else { "ASC" }
     );
     let mut lists = store.conn.prepare_cached(&sql).map_err(|e| store.err(e))?;
-    let mut one = store
-        .conn
-        .prepare_cached(&format!("SELECT {COLUMNS} FROM entries WHERE seq = ?1"))
-        .map_err(|e| store.err(e))?;
     let mut rows = lists
         .query(params![driver, lo as i64, hi as i64])
         .map_err(|e| store.err(e))?;
@@ -257,11 +146,7 @@ fn select(
             seqs.reverse();
         }
         for seq in seqs.into_iter().filter(|s| (lo..hi).contains(s)) {
-            let e = one
-                .query_row([seq as i64], read)
-                .optional()
-                .map_err(|e| store.err(e))?;
-            if let Some(e) = e
+            if let Some(e) = store.raw_at(seq)?.map(read)
                 && !give(e)?
             {
                 return Ok(());
@@ -295,24 +180,6 @@ pub(crate) fn check_postings(
         entries,
         stored.iter().map(|(k, b)| (k.clone(), b.as_slice())),
     ))
-}
-
-/// Every entry from `from` on, in seq order.
-pub(crate) fn scan(
-    store: &SqliteStore,
-    from: u64,
-    f: &mut dyn FnMut(StoredEntry) -> aiaudit_core::Result<bool>,
-) -> aiaudit_core::Result<()> {
-    let sql = format!("SELECT {COLUMNS} FROM entries WHERE seq >= ?1 ORDER BY seq");
-    let mut stmt = store.conn.prepare(&sql).map_err(|e| store.err(e))?;
-    let mut rows = stmt.query(params![from as i64]).map_err(|e| store.err(e))?;
-    while let Some(row) = rows.next().map_err(|e| store.err(e))? {
-        let e = raw(row).map_err(|e| store.err(e))?;
-        if !f(e)? {
-            break;
-        }
-    }
-    Ok(())
 }
 
 fn checkpoint(r: &Row<'_>) -> Result<StoredCheckpoint, rusqlite::Error> {

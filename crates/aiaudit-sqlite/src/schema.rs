@@ -2,28 +2,60 @@
 
 /// `PRAGMA application_id` of an aiaudit log: "AIAU".
 pub const APPLICATION_ID: i32 = 0x4149_4155;
-/// `PRAGMA user_version`: the layout version this code reads and writes.
-pub const FORMAT_VERSION: i32 = 1;
+/// `PRAGMA user_version`: the layout version this code reads and writes (docs/format.md §5).
+pub const FORMAT_VERSION: i32 = 2;
+/// The first layout: one row per record and tree nodes as rows. Read only to migrate it.
+pub const FORMAT_V1: i32 = 1;
 
 /// Tables, indexes and the append-only triggers, created in one transaction.
 ///
+/// Records are stored in entry bundles of 256, zstd-compressed (`aiaudit_core::layout`); those
+/// after the last full bundle wait in `tail`, the only table whose rows are ever deleted, and
+/// only once their bundle exists. The tree is kept as tiles of 256 hashes at every fourth level
+/// (the tlog-tiles levels and the levels halfway between, which keep a proof to at most eight
+/// hashes per sibling); `tile_tail` holds each level's hashes after its last full tile.
+///
 /// Query indexes are posting lists, one row per batch and (field, value): a batch of 8,192
-/// predictions by 250 users adds about 260 rows instead of 8 B-tree inserts per event, which is
-/// what keeps durable ingest near raw append speed. Sealed times never decrease with seq and ids
-/// (UUIDv7) strictly increase with it, so a time range or an id is found by binary search over
-/// seq and needs no index of its own.
+/// predictions by 250 users adds about 260 rows instead of 8 B-tree inserts per event. Sealed
+/// times never decrease with seq and ids (UUIDv7) strictly increase with it, so a time range or
+/// an id is found by binary search over bundles and needs no index of its own.
 pub const SCHEMA: &str = r#"
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
 ) WITHOUT ROWID;
 
--- Only what the leaf data does not already hold: query fields are read from `data`.
-CREATE TABLE entries (
+-- idx = N: seqs 256·N … 256·N + 255. times = zigzag LEB128 deltas; data = zstd (codec 1: u16
+-- length prefixes as c2sp.org/tlog-tiles frames a bundle; codec 2: u32 prefixes).
+CREATE TABLE bundles (
+    idx           INTEGER PRIMARY KEY,
+    first_time_ns INTEGER NOT NULL,
+    last_time_ns  INTEGER NOT NULL,
+    first_id      TEXT    NOT NULL,
+    codec         INTEGER NOT NULL,
+    times         BLOB    NOT NULL,
+    data          BLOB    NOT NULL
+);
+
+-- The records after the last full bundle (0–255 rows).
+CREATE TABLE tail (
     seq       INTEGER PRIMARY KEY,
     time_ns   INTEGER NOT NULL,
     leaf_hash BLOB    NOT NULL,
     data      BLOB    NOT NULL
+);
+
+-- Full tiles: id = level << 48 | N; 256 hashes of tree level `level`, numbers 256·N ….
+CREATE TABLE tiles (
+    id     INTEGER PRIMARY KEY,
+    hashes BLOB NOT NULL
+);
+
+-- Per tree level above 0: the hashes after its last full tile, from number `start`.
+CREATE TABLE tile_tail (
+    level  INTEGER PRIMARY KEY,
+    start  INTEGER NOT NULL,
+    hashes BLOB    NOT NULL
 );
 
 -- key = field ':' value; seqs = LEB128 deltas from batch (the batch's first seq).
@@ -37,12 +69,6 @@ CREATE TABLE postings (
 ) WITHOUT ROWID;
 CREATE INDEX postings_by_batch ON postings(batch);
 
--- Perfect subtree hashes at stored levels; id = level << 48 | index.
-CREATE TABLE nodes (
-    id   INTEGER PRIMARY KEY,
-    hash BLOB NOT NULL
-);
-
 CREATE TABLE checkpoints (
     size    INTEGER PRIMARY KEY,
     root    BLOB    NOT NULL,
@@ -50,29 +76,28 @@ CREATE TABLE checkpoints (
     time_ns INTEGER NOT NULL
 );
 
-CREATE TRIGGER entries_no_update BEFORE UPDATE ON entries
+CREATE TRIGGER tail_no_update BEFORE UPDATE ON tail
 BEGIN SELECT RAISE(ABORT, 'aiaudit: the audit log is append-only'); END;
-CREATE TRIGGER entries_no_delete BEFORE DELETE ON entries
+CREATE TRIGGER tail_delete_only_bundled BEFORE DELETE ON tail
+WHEN NOT EXISTS (SELECT 1 FROM bundles WHERE idx = OLD.seq / 256)
 BEGIN SELECT RAISE(ABORT, 'aiaudit: the audit log is append-only'); END;
-CREATE TRIGGER nodes_no_update BEFORE UPDATE ON nodes
-BEGIN SELECT RAISE(ABORT, 'aiaudit: the audit log is append-only'); END;
-CREATE TRIGGER nodes_no_delete BEFORE DELETE ON nodes
-BEGIN SELECT RAISE(ABORT, 'aiaudit: the audit log is append-only'); END;
-CREATE TRIGGER checkpoints_no_update BEFORE UPDATE ON checkpoints
-BEGIN SELECT RAISE(ABORT, 'aiaudit: the audit log is append-only'); END;
-CREATE TRIGGER checkpoints_no_delete BEFORE DELETE ON checkpoints
-BEGIN SELECT RAISE(ABORT, 'aiaudit: the audit log is append-only'); END;
-CREATE TRIGGER postings_no_update BEFORE UPDATE ON postings
-BEGIN SELECT RAISE(ABORT, 'aiaudit: the audit log is append-only'); END;
-CREATE TRIGGER postings_no_delete BEFORE DELETE ON postings
-BEGIN SELECT RAISE(ABORT, 'aiaudit: the audit log is append-only'); END;
-CREATE TRIGGER meta_no_update BEFORE UPDATE ON meta
-BEGIN SELECT RAISE(ABORT, 'aiaudit: the audit log is append-only'); END;
-CREATE TRIGGER meta_no_delete BEFORE DELETE ON meta
+CREATE TRIGGER tile_tail_no_delete BEFORE DELETE ON tile_tail
 BEGIN SELECT RAISE(ABORT, 'aiaudit: the audit log is append-only'); END;
 "#;
 
-/// Node id of the perfect subtree `(level, index)`.
-pub fn node_id(level: u32, index: u64) -> i64 {
-    ((u64::from(level) << 48) | index) as i64
+/// Tables whose rows are never updated or deleted: each gets two refusing triggers.
+pub const APPEND_ONLY: [&str; 5] = ["bundles", "tiles", "postings", "checkpoints", "meta"];
+
+/// The refusing triggers of [`APPEND_ONLY`].
+pub fn append_only_triggers() -> String {
+    let mut sql = String::new();
+    for t in APPEND_ONLY {
+        for op in ["UPDATE", "DELETE"] {
+            sql.push_str(&format!(
+                "CREATE TRIGGER {t}_no_{} BEFORE {op} ON {t}\nBEGIN SELECT RAISE(ABORT, 'aiaudit: the audit log is append-only'); END;\n",
+                op.to_lowercase()
+            ));
+        }
+    }
+    sql
 }

@@ -180,3 +180,107 @@ fn copy_snapshot(
     }
     Ok(copied)
 }
+
+/// What [`upgrade_sqlite`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upgraded {
+    /// Entries and checkpoints copied into the new layout.
+    pub copied: Copied,
+    /// Where the v1 file now is.
+    pub kept: std::path::PathBuf,
+}
+
+/// Converts the v1 SQLite log at `path` into the current layout in place: the log is copied
+/// into a new file beside it (`<path>.v2-partial`) with every record, tree hash and signed
+/// checkpoint, each checkpoint is checked against the copy's tree and the log's verifier key,
+/// and only then is the old file renamed to `<path>.v1` and the copy to `<path>`. A failure at
+/// any step leaves the old file where it was and removes the partial copy. The writer lock is
+/// held throughout, so no writer appends meanwhile.
+pub fn upgrade_sqlite(
+    path: &std::path::Path,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Upgraded> {
+    use aiaudit_sqlite::{SqliteStore, V1Log};
+    let real = aiaudit_sqlite::resolve(path)?;
+    let lock = crate::writer_lock::WriterLock::take(&real, path)?;
+    let kept = std::path::PathBuf::from(format!("{}.v1", real.display()));
+    let partial = std::path::PathBuf::from(format!("{}.v2-partial", real.display()));
+    let target = |why: String| Error::Target {
+        path: path.to_owned(),
+        why,
+    };
+    if kept.exists() {
+        return Err(target(format!(
+            "{} exists already: move it away before upgrading (it may be an earlier upgrade's original)",
+            kept.display()
+        )));
+    }
+    let source = V1Log::open(path)?;
+    source.checkpoint_wal()?;
+    let remove_partial = || {
+        for ext in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{ext}", partial.display()));
+        }
+    };
+    remove_partial();
+    let result = (|| -> Result<Copied> {
+        let info = source.info()?;
+        let mut dest = SqliteStore::create(&partial, &info)?;
+        let copied = copy_log(&source, &mut dest, progress)?;
+        let verifier = aiaudit_core::NoteVerifier::parse(&info.verifier_key)?;
+        let mut bad = None;
+        dest.checkpoints(&mut |cp| {
+            let opened = aiaudit_core::Checkpoint::open(&cp.note, &verifier)?;
+            let root = aiaudit_core::root_at(&dest, cp.size)?;
+            if opened.size != cp.size || opened.root != cp.root || root != cp.root {
+                bad = Some(cp.size);
+                return Ok(false);
+            }
+            Ok(true)
+        })?;
+        if let Some(size) = bad {
+            return Err(Error::Inconsistent {
+                path: partial.clone(),
+                why: format!(
+                    "the copy's tree does not give the root the checkpoint of size {size} signs"
+                ),
+            });
+        }
+        if dest.size()? != source.size()? {
+            return Err(Error::Inconsistent {
+                path: partial.clone(),
+                why: "the copy does not hold every entry".into(),
+            });
+        }
+        Ok(copied)
+    })();
+    drop(source);
+    let copied = match result {
+        Ok(c) => c,
+        Err(e) => {
+            remove_partial();
+            return Err(e);
+        }
+    };
+    let io = |p: &std::path::Path| {
+        let p = p.to_owned();
+        move |source| Error::Io { path: p, source }
+    };
+    std::fs::File::open(&partial)
+        .and_then(|f| f.sync_all())
+        .map_err(io(&partial))?;
+    std::fs::rename(&real, &kept).map_err(io(&real))?;
+    if let Err(e) = std::fs::rename(&partial, &real) {
+        // Put the original back: the log stays as it was.
+        let _ = std::fs::rename(&kept, &real);
+        remove_partial();
+        return Err(io(&real)(e));
+    }
+    if let Some(dir) = real.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io(dir))?;
+    }
+    drop(lock);
+    Ok(Upgraded { copied, kept })
+}

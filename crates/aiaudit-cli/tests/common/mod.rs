@@ -163,3 +163,112 @@ pub fn drop_pg_schema(schema: &str) {
     ))
     .expect("drop schema");
 }
+
+/// Edits to a v2 file as an attacker with write access would make them (after [`open_raw`]):
+/// records live in zstd bundles of 256 (`aiaudit_core::layout`) and, after the last full
+/// bundle, in `tail` rows; leaf hashes in tile (0, N) or the tail row.
+pub mod raw {
+    use aiaudit_core::layout::{StoredBundle, tile_key};
+    use rusqlite::{Connection, OptionalExtension, params};
+
+    fn bundle(conn: &Connection, n: u64) -> Option<StoredBundle> {
+        conn.query_row(
+            "SELECT first_time_ns, last_time_ns, first_id, codec, times, data FROM bundles WHERE idx = ?1",
+            [n as i64],
+            |r| {
+                Ok(StoredBundle {
+                    index: n,
+                    first_time_ns: r.get(0)?,
+                    last_time_ns: r.get(1)?,
+                    first_id: r.get(2)?,
+                    codec: r.get(3)?,
+                    times: r.get(4)?,
+                    data: r.get(5)?,
+                })
+            },
+        )
+        .optional()
+        .expect("bundle row")
+    }
+
+    /// Record `seq`'s bytes.
+    pub fn record(conn: &Connection, seq: u64) -> Vec<u8> {
+        match bundle(conn, seq / 256) {
+            Some(b) => b
+                .decode()
+                .expect("decode")
+                .record((seq % 256) as usize)
+                .expect("record")
+                .to_vec(),
+            None => conn
+                .query_row("SELECT data FROM tail WHERE seq = ?1", [seq as i64], |r| {
+                    r.get(0)
+                })
+                .expect("tail row"),
+        }
+    }
+
+    /// Rewrites record `seq` (its bytes and its sealed time) where it is stored, leaving its
+    /// leaf hash as it was.
+    pub fn edit(conn: &Connection, seq: u64, f: impl FnOnce(&mut Vec<u8>, &mut i64)) {
+        let Some(b) = bundle(conn, seq / 256) else {
+            let (mut data, mut time): (Vec<u8>, i64) = conn
+                .query_row(
+                    "SELECT data, time_ns FROM tail WHERE seq = ?1",
+                    [seq as i64],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .expect("tail row");
+            f(&mut data, &mut time);
+            conn.execute(
+                "UPDATE tail SET data = ?1, time_ns = ?2 WHERE seq = ?3",
+                params![data, time, seq as i64],
+            )
+            .expect("edit tail row");
+            return;
+        };
+        let d = b.decode().expect("decode");
+        let mut records: Vec<(i64, Vec<u8>)> = (0..256)
+            .map(|i| (d.times[i], d.record(i).expect("record").to_vec()))
+            .collect();
+        let (t, data) = &mut records[(seq % 256) as usize];
+        f(data, t);
+        let refs: Vec<(i64, &[u8])> = records.iter().map(|(t, d)| (*t, d.as_slice())).collect();
+        let n = StoredBundle::encode(b.index, &refs, &b.first_id).expect("encode");
+        conn.execute(
+            "UPDATE bundles SET first_time_ns = ?1, last_time_ns = ?2, times = ?3, data = ?4 WHERE idx = ?5",
+            params![n.first_time_ns, n.last_time_ns, n.times, n.data, b.index as i64],
+        )
+        .expect("edit bundle");
+    }
+
+    /// Replaces record `seq`'s stored leaf hash.
+    pub fn set_leaf_hash(conn: &Connection, seq: u64, hash: [u8; 32]) {
+        let tile: Option<Vec<u8>> = conn
+            .query_row(
+                "SELECT hashes FROM tiles WHERE id = ?1",
+                [tile_key(0, seq / 256)],
+                |r| r.get(0),
+            )
+            .optional()
+            .expect("tile");
+        match tile {
+            Some(mut t) => {
+                let at = (seq % 256) as usize * 32;
+                t[at..at + 32].copy_from_slice(&hash);
+                conn.execute(
+                    "UPDATE tiles SET hashes = ?1 WHERE id = ?2",
+                    params![t, tile_key(0, seq / 256)],
+                )
+                .expect("edit tile");
+            }
+            None => {
+                conn.execute(
+                    "UPDATE tail SET leaf_hash = ?1 WHERE seq = ?2",
+                    params![&hash[..], seq as i64],
+                )
+                .expect("edit tail leaf hash");
+            }
+        }
+    }
+}

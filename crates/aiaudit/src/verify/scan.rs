@@ -21,6 +21,15 @@ type Worker = (Option<SyncSender<Vec<StoredEntry>>>, Receiver<Vec<Checked>>);
 fn check_record(mut e: StoredEntry) -> Checked {
     let leaf = leaf_hash(&e.data);
     let mut problems = Vec::new();
+    // Stores give empty leaf data for a record they hold but cannot read (a bundle that does
+    // not decompress); no record is empty.
+    if e.data.is_empty() {
+        problems.push(format!(
+            "seq {}: its record is empty or unreadable (the stored bundle holding it is damaged)",
+            e.seq
+        ));
+        return (e, leaf, problems);
+    }
     if leaf != e.leaf_hash {
         problems.push(format!(
             "seq {}: the record does not match its stored leaf hash (payload or hash changed)",

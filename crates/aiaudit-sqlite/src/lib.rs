@@ -199,7 +199,12 @@ impl SqliteStore {
             });
         }
         if version != (if legacy { FORMAT_V1 } else { FORMAT_VERSION }) {
-            return Err(if version == FORMAT_V1 {
+            return Err(if legacy && version == FORMAT_VERSION {
+                Error::Invalid(format!(
+                    "{} is in format v{FORMAT_VERSION} already: there is nothing to migrate",
+                    path.display()
+                ))
+            } else if version == FORMAT_V1 {
                 Error::OldFormat {
                     path: path.to_owned(),
                 }

@@ -407,3 +407,99 @@ fn a_tail_row_put_back_under_a_bundle() {
     .expect("insert");
     assert_eq!(first_bad(&db, &[]), Some(10));
 }
+
+/// A log of seed 003 predictions, whose bundles' summaries count models.
+fn demo_log(dir: &Path) -> PathBuf {
+    let db = dir.join("demo.db");
+    let out = run(&db, &["demo", "--predictions", "600"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    db
+}
+
+#[test]
+fn a_summary_that_counts_one_prediction_more() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = demo_log(dir.path());
+    let before = stdout(&run(
+        &db,
+        &[
+            "report",
+            "usage",
+            "--model",
+            "credit-risk",
+            "--format",
+            "json",
+        ],
+    ));
+    let conn = open_raw(&db);
+    let data: Vec<u8> = conn
+        .query_row("SELECT data FROM summaries WHERE idx = 1", [], |r| r.get(0))
+        .expect("bundle 1 has a summary");
+    let mut s = aiaudit_core::summary::Summary::decode(&data).expect("decodes");
+    let m = s.models.get_mut("credit-risk").expect("the demo's model");
+    m.predictions += 1;
+    m.latencies.push(1.0);
+    conn.execute(
+        "UPDATE summaries SET data = ?1 WHERE idx = 1",
+        [s.encode().expect("encodes")],
+    )
+    .expect("edit");
+    // A report merging the forged summary counts wrong: exactly what verify must catch.
+    let after = stdout(&run(
+        &db,
+        &[
+            "report",
+            "usage",
+            "--model",
+            "credit-risk",
+            "--format",
+            "json",
+        ],
+    ));
+    assert_ne!(before, after, "the report reads the summary");
+    assert_eq!(first_bad(&db, &[]), Some(256));
+    let text = stdout(&run(&db, &["verify"]));
+    assert!(
+        text.contains("the summary of seqs 256..511 disagrees with their records"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_deleted_or_damaged_summary() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = demo_log(dir.path());
+    let conn = open_raw(&db);
+    conn.execute("DELETE FROM summaries WHERE idx = 0", [])
+        .expect("edit");
+    assert_eq!(first_bad(&db, &[]), Some(0));
+    assert!(stdout(&run(&db, &["verify"])).contains("the summary of seqs 0..255"));
+    // A report over it says the store is damaged rather than count without it.
+    let out = run(
+        &db,
+        &[
+            "report",
+            "usage",
+            "--model",
+            "credit-risk",
+            "--format",
+            "json",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("summary of bundle 0"),
+        "{}",
+        stderr(&out)
+    );
+    conn.execute(
+        "UPDATE summaries SET data = substr(data, 1, length(data) - 3) WHERE idx = 1",
+        [],
+    )
+    .expect("edit");
+    let text = stdout(&run(&db, &["verify"]));
+    assert!(
+        text.contains("the summary of seqs 256..511 is damaged"),
+        "{text}"
+    );
+}

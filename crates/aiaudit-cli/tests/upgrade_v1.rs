@@ -91,7 +91,19 @@ fn migrate_to_v2_keeps_every_record_checkpoint_and_proof() {
     // converted log gives the same proof.
     let proof = Path::new(FIXTURE).join("prove-300.txt");
     let key = stdout(&run(&db, &["verifier-key"])).trim().to_owned();
-    assert!(key.starts_with("aiaudit.local/vm/0efb5685+"), "{key}");
+    let v1_key: String = rusqlite::Connection::open_with_flags(
+        Path::new(FIXTURE).join("v1.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .and_then(|c| {
+        c.query_row(
+            "SELECT value FROM meta WHERE key = 'verifier_key'",
+            [],
+            |r| r.get(0),
+        )
+    })
+    .expect("the fixture's key");
+    assert_eq!(key, v1_key, "the converted log keeps its verifier key");
     let check = run(
         &db,
         &["verify-proof", "--key", &key, &proof.to_string_lossy()],

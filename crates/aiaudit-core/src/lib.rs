@@ -44,8 +44,10 @@ pub mod redact;
 pub mod seal;
 pub mod store;
 pub mod strict_json;
+pub mod summary;
 pub mod tiles;
 pub mod timefmt;
+mod zstd_frame;
 
 pub use bundle::{ConsistencyBundle, InclusionBundle};
 pub use error::{Error, ProofError, Result};

@@ -56,21 +56,23 @@ pub fn query_keys(q: &crate::store::Query) -> Vec<String> {
     .collect()
 }
 
-/// Compares a batch's stored posting lists (`(key, encoded seqs)` rows) with those its
-/// `entries` produce: what disagrees, if anything, for `verify` to report.
+/// Compares a batch's stored posting lists (`(key, stored bytes)` rows) with the bytes its
+/// `entries` produce in the store's `encoding`: what disagrees, if anything, for `verify` to
+/// report. Marks are compared too, so a damaged mark (which would hide an entry from a query)
+/// is caught like a damaged seq.
 pub fn compare<'a>(
     batch: u64,
     entries: &[StoredEntry],
     stored: impl IntoIterator<Item = (String, &'a [u8])>,
+    encoding: Encoding,
 ) -> Option<String> {
-    let mut want: HashMap<String, Vec<u64>> = build(entries)
+    let mut want: HashMap<String, Vec<u8>> = build_marked(entries)
         .into_iter()
-        .map(|((f, v), s)| (key(f, v), s))
+        .map(|((f, v), (s, m))| (key(f, v), encoding.encode(f, batch, &s, &m)))
         .collect();
     for (k, bytes) in stored {
-        let have = decode(batch, bytes);
         match want.remove(&k) {
-            Some(w) if Some(&w) == have.as_ref() => {}
+            Some(w) if w == bytes => {}
             Some(_) => {
                 return Some(format!(
                     "the query index for {k} in the batch from seq {batch} lists other entries than the log holds"
@@ -102,6 +104,110 @@ pub fn build(entries: &[StoredEntry]) -> HashMap<(&'static str, &str), Vec<u64>>
         }
     }
     lists
+}
+
+/// A posting list's seqs and, for a bucketed field, the [`mark`] of each.
+pub type Marked = (Vec<u64>, Vec<u32>);
+
+/// Posting lists of one batch with, for the bucketed fields (`input`, `ingest`), the
+/// [`mark`] of each listed entry's whole value beside its seq (empty for other fields).
+pub fn build_marked(entries: &[StoredEntry]) -> HashMap<(&'static str, &str), Marked> {
+    let mut lists: HashMap<(&'static str, &str), Marked> = HashMap::new();
+    for e in entries {
+        for k in keys(e) {
+            let list = lists.entry(k).or_default();
+            list.0.push(e.seq);
+            let whole = match k.0 {
+                "input" => e.input_hash.as_deref(),
+                "ingest" => e.ingest_id.as_deref(),
+                _ => None,
+            };
+            if let Some(v) = whole {
+                list.1.push(mark(v));
+            }
+        }
+    }
+    lists
+}
+
+/// Whether `field`'s lists are buckets of values (by their first two characters).
+pub fn bucketed(field: &str) -> bool {
+    matches!(field, "input" | "ingest")
+}
+
+/// A 32-bit FNV-1a of a bucketed field's whole value, stored beside each seq of its list so
+/// that a query for one input hash reads only the entries that may hold it, not its whole
+/// bucket. Collisions only cost a read: every entry read is checked against the filter.
+pub fn mark(value: &str) -> u32 {
+    value.bytes().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
+}
+
+/// How a store encodes its posting lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// Every list as [`encode`]'s seq deltas (PostgreSQL; SQLite format v1).
+    Plain,
+    /// Bucketed fields' lists carry their [`mark`]s: LEB128 count, then a big-endian `u32`
+    /// mark per seq, then the seq deltas (SQLite format v2); other lists as `Plain`.
+    Marked,
+}
+
+impl Encoding {
+    /// The stored bytes of `field`'s list of `seqs` (with their `marks`, for a bucketed field)
+    /// in the batch from `base`.
+    pub fn encode(self, field: &str, base: u64, seqs: &[u64], marks: &[u32]) -> Vec<u8> {
+        if self == Encoding::Plain || !bucketed(field) {
+            return encode(base, seqs);
+        }
+        let mut out = Vec::with_capacity(seqs.len() * 6 + 3);
+        let mut n = marks.len() as u64;
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                out.push(byte);
+                break;
+            }
+            out.push(byte | 0x80);
+        }
+        for m in marks {
+            out.extend_from_slice(&m.to_be_bytes());
+        }
+        out.extend_from_slice(&encode(base, seqs));
+        out
+    }
+
+    /// Decodes the list stored under `key`: its seqs and, for a marked list, their marks.
+    /// `None` if it is malformed.
+    pub fn decode(self, key: &str, base: u64, bytes: &[u8]) -> Option<(Vec<u64>, Vec<u32>)> {
+        let field = key.split(':').next().unwrap_or_default();
+        if self == Encoding::Plain || !bucketed(field) {
+            return decode(base, bytes).map(|s| (s, Vec::new()));
+        }
+        let (mut n, mut shift, mut at) = (0u64, 0u32, 0usize);
+        loop {
+            let b = *bytes.get(at)?;
+            at += 1;
+            if shift > 63 {
+                return None;
+            }
+            n |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                break;
+            }
+            shift += 7;
+        }
+        let len = usize::try_from(n).ok()?.checked_mul(4)?;
+        let marks: Vec<u32> = bytes
+            .get(at..at.checked_add(len)?)?
+            .chunks_exact(4)
+            .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        let seqs = decode(base, &bytes[at + len..])?;
+        (seqs.len() == marks.len()).then_some((seqs, marks))
+    }
 }
 
 /// LEB128 deltas of increasing `seqs`, the first from `base`.
@@ -157,5 +263,25 @@ mod tests {
         let enc = encode(100, &seqs[1..]);
         assert_eq!(decode(100, &enc).expect("valid"), seqs[1..]);
         assert_eq!(decode(0, &[0x80]), None, "truncated varint");
+    }
+
+    #[test]
+    fn marked_lists_round_trip_and_refuse_damage() {
+        let seqs = [5u64, 9, 300];
+        let marks = [mark("ab01"), mark("ab02"), mark("abff")];
+        let enc = Encoding::Marked.encode("input", 0, &seqs, &marks);
+        let (s, m) = Encoding::Marked.decode("input:ab", 0, &enc).expect("valid");
+        assert_eq!((s.as_slice(), m.as_slice()), (&seqs[..], &marks[..]));
+        assert_eq!(Encoding::Marked.decode("input:ab", 0, &enc[..5]), None);
+        // Other fields stay plain.
+        assert_eq!(
+            Encoding::Marked.encode("user", 0, &seqs, &[]),
+            encode(0, &seqs)
+        );
+        assert_eq!(
+            Encoding::Plain.encode("input", 0, &seqs, &marks),
+            encode(0, &seqs)
+        );
+        assert_ne!(mark("ab01"), mark("ab02"));
     }
 }

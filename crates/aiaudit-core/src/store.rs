@@ -430,6 +430,27 @@ pub trait Store: NodeSource + Send {
         Ok(None)
     }
 
+    /// The entries `[0, n)` that per-bundle summaries ([`crate::summary`]) cover, `n` a
+    /// multiple of [`crate::summary::SPAN`]. A store that keeps no summaries says 0, and
+    /// reports read its records instead.
+    fn summarized(&self) -> Result<u64> {
+        Ok(0)
+    }
+
+    /// Calls `f` with the first seq and the stored bytes of each summary covering `[from, to)`
+    /// (both multiples of [`crate::summary::SPAN`], `to` at most [`Store::summarized`]), in
+    /// order, until `f` returns false. A summary missing there is damage (an error the store
+    /// classifies as [`Failure::Damage`]).
+    fn summaries(
+        &self,
+        from: u64,
+        to: u64,
+        f: &mut dyn FnMut(u64, &[u8]) -> Result<bool>,
+    ) -> Result<()> {
+        let _ = (from, to, f);
+        Ok(())
+    }
+
     /// What `e`, returned by one of this store's operations, means: whether a retry may
     /// succeed, or the store is damaged. Stores that cannot tell say [`Failure::Fatal`].
     fn classify(&self, e: &crate::Error) -> Failure {

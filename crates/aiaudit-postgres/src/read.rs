@@ -298,6 +298,7 @@ pub(crate) fn check_postings(
         entries,
         rows.iter()
             .map(|r| (r.get::<_, String>(0), r.get::<_, &[u8]>(1))),
+        postings::Encoding::Plain,
     ))
 }
 

@@ -1,5 +1,6 @@
-//! Appending a batch: the rows `aiaudit_core::layout::plan` computes, written in one
-//! transaction with the batch's posting lists and checkpoint.
+//! Appending a batch: the rows `aiaudit_core::layout::plan` computes (bundles with their
+//! summaries, tail rows, tiles), written in one transaction with the batch's posting lists and
+//! checkpoint.
 
 use aiaudit_core::layout::{self, Head, TailEntry, TileTail};
 use aiaudit_core::{AppendBatch, Hash, postings};
@@ -81,6 +82,11 @@ impl SqliteStore {
                 "INSERT INTO bundles(idx, first_time_ns, last_time_ns, first_id, codec, times, data) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?;
+            let mut summary =
+                tx.prepare_cached("INSERT INTO summaries(idx, data) VALUES (?1, ?2)")?;
+            for (b, s) in plan.bundles.iter().zip(&plan.summaries) {
+                summary.execute(params![b.index as i64, s])?;
+            }
             for b in &plan.bundles {
                 ins.execute(params![
                     b.index as i64,
@@ -117,14 +123,14 @@ impl SqliteStore {
                 let mut post = tx.prepare_cached(
                     "INSERT INTO postings(key, batch, last, count, seqs) VALUES (?1, ?2, ?3, ?4, ?5)",
                 )?;
-                for ((field, value), seqs) in postings::build(batch.entries) {
+                for ((field, value), (seqs, marks)) in postings::build_marked(batch.entries) {
                     let last = seqs.last().copied().unwrap_or(first.seq);
                     post.execute(params![
                         postings::key(field, value),
                         first.seq as i64,
                         last as i64,
                         seqs.len() as i64,
-                        postings::encode(first.seq, &seqs),
+                        postings::Encoding::Marked.encode(field, first.seq, &seqs, &marks),
                     ])?;
                 }
             }

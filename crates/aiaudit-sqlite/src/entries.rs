@@ -85,7 +85,7 @@ impl SqliteStore {
         size_of(&self.conn).map_err(|e| self.err(e))
     }
 
-    fn bundles(&self) -> Result<u64, Error> {
+    pub(crate) fn bundles(&self) -> Result<u64, Error> {
         bundle_count(&self.conn).map_err(|e| self.err(e))
     }
 

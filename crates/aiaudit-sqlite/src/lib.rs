@@ -25,6 +25,7 @@ mod keys;
 mod path;
 mod read;
 mod schema;
+mod summaries;
 mod tokens;
 mod tree;
 mod v1;
@@ -490,5 +491,18 @@ impl Store for SqliteStore {
         entries: &[StoredEntry],
     ) -> aiaudit_core::Result<Option<String>> {
         Ok(read::check_postings(self, batch, entries)?)
+    }
+
+    fn summarized(&self) -> aiaudit_core::Result<u64> {
+        Ok(summaries::summarized(self)?)
+    }
+
+    fn summaries(
+        &self,
+        from: u64,
+        to: u64,
+        f: &mut dyn FnMut(u64, &[u8]) -> aiaudit_core::Result<bool>,
+    ) -> aiaudit_core::Result<()> {
+        summaries::each(self, from, to, f)
     }
 }

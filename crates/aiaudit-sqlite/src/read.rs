@@ -126,6 +126,12 @@ fn select(
         return store.each_raw(lo, hi, q.descending, &mut |e| give(read(e)));
     };
 
+    // A bucketed driver (input hash, ingest id) carries a mark of each entry's whole value.
+    let wanted_mark = match driver.split(':').next() {
+        Some("input") => q.input_hash.as_deref().map(postings::mark),
+        Some("ingest") => q.ingest_id.as_deref().map(postings::mark),
+        _ => None,
+    };
     let sql = format!(
         "SELECT batch, seqs FROM postings WHERE key = ?1 AND last >= ?2 AND batch < ?3 ORDER BY batch {}",
         if q.descending { "DESC" } else { "ASC" }
@@ -137,11 +143,22 @@ fn select(
     while let Some(row) = rows.next().map_err(|e| store.err(e))? {
         let batch: i64 = row.get(0).map_err(|e| store.err(e))?;
         let blob: Vec<u8> = row.get(1).map_err(|e| store.err(e))?;
-        let mut seqs = postings::decode(batch as u64, &blob).ok_or_else(|| {
-            store.inconsistent(format!(
-                "posting list {driver} of batch {batch} is malformed"
-            ))
-        })?;
+        let (mut seqs, marks) = postings::Encoding::Marked
+            .decode(driver, batch as u64, &blob)
+            .ok_or_else(|| {
+                store.inconsistent(format!(
+                    "posting list {driver} of batch {batch} is malformed"
+                ))
+            })?;
+        if let Some(m) = wanted_mark {
+            // Only the entries whose whole value may match are read; the rest of the bucket
+            // holds other values.
+            seqs = seqs
+                .into_iter()
+                .zip(marks)
+                .filter_map(|(s, have)| (have == m).then_some(s))
+                .collect();
+        }
         if q.descending {
             seqs.reverse();
         }
@@ -179,6 +196,7 @@ pub(crate) fn check_postings(
         batch,
         entries,
         stored.iter().map(|(k, b)| (k.clone(), b.as_slice())),
+        postings::Encoding::Marked,
     ))
 }
 

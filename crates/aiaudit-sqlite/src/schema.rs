@@ -15,6 +15,9 @@ pub const FORMAT_V1: i32 = 1;
 /// (the tlog-tiles levels and the levels halfway between, which keep a proof to at most eight
 /// hashes per sibling); `tile_tail` holds each level's hashes after its last full tile.
 ///
+/// Each full bundle has a summary beside it (what a model usage report needs of its records),
+/// so that reports merge summaries instead of reading every record.
+///
 /// Query indexes are posting lists, one row per batch and (field, value): a batch of 8,192
 /// predictions by 250 users adds about 260 rows instead of 8 B-tree inserts per event. Sealed
 /// times never decrease with seq and ids (UUIDv7) strictly increase with it, so a time range or
@@ -35,6 +38,13 @@ CREATE TABLE bundles (
     codec         INTEGER NOT NULL,
     times         BLOB    NOT NULL,
     data          BLOB    NOT NULL
+);
+
+-- idx = N: the summary (aiaudit_core::summary) of bundle N's records, written with it;
+-- data = zstd of its JSON.
+CREATE TABLE summaries (
+    idx  INTEGER PRIMARY KEY,
+    data BLOB NOT NULL
 );
 
 -- The records after the last full bundle (0–255 rows).
@@ -86,7 +96,14 @@ BEGIN SELECT RAISE(ABORT, 'aiaudit: the audit log is append-only'); END;
 "#;
 
 /// Tables whose rows are never updated or deleted: each gets two refusing triggers.
-pub const APPEND_ONLY: [&str; 5] = ["bundles", "tiles", "postings", "checkpoints", "meta"];
+pub const APPEND_ONLY: [&str; 6] = [
+    "bundles",
+    "summaries",
+    "tiles",
+    "postings",
+    "checkpoints",
+    "meta",
+];
 
 /// The refusing triggers of [`APPEND_ONLY`].
 pub fn append_only_triggers() -> String {

@@ -1,8 +1,6 @@
 //! A stored entry bundle: up to 256 records framed as c2sp.org/tlog-tiles frames them,
 //! compressed with zstd, with the records' sealed times beside them (docs/format.md §5.2).
 
-use std::cell::RefCell;
-
 use crate::error::{Error, Result};
 use crate::tiles::MAX_ENTRY_LEN;
 
@@ -15,8 +13,8 @@ pub const CODEC_ZSTD_U16: u8 = 1;
 /// 65,535 bytes, which the tile format cannot frame.
 pub const CODEC_ZSTD_U32: u8 = 2;
 
-/// The zstd level bundles are written with (docs/performance.md, "store v2").
-pub const ZSTD_LEVEL: i32 = 3;
+pub use crate::zstd_frame::ZSTD_LEVEL;
+use crate::zstd_frame::{compress, decompress};
 
 /// The largest decompressed bundle a reader accepts: 256 records of at most 1 MiB with their
 /// lengths. A frame claiming more is damage, not an allocation.
@@ -118,13 +116,7 @@ impl StoredBundle {
             CODEC_ZSTD_U32 => true,
             other => return Err(bad(format!("unknown codec {other}"))),
         };
-        let size = zstd::zstd_safe::get_frame_content_size(&self.data)
-            .map_err(|_| bad("its data is not a zstd frame".into()))?
-            .ok_or_else(|| bad("its zstd frame does not state its size".into()))?;
-        if size > MAX_DECODED {
-            return Err(bad(format!("its zstd frame claims {size} bytes")));
-        }
-        let bytes = decompress(&self.data, size as usize)
+        let bytes = decompress(&self.data, MAX_DECODED as usize)
             .map_err(|e| bad(format!("it does not decompress: {e}")))?;
         let mut spans = Vec::with_capacity(BUNDLE_WIDTH as usize);
         let mut at = 0usize;
@@ -167,43 +159,6 @@ impl StoredBundle {
             spans,
         })
     }
-}
-
-thread_local! {
-    // A zstd context costs about a megabyte to set up: one per thread, reused.
-    static COMPRESSOR: RefCell<Option<zstd::bulk::Compressor<'static>>> = const { RefCell::new(None) };
-    static DECOMPRESSOR: RefCell<Option<zstd::bulk::Decompressor<'static>>> = const { RefCell::new(None) };
-}
-
-/// One zstd frame with its content size and a checksum, so that a damaged frame fails to
-/// decompress instead of yielding other bytes.
-fn compress(raw: &[u8]) -> std::io::Result<Vec<u8>> {
-    COMPRESSOR.with(|c| {
-        let mut c = c.borrow_mut();
-        if c.is_none() {
-            let mut z = zstd::bulk::Compressor::new(ZSTD_LEVEL)?;
-            z.include_checksum(true)?;
-            z.include_contentsize(true)?;
-            *c = Some(z);
-        }
-        match c.as_mut() {
-            Some(z) => z.compress(raw),
-            None => Err(std::io::Error::other("no zstd context")),
-        }
-    })
-}
-
-fn decompress(data: &[u8], size: usize) -> std::io::Result<Vec<u8>> {
-    DECOMPRESSOR.with(|d| {
-        let mut d = d.borrow_mut();
-        if d.is_none() {
-            *d = Some(zstd::bulk::Decompressor::new()?);
-        }
-        match d.as_mut() {
-            Some(z) => z.decompress(data, size),
-            None => Err(std::io::Error::other("no zstd context")),
-        }
-    })
 }
 
 fn zigzag(v: i64) -> u64 {

@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::hash::Hash;
 use crate::merkle::NODE_STRIDE;
 use crate::store::{AppendBatch, RecordHead, StoredEntry};
+use crate::summary::Summary;
 
 /// Records per bundle and hashes per tile (c2sp.org/tlog-tiles).
 pub const BUNDLE_WIDTH: u64 = 256;
@@ -71,6 +72,8 @@ pub struct Plan<'a> {
     pub drop_tail_below: Option<u64>,
     /// The batch's entries that go into the tail.
     pub tail: &'a [StoredEntry],
+    /// The [`crate::summary`] of each bundle in `bundles`, encoded, in the same order.
+    pub summaries: Vec<Vec<u8>>,
     /// Tiles the batch completes, level 0 included.
     pub tiles: Vec<FullTile>,
     /// The new tile tail of each level the batch changed.
@@ -95,6 +98,7 @@ pub fn plan<'a>(batch: &AppendBatch<'a>, size: u64, head: &dyn Head) -> Result<P
     let first_open = size / BUNDLE_WIDTH;
     let full_end = end / BUNDLE_WIDTH;
     let mut bundles = Vec::new();
+    let mut summaries = Vec::new();
     let mut tiles = Vec::new();
     let mut drop_tail_below = None;
     if full_end > first_open {
@@ -149,6 +153,16 @@ pub fn plan<'a>(batch: &AppendBatch<'a>, size: u64, head: &dyn Head) -> Result<P
                     first_id = Some(e.id.clone());
                 }
             }
+            let mut summary = Summary::default();
+            for (i, (_, data)) in records.iter().enumerate() {
+                summary.add(data).map_err(|e| {
+                    Error::Layout(format!(
+                        "seq {} is not a record ({e})",
+                        n * BUNDLE_WIDTH + i as u64
+                    ))
+                })?;
+            }
+            summaries.push(summary.encode()?);
             bundles.push(StoredBundle::encode(
                 n,
                 &records,
@@ -218,6 +232,7 @@ pub fn plan<'a>(batch: &AppendBatch<'a>, size: u64, head: &dyn Head) -> Result<P
     }
     Ok(Plan {
         bundles,
+        summaries,
         drop_tail_below,
         tail: &entries[tail_from..],
         tiles,

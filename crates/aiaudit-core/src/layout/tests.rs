@@ -13,6 +13,7 @@ use crate::{Event, StoredCheckpoint, seal};
 #[derive(Default)]
 struct Model {
     bundles: BTreeMap<u64, StoredBundle>,
+    summaries: BTreeMap<u64, Vec<u8>>,
     tail: BTreeMap<u64, TailEntry>,
     tiles: BTreeMap<(u32, u64), Vec<u8>>,
     tile_tails: RefCell<BTreeMap<u32, TileTail>>,
@@ -30,7 +31,9 @@ impl Head for Model {
 
 impl Model {
     fn apply(&mut self, p: Plan<'_>) {
-        for b in p.bundles {
+        assert_eq!(p.summaries.len(), p.bundles.len(), "a summary per bundle");
+        for (b, s) in p.bundles.into_iter().zip(p.summaries) {
+            assert!(self.summaries.insert(b.index, s).is_none());
             assert!(self.bundles.insert(b.index, b).is_none());
         }
         if let Some(below) = p.drop_tail_below {
@@ -77,7 +80,10 @@ impl Model {
 }
 
 fn entry(seq: u64) -> StoredEntry {
-    let event = Event::new("model_inference", format!("prediction {seq}")).detail("n", seq);
+    let event = Event::new("model_inference", format!("prediction {seq}"))
+        .model(if seq.is_multiple_of(3) { "a" } else { "b" }, "1")
+        .detail("latency_ms", seq as f64 / 8.0)
+        .detail("n", seq);
     let id = format!("0190a5c4-0000-7000-8000-{seq:012}");
     let time = 1_795_000_000_000_000_000 + seq as i64 * 1_000;
     let mut data = Vec::new();
@@ -140,7 +146,18 @@ fn run(sizes: &[u64]) {
             assert_eq!(d.record(i).unwrap(), e.data.as_slice());
             assert_eq!(d.times[i], e.time_ns);
         }
+        let records = &all[(*n * 256) as usize..(*n * 256 + 256) as usize];
+        let want = crate::summary::Summary::of(records.iter().map(|e| e.data.as_slice())).unwrap();
+        assert_eq!(
+            crate::summary::Summary::decode(&model.summaries[n]).unwrap(),
+            want
+        );
+        assert_eq!(
+            want.models.values().map(|m| m.predictions).sum::<u64>(),
+            256
+        );
     }
+    assert_eq!(crate::summary::SPAN, BUNDLE_WIDTH);
 }
 
 #[test]

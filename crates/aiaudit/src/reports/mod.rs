@@ -25,6 +25,7 @@ pub use integrity::integrity;
 pub use operations::operations;
 pub use usage::{model_usage, usage};
 
+use aiaudit_core::summary::{HeadActor, HeadModel};
 use aiaudit_core::{Query, Status};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -149,20 +150,6 @@ pub(crate) struct Head<'a> {
     pub regulations: Vec<Cow<'a, str>>,
     #[serde(default, borrow)]
     pub details: HeadDetails<'a>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub(crate) struct HeadActor<'a> {
-    #[serde(default, borrow)]
-    pub user: Option<Cow<'a, str>>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub(crate) struct HeadModel<'a> {
-    #[serde(borrow)]
-    pub name: Cow<'a, str>,
-    #[serde(default, borrow)]
-    pub version: Option<Cow<'a, str>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -1,8 +1,11 @@
 //! Reading the log with its per-entry checks spread over worker threads: one thread reads the
 //! store, the workers hash and parse (most of the work), and results come back in seq order.
 
+use aiaudit_core::summary::{SPAN, Summary};
 use aiaudit_core::{Hash, RecordHead, Store, StoredEntry, leaf_hash, timefmt::parse_sealed_time};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+
+use super::summaries::Piece;
 
 /// Entries go to the checking threads in chunks of this many.
 const SCAN_CHUNK: usize = 2048;
@@ -13,8 +16,48 @@ const WORKERS: usize = 2;
 /// what is wrong with it alone.
 pub(super) type Checked = (StoredEntry, Hash, Vec<String>);
 
+/// What comes back, in seq order: summary pieces of a chunk's records, then its entries.
+// Items are handed over one at a time and never stored, so their size costs nothing.
+#[allow(clippy::large_enum_variant)]
+pub(super) enum Item {
+    /// The summary of a chunk's records of one summarized bundle.
+    Piece(Piece),
+    /// One entry, checked.
+    Entry(Checked),
+}
+
+/// A checked chunk: the summaries of its records in summarized bundles, and its entries.
+type Done = (Vec<Piece>, Vec<Checked>);
+
 /// A checking thread's input (dropped to stop it) and output.
-type Worker = (Option<SyncSender<Vec<StoredEntry>>>, Receiver<Vec<Checked>>);
+type Worker = (Option<SyncSender<Vec<StoredEntry>>>, Receiver<Done>);
+
+/// The pieces of summary the records of `chunk` below `covered` make, by bundle.
+fn pieces(chunk: &[StoredEntry], covered: u64) -> Vec<Piece> {
+    let mut out: Vec<Piece> = Vec::new();
+    for e in chunk.iter().filter(|e| e.seq < covered) {
+        let bundle = e.seq / SPAN;
+        let piece = match out.last_mut() {
+            Some(p) if p.bundle == bundle => p,
+            _ => {
+                out.push(Piece {
+                    bundle,
+                    records: 0,
+                    summary: Some(Summary::default()),
+                });
+                let Some(p) = out.last_mut() else { break };
+                p
+            }
+        };
+        piece.records += 1;
+        if let Some(s) = &mut piece.summary
+            && s.add(&e.data).is_err()
+        {
+            piece.summary = None;
+        }
+    }
+    out
+}
 
 /// Checks one entry against its own record — the leaf hash, the record's own seq and time
 /// against the row's — and derives its query fields for the index check.
@@ -61,21 +104,24 @@ fn check_record(mut e: StoredEntry) -> Checked {
     (e, leaf, problems)
 }
 
-/// Calls `f` with every entry of `store`, checked, in seq order.
+/// Calls `f` with every entry of `store`, checked, in seq order, and before the entries of
+/// each bundle below `covered` (the summarized entries), the pieces of their summary.
 pub(super) fn checked_entries(
     store: &dyn Store,
-    f: &mut dyn FnMut(StoredEntry, Hash, Vec<String>) -> aiaudit_core::Result<()>,
+    covered: u64,
+    f: &mut dyn FnMut(Item) -> aiaudit_core::Result<()>,
 ) -> aiaudit_core::Result<()> {
     std::thread::scope(|scope| {
         // Chunk k goes to worker k % WORKERS and comes back from it, so results stay in order.
         let mut workers: Vec<Worker> = Vec::with_capacity(WORKERS);
         for _ in 0..WORKERS {
             let (to_worker, work) = sync_channel::<Vec<StoredEntry>>(2);
-            let (to_main, done) = sync_channel::<Vec<Checked>>(2);
+            let (to_main, done) = sync_channel::<Done>(2);
             scope.spawn(move || {
                 for chunk in work {
+                    let pieces = pieces(&chunk, covered);
                     let checked = chunk.into_iter().map(check_record).collect();
-                    if to_main.send(checked).is_err() {
+                    if to_main.send((pieces, checked)).is_err() {
                         return;
                     }
                 }
@@ -85,10 +131,13 @@ pub(super) fn checked_entries(
         let gone = || aiaudit_core::Error::Store("a verification worker stopped".into());
         let (mut sent, mut received) = (0usize, 0usize);
         let mut receive = |received: &mut usize, workers: &[Worker]| -> aiaudit_core::Result<()> {
-            let checked = workers[*received % WORKERS].1.recv().map_err(|_| gone())?;
+            let (pieces, checked) = workers[*received % WORKERS].1.recv().map_err(|_| gone())?;
             *received += 1;
-            for (e, leaf, problems) in checked {
-                f(e, leaf, problems)?;
+            for p in pieces {
+                f(Item::Piece(p))?;
+            }
+            for c in checked {
+                f(Item::Entry(c))?;
             }
             Ok(())
         };

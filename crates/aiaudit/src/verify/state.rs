@@ -1,10 +1,11 @@
 //! The verifier's state as entries arrive in seq order: the rebuilt tree, the signed
-//! checkpoints it must meet, the stored nodes and query index it must match.
+//! checkpoints it must meet, the stored nodes, query index and summaries it must match.
 
 use aiaudit_core::{
     Checkpoint, CompactRange, CompletedNode, Hash, NODE_STRIDE, NoteVerifier, Store, StoredEntry,
 };
 
+use super::summaries::{Piece, SummaryCheck};
 use super::{Finding, VerifyReport};
 use crate::error::Result;
 
@@ -32,6 +33,7 @@ pub(super) struct Verifier<'a> {
     /// The entries since the last batch boundary, for the query index check.
     batch_start: u64,
     batch: Vec<StoredEntry>,
+    summaries: SummaryCheck,
 }
 
 impl<'a> Verifier<'a> {
@@ -59,6 +61,7 @@ impl<'a> Verifier<'a> {
             uncovered_reported: false,
             batch_start: 0,
             batch: Vec::new(),
+            summaries: SummaryCheck::new(store)?,
         };
         let mut bad = Vec::new();
         let mut prev_size = 0u64;
@@ -93,6 +96,16 @@ impl<'a> Verifier<'a> {
 
     pub(super) fn entries(&self) -> u64 {
         self.report.entries
+    }
+
+    /// Entries below this have stored summaries to check.
+    pub(super) fn summarized(&self) -> u64 {
+        self.summaries.covered()
+    }
+
+    /// Takes a piece of a bundle's summary, rebuilt from its records.
+    pub(super) fn summary_piece(&mut self, p: Piece) {
+        self.summaries.add(p);
     }
 
     fn latest_signed(&self) -> u64 {
@@ -152,6 +165,9 @@ impl<'a> Verifier<'a> {
             });
             if self.pending.len() >= NODE_CHUNK {
                 self.check_nodes();
+            }
+            if let Some((from, to, problem)) = self.summaries.take(self.store, &e)? {
+                self.find_range(from, to, problem);
             }
             self.batch.push(e);
             if self.check_roots() {

@@ -1,13 +1,12 @@
 //! A model's usage: seed 003's report, and the fuller one the HTML report draws.
 
-use aiaudit_core::Query;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 
 mod fold;
-mod head;
 
-use fold::{PARALLEL_FROM, Usage, Version, fold};
+use aiaudit_core::summary::{ModelUsage, Version};
+use fold::{PARALLEL_FROM, Plan, first_since, fold};
 
 use super::{quantile, since, status_order};
 use crate::error::Result;
@@ -45,29 +44,28 @@ pub fn model_usage(reader: &LogReader, model: &str, days: u32, now_ns: i64) -> R
 /// The model usage report with what its charts need: seed 003's keys, plus `total_events` and
 /// `status_mix` (every event naming the model, not only predictions), `events_per_day` (UTC
 /// days, by status), `latency_histogram` and `version_timeline` (each version's first and last
-/// prediction). A large log is read on all cores.
+/// prediction). Whole bundles are read from their stored summaries; records only at the
+/// period's start and after the last full bundle (all of them, on all cores, in a store that keeps
+/// no summaries).
 pub fn usage(reader: &LogReader, model: &str, days: u32, now_ns: i64) -> Result<Value> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-    usage_on(reader, model, days, now_ns, threads, PARALLEL_FROM)
+    let plan = Plan {
+        threads,
+        parallel_from: PARALLEL_FROM,
+        summaries: true,
+    };
+    usage_on(reader, model, days, now_ns, &plan)
 }
 
-fn usage_on(
-    reader: &LogReader,
-    model: &str,
-    days: u32,
-    now_ns: i64,
-    threads: usize,
-    parallel_from: u64,
-) -> Result<Value> {
-    let q = Query {
-        model: Some(model.to_owned()),
-        since_ns: Some(since(days, now_ns)),
-        ..Query::default()
+fn usage_on(reader: &LogReader, model: &str, days: u32, now_ns: i64, plan: &Plan) -> Result<Value> {
+    let folded = match first_since(reader, since(days, now_ns))? {
+        Some(lo) => fold(reader, model, lo, plan)?,
+        None => ModelUsage::default(),
     };
-    let Usage {
-        total_events,
+    let ModelUsage {
+        events: total_events,
         statuses,
-        per_day,
+        days: per_day,
         predictions,
         users,
         labels,
@@ -75,7 +73,7 @@ fn usage_on(
         mut latencies,
         first,
         last,
-    } = fold(reader, &q, threads, parallel_from)?;
+    } = folded;
     latencies.sort_by(f64::total_cmp);
     let mean = if latencies.is_empty() {
         0.0

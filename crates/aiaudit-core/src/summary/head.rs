@@ -1,42 +1,68 @@
-//! The part of a sealed record the usage report reads, borrowed, with everything else left
-//! unparsed.
+//! The members of a sealed record that a summary reads, borrowed, with everything else left
+//! unparsed: over millions of records, every member not deserialized is time saved.
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 
-use crate::error::Result;
-use crate::reports::{HeadActor, HeadModel};
+use crate::{Error, Result};
 
-/// The members of a record the usage report reads, and only those: over millions of
-/// predictions, every member not deserialized is time saved.
+/// The members of a record a model's usage is made of.
 #[derive(Debug, Deserialize)]
-pub(super) struct UsageHead<'a> {
+pub struct UsageHead<'a> {
+    /// `actor`, for its user.
     #[serde(default, borrow)]
     pub actor: Option<HeadActor<'a>>,
+    /// The details read: latency and output.
     #[serde(default, borrow)]
     pub details: UsageDetails<'a>,
+    /// `model`.
     #[serde(default, borrow)]
     pub model: Option<HeadModel<'a>>,
+    /// `status`.
     #[serde(borrow)]
     pub status: Cow<'a, str>,
+    /// `time`, the sealed RFC 3339 time.
     #[serde(borrow)]
     pub time: Cow<'a, str>,
+    /// `type`.
     #[serde(rename = "type", borrow)]
     pub kind: Cow<'a, str>,
 }
 
+/// `actor` as far as a summary reads it.
 #[derive(Debug, Default, Deserialize)]
-pub(super) struct UsageDetails<'a> {
+pub struct HeadActor<'a> {
+    /// `actor.user`.
+    #[serde(default, borrow)]
+    pub user: Option<Cow<'a, str>>,
+}
+
+/// `model` as far as a summary reads it.
+#[derive(Debug, Default, Deserialize)]
+pub struct HeadModel<'a> {
+    /// `model.name`.
+    #[serde(borrow)]
+    pub name: Cow<'a, str>,
+    /// `model.version`.
+    #[serde(default, borrow)]
+    pub version: Option<Cow<'a, str>>,
+}
+
+/// The details a summary reads, as JSON text.
+#[derive(Debug, Default, Deserialize)]
+pub struct UsageDetails<'a> {
+    /// `details.latency_ms`.
     #[serde(default, borrow)]
     pub latency_ms: Option<&'a RawValue>,
+    /// `details.output`, for its label.
     #[serde(default, borrow)]
     pub output: Option<UsageOutput<'a>>,
 }
 
 /// A prediction's output; any other shape (a list, a number) has no label.
 #[derive(Debug, Default)]
-pub(super) struct UsageOutput<'a> {
+pub struct UsageOutput<'a> {
     prediction: Option<&'a RawValue>,
     label: Option<&'a RawValue>,
 }
@@ -105,30 +131,47 @@ impl<'de: 'a, 'a> Deserialize<'de> for UsageOutput<'a> {
 }
 
 impl<'a> UsageHead<'a> {
-    pub(super) fn parse(data: &'a [u8]) -> Result<UsageHead<'a>> {
-        let text = std::str::from_utf8(data).map_err(|e| {
-            crate::Error::NotFound(format!(
-                "a stored record is not UTF-8 ({e}); run `aiaudit verify`"
-            ))
+    /// The head of a sealed record. A record that is not UTF-8 JSON with a status, time and
+    /// type is [`Error::Malformed`].
+    pub fn parse(data: &'a [u8]) -> Result<UsageHead<'a>> {
+        // One UTF-8 check for the whole record, then none per string.
+        let text = std::str::from_utf8(data).map_err(|e| Error::Malformed {
+            what: "stored record",
+            why: format!("not UTF-8 ({e})"),
         })?;
-        serde_json::from_str(text).map_err(|e| {
-            crate::Error::NotFound(format!(
-                "a stored record is not readable ({e}); run `aiaudit verify`"
-            ))
+        serde_json::from_str(text).map_err(|e| Error::Malformed {
+            what: "stored record",
+            why: e.to_string(),
         })
     }
 
-    pub(super) fn user(&self) -> Option<&str> {
+    /// `actor.user`.
+    pub fn user(&self) -> Option<&str> {
         self.actor.as_ref()?.user.as_deref()
     }
 
-    pub(super) fn day(&self) -> &str {
+    /// `model.name`.
+    pub fn model_name(&self) -> Option<&str> {
+        self.model.as_ref().map(|m| m.name.as_ref())
+    }
+
+    /// The UTC date of the event, `YYYY-MM-DD`.
+    pub fn day(&self) -> &str {
         self.time.get(..10).unwrap_or(&self.time)
     }
 
-    /// The label as a report key: a string as itself (borrowed when it has no escapes), any
-    /// other value as its JSON text, none as `null`.
-    pub(super) fn label(&self) -> Cow<'a, str> {
+    /// `details.latency_ms` if it is a finite number.
+    pub fn latency_ms(&self) -> Option<f64> {
+        self.details
+            .latency_ms
+            .and_then(|r| r.get().parse::<f64>().ok())
+            .filter(|l| l.is_finite())
+    }
+
+    /// The label as a report key: `details.output.prediction`, else `details.output.label`;
+    /// a string as itself (borrowed when it has no escapes), any other value as its JSON text,
+    /// none as `null`.
+    pub fn label(&self) -> Cow<'a, str> {
         let out = self.details.output.as_ref();
         match out.and_then(|o| o.prediction.or(o.label)) {
             None => Cow::Borrowed("null"),
@@ -148,6 +191,8 @@ impl<'a> UsageHead<'a> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
 
     fn head(details: &str) -> String {
@@ -171,11 +216,12 @@ mod tests {
             (r#"{}"#, "null", None),
         ] {
             let text = head(details);
-            let h = UsageHead::parse(text.as_bytes()).expect("parses");
+            let h = UsageHead::parse(text.as_bytes()).unwrap();
             assert_eq!(h.label(), label, "{details}");
-            let l: Option<f64> = h.details.latency_ms.and_then(|r| r.get().parse().ok());
-            assert_eq!(l, latency, "{details}");
+            assert_eq!(h.latency_ms(), latency, "{details}");
+            assert_eq!(h.day(), "2026-11-24");
         }
         assert!(UsageHead::parse(b"{\"status\":1}").is_err());
+        assert!(UsageHead::parse(b"\xff").is_err());
     }
 }

@@ -2,11 +2,13 @@
 //! only; sequencing, hashing, sealing and signing happen above them.
 
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use std::borrow::Cow;
 
 use crate::error::Result;
 use crate::hash::Hash;
 use crate::merkle::{CompletedNode, NodeSource};
+use crate::summary::UsageOutput;
 
 /// The members of an event's `details` that stores index, named here once: the writer derives
 /// them from the event it seals ([`StoredEntry::sealed`]), readers from the record
@@ -133,8 +135,8 @@ impl StoredEntry {
     }
 }
 
-/// The members of a sealed record that queries and verification need, borrowed from the leaf
-/// data without building the whole record.
+/// The members of a sealed record that queries, verification and summaries need, borrowed from
+/// the leaf data without building the whole record: one parse serves all three.
 #[derive(Debug, Deserialize)]
 pub struct RecordHead<'a> {
     /// `seq`.
@@ -168,9 +170,15 @@ pub struct RecordHead<'a> {
     pub details: Option<HeadDetails<'a>>,
 }
 
-/// `details` of a [`RecordHead`]: only what is indexed.
+/// `details` of a [`RecordHead`]: what is indexed, and what a summary counts.
 #[derive(Debug, Deserialize)]
 pub struct HeadDetails<'a> {
+    /// `details.latency_ms`, as JSON text.
+    #[serde(borrow, default)]
+    pub latency_ms: Option<&'a RawValue>,
+    /// `details.output`, for its label.
+    #[serde(borrow, default)]
+    pub output: Option<UsageOutput<'a>>,
     /// `details.input_hash`, if it is a string.
     #[serde(borrow, default, deserialize_with = "string_or_none")]
     pub input_hash: Option<Cow<'a, str>>,
@@ -197,15 +205,18 @@ fn string_or_none<'de: 'a, 'a, D: serde::Deserializer<'de>>(
 }
 
 /// `model` of a [`RecordHead`].
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct HeadModel<'a> {
     /// `model.name`.
     #[serde(borrow)]
     pub name: Cow<'a, str>,
+    /// `model.version`.
+    #[serde(borrow, default)]
+    pub version: Option<Cow<'a, str>>,
 }
 
 /// `actor` of a [`RecordHead`].
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct HeadActor<'a> {
     /// `actor.user`.
     #[serde(borrow, default)]

@@ -1,64 +1,11 @@
-//! The members of a sealed record that a summary reads, borrowed, with everything else left
-//! unparsed: over millions of records, every member not deserialized is time saved.
+//! What a summary reads of a record's head ([`RecordHead`]): its label, latency, user, model
+//! and day.
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 
-use crate::{Error, Result};
-
-/// The members of a record a model's usage is made of.
-#[derive(Debug, Deserialize)]
-pub struct UsageHead<'a> {
-    /// `actor`, for its user.
-    #[serde(default, borrow)]
-    pub actor: Option<HeadActor<'a>>,
-    /// The details read: latency and output.
-    #[serde(default, borrow)]
-    pub details: UsageDetails<'a>,
-    /// `model`.
-    #[serde(default, borrow)]
-    pub model: Option<HeadModel<'a>>,
-    /// `status`.
-    #[serde(borrow)]
-    pub status: Cow<'a, str>,
-    /// `time`, the sealed RFC 3339 time.
-    #[serde(borrow)]
-    pub time: Cow<'a, str>,
-    /// `type`.
-    #[serde(rename = "type", borrow)]
-    pub kind: Cow<'a, str>,
-}
-
-/// `actor` as far as a summary reads it.
-#[derive(Debug, Default, Deserialize)]
-pub struct HeadActor<'a> {
-    /// `actor.user`.
-    #[serde(default, borrow)]
-    pub user: Option<Cow<'a, str>>,
-}
-
-/// `model` as far as a summary reads it.
-#[derive(Debug, Default, Deserialize)]
-pub struct HeadModel<'a> {
-    /// `model.name`.
-    #[serde(borrow)]
-    pub name: Cow<'a, str>,
-    /// `model.version`.
-    #[serde(default, borrow)]
-    pub version: Option<Cow<'a, str>>,
-}
-
-/// The details a summary reads, as JSON text.
-#[derive(Debug, Default, Deserialize)]
-pub struct UsageDetails<'a> {
-    /// `details.latency_ms`.
-    #[serde(default, borrow)]
-    pub latency_ms: Option<&'a RawValue>,
-    /// `details.output`, for its label.
-    #[serde(default, borrow)]
-    pub output: Option<UsageOutput<'a>>,
-}
+use crate::store::RecordHead;
 
 /// A prediction's output; any other shape (a list, a number) has no label.
 #[derive(Debug, Default)]
@@ -130,21 +77,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for UsageOutput<'a> {
     }
 }
 
-impl<'a> UsageHead<'a> {
-    /// The head of a sealed record. A record that is not UTF-8 JSON with a status, time and
-    /// type is [`Error::Malformed`].
-    pub fn parse(data: &'a [u8]) -> Result<UsageHead<'a>> {
-        // One UTF-8 check for the whole record, then none per string.
-        let text = std::str::from_utf8(data).map_err(|e| Error::Malformed {
-            what: "stored record",
-            why: format!("not UTF-8 ({e})"),
-        })?;
-        serde_json::from_str(text).map_err(|e| Error::Malformed {
-            what: "stored record",
-            why: e.to_string(),
-        })
-    }
-
+impl<'a> RecordHead<'a> {
     /// `actor.user`.
     pub fn user(&self) -> Option<&str> {
         self.actor.as_ref()?.user.as_deref()
@@ -155,6 +88,11 @@ impl<'a> UsageHead<'a> {
         self.model.as_ref().map(|m| m.name.as_ref())
     }
 
+    /// `model.version`.
+    pub fn version(&self) -> Option<&str> {
+        self.model.as_ref()?.version.as_deref()
+    }
+
     /// The UTC date of the event, `YYYY-MM-DD`.
     pub fn day(&self) -> &str {
         self.time.get(..10).unwrap_or(&self.time)
@@ -163,6 +101,7 @@ impl<'a> UsageHead<'a> {
     /// `details.latency_ms` if it is a finite number.
     pub fn latency_ms(&self) -> Option<f64> {
         self.details
+            .as_ref()?
             .latency_ms
             .and_then(|r| r.get().parse::<f64>().ok())
             .filter(|l| l.is_finite())
@@ -172,7 +111,7 @@ impl<'a> UsageHead<'a> {
     /// a string as itself (borrowed when it has no escapes), any other value as its JSON text,
     /// none as `null`.
     pub fn label(&self) -> Cow<'a, str> {
-        let out = self.details.output.as_ref();
+        let out = self.details.as_ref().and_then(|d| d.output.as_ref());
         match out.and_then(|o| o.prediction.or(o.label)) {
             None => Cow::Borrowed("null"),
             Some(raw) => {
@@ -197,7 +136,7 @@ mod tests {
 
     fn head(details: &str) -> String {
         format!(
-            r#"{{"details":{details},"model":{{"name":"m"}},"status":"INFO","time":"2026-11-24T10:00:00.000000000Z","type":"model_inference"}}"#
+            r#"{{"details":{details},"id":"x","model":{{"name":"m"}},"seq":0,"status":"INFO","time":"2026-11-24T10:00:00.000000000Z","type":"model_inference"}}"#
         )
     }
 
@@ -216,12 +155,11 @@ mod tests {
             (r#"{}"#, "null", None),
         ] {
             let text = head(details);
-            let h = UsageHead::parse(text.as_bytes()).unwrap();
+            let h = RecordHead::parse(text.as_bytes()).unwrap();
             assert_eq!(h.label(), label, "{details}");
             assert_eq!(h.latency_ms(), latency, "{details}");
             assert_eq!(h.day(), "2026-11-24");
         }
-        assert!(UsageHead::parse(b"{\"status\":1}").is_err());
-        assert!(UsageHead::parse(b"\xff").is_err());
+        assert!(RecordHead::parse(b"{\"status\":1}").is_err());
     }
 }

@@ -8,7 +8,7 @@
 //! ```
 //! use aiaudit_core::summary::Summary;
 //!
-//! let rec = br#"{"model":{"name":"risk","version":"2"},"actor":{"user":"ana"},"details":{"latency_ms":12.5,"output":{"prediction":"approved"}},"status":"INFO","time":"2026-11-24T10:00:00.000000000Z","type":"model_inference"}"#;
+//! let rec = br#"{"seq":0,"id":"x","model":{"name":"risk","version":"2"},"actor":{"user":"ana"},"details":{"latency_ms":12.5,"output":{"prediction":"approved"}},"status":"INFO","time":"2026-11-24T10:00:00.000000000Z","type":"model_inference"}"#;
 //! let s = Summary::of([&rec[..], &rec[..]])?;
 //! let risk = &s.models["risk"];
 //! assert_eq!((risk.predictions, risk.users.len(), risk.latencies.len()), (2, 1, 2));
@@ -18,12 +18,13 @@
 
 mod head;
 
-pub use head::{HeadActor, HeadModel, UsageDetails, UsageHead, UsageOutput};
+pub use head::UsageOutput;
 
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::event::types;
+use crate::store::RecordHead;
 use crate::{Error, Result, zstd_frame};
 
 /// Records per summary: one summary per full entry bundle (the layout's bundle width, which a
@@ -94,7 +95,7 @@ fn bump(m: &mut BTreeMap<String, u64>, key: &str) {
 
 impl ModelUsage {
     /// Adds the event `h` (which names this model).
-    pub fn add(&mut self, h: &UsageHead<'_>) {
+    pub fn add(&mut self, h: &RecordHead<'_>) {
         self.events += 1;
         bump(&mut self.statuses, &h.status);
         let day = match self.days.get_mut(h.day()) {
@@ -113,11 +114,7 @@ impl ModelUsage {
             self.users.insert(u.to_owned());
         }
         bump(&mut self.labels, &h.label());
-        let version = h
-            .model
-            .as_ref()
-            .and_then(|m| m.version.as_deref())
-            .unwrap_or("null");
+        let version = h.version().unwrap_or("null");
         match self.versions.get_mut(version) {
             Some(v) => {
                 v.last.clear();
@@ -200,16 +197,20 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// Adds one sealed record; [`Error::Malformed`] if it is not one.
+    /// Adds one sealed record; an error if it is not one.
     pub fn add(&mut self, record: &[u8]) -> Result<()> {
-        let h = UsageHead::parse(record)?;
+        self.add_head(&RecordHead::parse(record)?);
+        Ok(())
+    }
+
+    /// Adds a record by its parsed head (for a reader that parses it anyway).
+    pub fn add_head(&mut self, h: &RecordHead<'_>) {
         if let Some(name) = h.model_name() {
             match self.models.get_mut(name) {
-                Some(m) => m.add(&h),
-                None => self.models.entry(name.to_owned()).or_default().add(&h),
+                Some(m) => m.add(h),
+                None => self.models.entry(name.to_owned()).or_default().add(h),
             }
         }
-        Ok(())
     }
 
     /// The summary of `records`, in seq order.

@@ -13,6 +13,8 @@ fn record(
     label: &str,
 ) -> Vec<u8> {
     let mut v = serde_json::json!({
+        "seq": 0,
+        "id": "x",
         "type": kind,
         "status": status,
         "time": format!("2026-11-{day:02}T10:00:00.000000000Z"),

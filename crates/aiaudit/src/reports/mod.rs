@@ -25,7 +25,7 @@ pub use integrity::integrity;
 pub use operations::operations;
 pub use usage::{model_usage, usage};
 
-use aiaudit_core::summary::{HeadActor, HeadModel};
+use aiaudit_core::store::{HeadActor, HeadModel};
 use aiaudit_core::{Query, Status};
 use serde::Deserialize;
 use serde_json::value::RawValue;

@@ -32,41 +32,50 @@ type Done = (Vec<Piece>, Vec<Checked>);
 /// A checking thread's input (dropped to stop it) and output.
 type Worker = (Option<SyncSender<Vec<StoredEntry>>>, Receiver<Done>);
 
-/// The pieces of summary the records of `chunk` below `covered` make, by bundle.
-fn pieces(chunk: &[StoredEntry], covered: u64) -> Vec<Piece> {
-    let mut out: Vec<Piece> = Vec::new();
-    for e in chunk.iter().filter(|e| e.seq < covered) {
-        let bundle = e.seq / SPAN;
-        let piece = match out.last_mut() {
-            Some(p) if p.bundle == bundle => p,
-            _ => {
-                out.push(Piece {
-                    bundle,
-                    records: 0,
-                    summary: Some(Summary::default()),
-                });
-                let Some(p) = out.last_mut() else { break };
-                p
-            }
-        };
-        piece.records += 1;
-        if let Some(s) = &mut piece.summary
-            && s.add(&e.data).is_err()
-        {
-            piece.summary = None;
-        }
+/// The summary piece `seq`'s record belongs to (a new one at a bundle's start or a chunk's),
+/// or `None` for a record not below `covered`.
+fn piece_of(pieces: &mut Vec<Piece>, seq: u64, covered: u64) -> Option<&mut Piece> {
+    if seq >= covered {
+        return None;
     }
-    out
+    let bundle = seq / SPAN;
+    if pieces.last().is_none_or(|p| p.bundle != bundle) {
+        pieces.push(Piece {
+            bundle,
+            records: 0,
+            summary: Some(Summary::default()),
+        });
+    }
+    let p = pieces.last_mut()?;
+    p.records += 1;
+    Some(p)
+}
+
+/// Checks a chunk of entries; the records below `covered` also make summary pieces.
+fn check_chunk(chunk: Vec<StoredEntry>, covered: u64) -> Done {
+    let mut pieces = Vec::new();
+    let checked = chunk
+        .into_iter()
+        .map(|e| {
+            let piece = piece_of(&mut pieces, e.seq, covered);
+            check_record(e, piece)
+        })
+        .collect();
+    (pieces, checked)
 }
 
 /// Checks one entry against its own record — the leaf hash, the record's own seq and time
-/// against the row's — and derives its query fields for the index check.
-fn check_record(mut e: StoredEntry) -> Checked {
+/// against the row's — derives its query fields for the index check, and adds it to its
+/// summary `piece` (which an unreadable record spoils) from the same parse.
+fn check_record(mut e: StoredEntry, piece: Option<&mut Piece>) -> Checked {
     let leaf = leaf_hash(&e.data);
     let mut problems = Vec::new();
     // Stores give empty leaf data for a record they hold but cannot read (a bundle that does
     // not decompress); no record is empty.
     if e.data.is_empty() {
+        if let Some(p) = piece {
+            p.summary = None;
+        }
         problems.push(format!(
             "seq {}: its record is empty or unreadable (the stored bundle holding it is damaged)",
             e.seq
@@ -94,12 +103,20 @@ fn check_record(mut e: StoredEntry) -> Checked {
                     e.seq
                 ));
             }
+            if let Some(s) = piece.and_then(|p| p.summary.as_mut()) {
+                s.add_head(&h);
+            }
             e.fill(h);
         }
-        Err(err) => problems.push(format!(
-            "seq {}: the leaf data is not a valid record: {err}",
-            e.seq
-        )),
+        Err(err) => {
+            if let Some(p) = piece {
+                p.summary = None;
+            }
+            problems.push(format!(
+                "seq {}: the leaf data is not a valid record: {err}",
+                e.seq
+            ));
+        }
     }
     (e, leaf, problems)
 }
@@ -119,9 +136,7 @@ pub(super) fn checked_entries(
             let (to_main, done) = sync_channel::<Done>(2);
             scope.spawn(move || {
                 for chunk in work {
-                    let pieces = pieces(&chunk, covered);
-                    let checked = chunk.into_iter().map(check_record).collect();
-                    if to_main.send((pieces, checked)).is_err() {
+                    if to_main.send(check_chunk(chunk, covered)).is_err() {
                         return;
                     }
                 }

@@ -2,7 +2,8 @@
 //! them, records (sliced across threads when there are many) where it does not.
 
 use aiaudit_core::Query;
-use aiaudit_core::summary::{ModelUsage, SPAN, Summary, UsageHead};
+use aiaudit_core::RecordHead;
+use aiaudit_core::summary::{ModelUsage, SPAN, Summary};
 
 use crate::error::{Error, Result};
 use crate::reader::LogReader;
@@ -73,7 +74,7 @@ fn records(reader: &LogReader, model: &str, lo: u64, hi: u64, plan: &Plan) -> Re
             ..Query::default()
         };
         r.candidates(&q, &mut |e| {
-            let h = UsageHead::parse(&e.data).map_err(|e| {
+            let h = RecordHead::parse(&e.data).map_err(|e| {
                 Error::NotFound(format!(
                     "a stored record is not readable ({e}); run `aiaudit verify`"
                 ))

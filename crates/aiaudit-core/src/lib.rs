@@ -36,6 +36,7 @@ pub mod canonical;
 mod error;
 pub mod event;
 mod hash;
+mod head;
 pub mod layout;
 pub mod merkle;
 pub mod note;

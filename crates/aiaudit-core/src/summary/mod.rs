@@ -16,10 +16,6 @@
 //! # Ok::<(), aiaudit_core::Error>(())
 //! ```
 
-mod head;
-
-pub use head::UsageOutput;
-
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -71,7 +67,7 @@ pub struct ModelUsage {
     pub predictions: u64,
     /// Users of the predictions.
     pub users: BTreeSet<String>,
-    /// Predictions by label ([`UsageHead::label`]).
+    /// Predictions by label ([`RecordHead::label`]).
     pub labels: BTreeMap<String, u64>,
     /// Predictions by version (`null` for none).
     pub versions: BTreeMap<String, Version>,

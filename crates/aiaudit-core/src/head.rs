@@ -1,11 +1,118 @@
-//! What a summary reads of a record's head ([`RecordHead`]): its label, latency, user, model
-//! and day.
+//! The head of a sealed record ([`RecordHead`]): the members that queries, verification and
+//! summaries read, borrowed from the leaf data without building the whole record. One parse
+//! serves all three.
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 
-use crate::store::RecordHead;
+use crate::error::Result;
+
+/// The members of a sealed record that queries, verification and summaries need, borrowed from
+/// the leaf data without building the whole record: one parse serves all three.
+#[derive(Debug, Deserialize)]
+pub struct RecordHead<'a> {
+    /// `seq`.
+    pub seq: u64,
+    /// `id`.
+    #[serde(borrow)]
+    pub id: Cow<'a, str>,
+    /// `time`.
+    #[serde(borrow)]
+    pub time: Cow<'a, str>,
+    /// `type`.
+    #[serde(rename = "type", borrow)]
+    pub kind: Cow<'a, str>,
+    /// `status`.
+    #[serde(borrow)]
+    pub status: Cow<'a, str>,
+    /// `model.name`.
+    #[serde(borrow, default)]
+    pub model: Option<HeadModel<'a>>,
+    /// `actor.user`.
+    #[serde(borrow, default)]
+    pub actor: Option<HeadActor<'a>>,
+    /// `operation`.
+    #[serde(borrow, default)]
+    pub operation: Option<HeadOperation<'a>>,
+    /// `subject`.
+    #[serde(borrow, default)]
+    pub subject: Option<Cow<'a, str>>,
+    /// `details.input_hash`.
+    #[serde(borrow, default)]
+    pub details: Option<HeadDetails<'a>>,
+}
+
+/// `details` of a [`RecordHead`]: what is indexed, and what a summary counts.
+#[derive(Debug, Deserialize)]
+pub struct HeadDetails<'a> {
+    /// `details.latency_ms`, as JSON text.
+    #[serde(borrow, default)]
+    pub latency_ms: Option<&'a RawValue>,
+    /// `details.output`, for its label.
+    #[serde(borrow, default)]
+    pub output: Option<UsageOutput<'a>>,
+    /// `details.input_hash`, if it is a string.
+    #[serde(borrow, default, deserialize_with = "string_or_none")]
+    pub input_hash: Option<Cow<'a, str>>,
+    /// `details.ingest_id`, if it is a string.
+    #[serde(borrow, default, deserialize_with = "string_or_none")]
+    pub ingest_id: Option<Cow<'a, str>>,
+}
+
+/// A string member, or `None` for any other JSON value (a detail named `input_hash` that is
+/// not a hash is not indexed, and not an error).
+fn string_or_none<'de: 'a, 'a, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<Cow<'a, str>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Maybe<'a> {
+        Text(#[serde(borrow)] Cow<'a, str>),
+        Other(serde::de::IgnoredAny),
+    }
+    Ok(match Maybe::deserialize(d)? {
+        Maybe::Text(t) => Some(t),
+        Maybe::Other(_) => None,
+    })
+}
+
+/// `model` of a [`RecordHead`].
+#[derive(Debug, Default, Deserialize)]
+pub struct HeadModel<'a> {
+    /// `model.name`.
+    #[serde(borrow)]
+    pub name: Cow<'a, str>,
+    /// `model.version`.
+    #[serde(borrow, default)]
+    pub version: Option<Cow<'a, str>>,
+}
+
+/// `actor` of a [`RecordHead`].
+#[derive(Debug, Default, Deserialize)]
+pub struct HeadActor<'a> {
+    /// `actor.user`.
+    #[serde(borrow, default)]
+    pub user: Option<Cow<'a, str>>,
+}
+
+/// `operation` of a [`RecordHead`].
+#[derive(Debug, Deserialize)]
+pub struct HeadOperation<'a> {
+    /// `operation.id`.
+    #[serde(borrow, default)]
+    pub id: Option<Cow<'a, str>>,
+    /// `operation.name`.
+    #[serde(borrow, default)]
+    pub name: Option<Cow<'a, str>>,
+}
+
+impl<'a> RecordHead<'a> {
+    /// Parses the head of leaf data.
+    pub fn parse(data: &'a [u8]) -> Result<Self> {
+        Ok(serde_json::from_slice(data)?)
+    }
+}
 
 /// A prediction's output; any other shape (a list, a number) has no label.
 #[derive(Debug, Default)]

@@ -408,6 +408,21 @@ fn a_tail_row_put_back_under_a_bundle() {
     assert_eq!(first_bad(&db, &[]), Some(10));
 }
 
+/// `aiaudit report usage` of the demo's model, as JSON.
+fn usage_report(db: &Path) -> std::process::Output {
+    run(
+        db,
+        &[
+            "report",
+            "usage",
+            "--model",
+            "credit-risk",
+            "--format",
+            "json",
+        ],
+    )
+}
+
 /// A log of seed 003 predictions, whose bundles' summaries count models.
 fn demo_log(dir: &Path) -> PathBuf {
     let db = dir.join("demo.db");
@@ -420,17 +435,7 @@ fn demo_log(dir: &Path) -> PathBuf {
 fn a_summary_that_counts_one_prediction_more() {
     let dir = tempfile::tempdir().expect("tmp");
     let db = demo_log(dir.path());
-    let before = stdout(&run(
-        &db,
-        &[
-            "report",
-            "usage",
-            "--model",
-            "credit-risk",
-            "--format",
-            "json",
-        ],
-    ));
+    let before = stdout(&usage_report(&db));
     let conn = open_raw(&db);
     let data: Vec<u8> = conn
         .query_row("SELECT data FROM summaries WHERE idx = 1", [], |r| r.get(0))
@@ -445,17 +450,7 @@ fn a_summary_that_counts_one_prediction_more() {
     )
     .expect("edit");
     // A report merging the forged summary counts wrong: exactly what verify must catch.
-    let after = stdout(&run(
-        &db,
-        &[
-            "report",
-            "usage",
-            "--model",
-            "credit-risk",
-            "--format",
-            "json",
-        ],
-    ));
+    let after = stdout(&usage_report(&db));
     assert_ne!(before, after, "the report reads the summary");
     assert_eq!(first_bad(&db, &[]), Some(256));
     let text = stdout(&run(&db, &["verify"]));
@@ -475,17 +470,7 @@ fn a_deleted_or_damaged_summary() {
     assert_eq!(first_bad(&db, &[]), Some(0));
     assert!(stdout(&run(&db, &["verify"])).contains("the summary of seqs 0..255"));
     // A report over it says the store is damaged rather than count without it.
-    let out = run(
-        &db,
-        &[
-            "report",
-            "usage",
-            "--model",
-            "credit-risk",
-            "--format",
-            "json",
-        ],
-    );
+    let out = usage_report(&db);
     assert!(!out.status.success());
     assert!(
         stderr(&out).contains("summary of bundle 0"),

@@ -162,16 +162,7 @@ impl Encoding {
             return encode(base, seqs);
         }
         let mut out = Vec::with_capacity(seqs.len() * 6 + 3);
-        let mut n = marks.len() as u64;
-        loop {
-            let byte = (n & 0x7f) as u8;
-            n >>= 7;
-            if n == 0 {
-                out.push(byte);
-                break;
-            }
-            out.push(byte | 0x80);
-        }
+        push_varint(&mut out, marks.len() as u64);
         for m in marks {
             out.extend_from_slice(&m.to_be_bytes());
         }
@@ -186,19 +177,7 @@ impl Encoding {
         if self == Encoding::Plain || !bucketed(field) {
             return decode(base, bytes).map(|s| (s, Vec::new()));
         }
-        let (mut n, mut shift, mut at) = (0u64, 0u32, 0usize);
-        loop {
-            let b = *bytes.get(at)?;
-            at += 1;
-            if shift > 63 {
-                return None;
-            }
-            n |= u64::from(b & 0x7f) << shift;
-            if b & 0x80 == 0 {
-                break;
-            }
-            shift += 7;
-        }
+        let (n, at) = read_varint(bytes)?;
         let len = usize::try_from(n).ok()?.checked_mul(4)?;
         let marks: Vec<u32> = bytes
             .get(at..at.checked_add(len)?)?
@@ -215,19 +194,40 @@ pub fn encode(base: u64, seqs: &[u64]) -> Vec<u8> {
     let mut out = Vec::with_capacity(seqs.len() * 2);
     let mut prev = base;
     for &s in seqs {
-        let mut d = s - prev;
+        push_varint(&mut out, s - prev);
         prev = s;
-        loop {
-            let byte = (d & 0x7f) as u8;
-            d >>= 7;
-            if d == 0 {
-                out.push(byte);
-                break;
-            }
-            out.push(byte | 0x80);
-        }
     }
     out
+}
+
+/// Appends `v` as unsigned LEB128.
+fn push_varint(out: &mut Vec<u8>, mut v: u64) {
+    loop {
+        let byte = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+/// The unsigned LEB128 at the start of `bytes` and how many bytes it took; `None` if it is
+/// cut short or does not fit 64 bits.
+fn read_varint(bytes: &[u8]) -> Option<(u64, usize)> {
+    let (mut v, mut shift) = (0u64, 0u32);
+    for (i, &b) in bytes.iter().enumerate() {
+        if shift > 63 {
+            return None;
+        }
+        v |= u64::from(b & 0x7f) << shift;
+        if b & 0x80 == 0 {
+            return Some((v, i + 1));
+        }
+        shift += 7;
+    }
+    None
 }
 
 /// Decodes [`encode`]'s output; `None` if it is malformed.

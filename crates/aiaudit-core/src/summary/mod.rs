@@ -79,8 +79,9 @@ pub struct ModelUsage {
     pub last: Option<String>,
 }
 
-/// Adds one to `key`'s count without allocating when it is already there.
-fn bump(m: &mut BTreeMap<String, u64>, key: &str) {
+/// Adds one to `key`'s count without allocating when it is already there (the summaries' and
+/// the reports' counting).
+pub fn bump(m: &mut BTreeMap<String, u64>, key: &str) {
     match m.get_mut(key) {
         Some(n) => *n += 1,
         None => {

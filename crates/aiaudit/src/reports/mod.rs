@@ -26,6 +26,7 @@ pub use operations::operations;
 pub use usage::{model_usage, usage};
 
 use aiaudit_core::store::{HeadActor, HeadModel};
+pub(crate) use aiaudit_core::summary::bump;
 use aiaudit_core::{Query, Status};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -275,16 +276,6 @@ pub(crate) fn counts<'a, I: IntoIterator<Item = &'a str>>(items: I) -> BTreeMap<
         bump(&mut m, i);
     }
     m
-}
-
-/// Adds one to `key`'s count without allocating when it is already there.
-pub(crate) fn bump(m: &mut BTreeMap<String, u64>, key: &str) {
-    match m.get_mut(key) {
-        Some(n) => *n += 1,
-        None => {
-            m.insert(key.to_owned(), 1);
-        }
-    }
 }
 
 /// The value at quantile `q` of sorted `v`, by the seed's rule: `v[floor(len * q)]`.

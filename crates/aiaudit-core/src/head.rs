@@ -23,10 +23,16 @@ pub struct RecordHead<'a> {
     /// `type`.
     #[serde(rename = "type", borrow)]
     pub kind: Cow<'a, str>,
+    /// `name`.
+    #[serde(borrow, default)]
+    pub name: Cow<'a, str>,
     /// `status`.
     #[serde(borrow)]
     pub status: Cow<'a, str>,
-    /// `model.name`.
+    /// `regulations`.
+    #[serde(borrow, default)]
+    pub regulations: Vec<Cow<'a, str>>,
+    /// `model`.
     #[serde(borrow, default)]
     pub model: Option<HeadModel<'a>>,
     /// `actor.user`.
@@ -38,14 +44,30 @@ pub struct RecordHead<'a> {
     /// `subject`.
     #[serde(borrow, default)]
     pub subject: Option<Cow<'a, str>>,
-    /// `details.input_hash`.
+    /// `details`.
     #[serde(borrow, default)]
     pub details: Option<HeadDetails<'a>>,
 }
 
-/// `details` of a [`RecordHead`]: what is indexed, and what a summary counts.
-#[derive(Debug, Deserialize)]
+/// `details` of a [`RecordHead`]: what is indexed, and what a summary counts. Members that
+/// only rare events carry stay JSON text until asked for.
+#[derive(Debug, Default, Deserialize)]
 pub struct HeadDetails<'a> {
+    /// `details.dataset`: a dataset name or a list of them.
+    #[serde(borrow, default)]
+    pub dataset: Option<&'a RawValue>,
+    /// `details.inputs`: a dataset name or a list of them.
+    #[serde(borrow, default)]
+    pub inputs: Option<&'a RawValue>,
+    /// `details.verified_by`: a person or a list of them.
+    #[serde(borrow, default)]
+    pub verified_by: Option<&'a RawValue>,
+    /// `details.status`: the final status an `audit_closed` event gives its operation.
+    #[serde(borrow, default)]
+    pub status: Option<&'a RawValue>,
+    /// `details.environment` of a deployment.
+    #[serde(borrow, default)]
+    pub environment: Option<&'a RawValue>,
     /// `details.latency_ms`, as JSON text.
     #[serde(borrow, default)]
     pub latency_ms: Option<&'a RawValue>,
@@ -97,7 +119,7 @@ pub struct HeadActor<'a> {
 }
 
 /// `operation` of a [`RecordHead`].
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct HeadOperation<'a> {
     /// `operation.id`.
     #[serde(borrow, default)]
@@ -203,6 +225,27 @@ impl<'a> RecordHead<'a> {
     /// The UTC date of the event, `YYYY-MM-DD`.
     pub fn day(&self) -> &str {
         self.time.get(..10).unwrap_or(&self.time)
+    }
+
+    /// Is the status WARNING or more severe (custom statuses count as INFO)?
+    pub fn is_incident(&self) -> bool {
+        crate::Status::standard(&self.status).map_or(9, |s| s.severity_number()) >= 13
+    }
+
+    /// The record's details (none read as empty).
+    pub fn detail(&self) -> &HeadDetails<'a> {
+        const NONE: &HeadDetails<'static> = &HeadDetails {
+            dataset: None,
+            inputs: None,
+            verified_by: None,
+            status: None,
+            environment: None,
+            latency_ms: None,
+            output: None,
+            input_hash: None,
+            ingest_id: None,
+        };
+        self.details.as_ref().unwrap_or(NONE)
     }
 
     /// `details.latency_ms` if it is a finite number.

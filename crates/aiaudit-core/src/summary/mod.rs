@@ -1,9 +1,18 @@
-//! Per-bundle summaries (docs/format.md §5): for each full entry bundle of 256 records, what a
-//! model's usage report needs of them, per model: events by status and day, predictions, the
-//! users seen, the labels, each version's first and last prediction, the latencies in seq
-//! order. The store writes the summary in the transaction that writes the bundle; a report
-//! merges summaries instead of parsing every record, and `verify` rebuilds each summary from
-//! its records and compares.
+//! Per-bundle summaries (docs/format.md §5): for each full entry bundle of 256 records, what the
+//! reports need of them, so that a report merges summaries instead of parsing every record.
+//! The store writes the summary in the transaction that writes the bundle, and `verify`
+//! rebuilds each summary from its records and compares. Three parts:
+//!
+//! - [`ModelUsage`] per model (the usage report): events by status and day, predictions, the
+//!   users seen, the labels, each version's first and last prediction, the latencies in seq
+//!   order;
+//! - [`Act`] (the AI Act report): segments of use per model, trainings, evaluations and
+//!   deployments per version, datasets, verifiers, incidents;
+//! - [`Operations`] (the operations report): each operation's counts, names, regulations,
+//!   state and the seqs of its events.
+//!
+//! Summaries of consecutive stretches merge in seq order ([`Summary::merge`]) into the summary
+//! of the whole, which a property test checks.
 //!
 //! ```
 //! use aiaudit_core::summary::Summary;
@@ -12,14 +21,22 @@
 //! let s = Summary::of([&rec[..], &rec[..]])?;
 //! let risk = &s.models["risk"];
 //! assert_eq!((risk.predictions, risk.users.len(), risk.latencies.len()), (2, 1, 2));
+//! assert_eq!(s.act.segments["risk"].len(), 1);
 //! assert_eq!(Summary::decode(&s.encode()?)?, s);
 //! # Ok::<(), aiaudit_core::Error>(())
 //! ```
 
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
-use crate::event::types;
+mod act;
+mod operations;
+mod usage;
+
+pub use act::{Act, Deployment, Incidents, SEGMENT_GAP_NS, Segment, Use, VersionUse, names};
+pub use operations::{CLOSED, OperationUse, Operations};
+pub use usage::{Day, ModelUsage, Version};
+
 use crate::store::RecordHead;
 use crate::{Error, Result, zstd_frame};
 
@@ -27,57 +44,12 @@ use crate::{Error, Result, zstd_frame};
 /// test of the layout checks it equals).
 pub const SPAN: u64 = 256;
 
+/// How many items a merged list keeps (deployments per version, incident seqs, event seqs per
+/// operation): the reports list at most this many rows.
+pub const MAX_LISTED: usize = 1_000;
+
 /// The largest decoded summary accepted (256 records of at most 1 MiB each).
 const MAX_DECODED: usize = 256 << 20;
-
-/// Events of a model on one UTC day.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Day {
-    /// Events that day.
-    pub total: u64,
-    /// Events that day by status.
-    pub statuses: BTreeMap<String, u64>,
-}
-
-/// A model version's predictions.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Version {
-    /// Sealed time of its first prediction.
-    pub first: String,
-    /// Sealed time of its last prediction.
-    pub last: String,
-    /// How many.
-    pub predictions: u64,
-}
-
-/// What a stretch of the log holds about one model: every event naming it, and of those its
-/// predictions (`model_inference` events). Stretches merge in seq order ([`ModelUsage::merge`]).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ModelUsage {
-    /// Events naming the model.
-    pub events: u64,
-    /// Those events by status.
-    pub statuses: BTreeMap<String, u64>,
-    /// Those events by UTC day (`YYYY-MM-DD`).
-    pub days: BTreeMap<String, Day>,
-    /// Predictions.
-    pub predictions: u64,
-    /// Users of the predictions.
-    pub users: BTreeSet<String>,
-    /// Predictions by label ([`RecordHead::label`]).
-    pub labels: BTreeMap<String, u64>,
-    /// Predictions by version (`null` for none).
-    pub versions: BTreeMap<String, Version>,
-    /// Latencies of the predictions that give one, in seq order.
-    pub latencies: Vec<f64>,
-    /// Sealed time of the first prediction.
-    pub first: Option<String>,
-    /// Sealed time of the last prediction.
-    pub last: Option<String>,
-}
 
 /// Adds one to `key`'s count without allocating when it is already there (the summaries' and
 /// the reports' counting).
@@ -90,107 +62,28 @@ pub fn bump(m: &mut BTreeMap<String, u64>, key: &str) {
     }
 }
 
-impl ModelUsage {
-    /// Adds the event `h` (which names this model).
-    pub fn add(&mut self, h: &RecordHead<'_>) {
-        self.events += 1;
-        bump(&mut self.statuses, &h.status);
-        let day = match self.days.get_mut(h.day()) {
-            Some(d) => d,
-            None => self.days.entry(h.day().to_owned()).or_default(),
-        };
-        day.total += 1;
-        bump(&mut day.statuses, &h.status);
-        if h.kind != types::MODEL_INFERENCE {
-            return;
-        }
-        self.predictions += 1;
-        if let Some(u) = h.user()
-            && !self.users.contains(u)
-        {
-            self.users.insert(u.to_owned());
-        }
-        bump(&mut self.labels, &h.label());
-        let version = h.version().unwrap_or("null");
-        match self.versions.get_mut(version) {
-            Some(v) => {
-                v.last.clear();
-                v.last.push_str(&h.time);
-                v.predictions += 1;
-            }
+/// Adds `later`'s counts to `m`'s.
+fn add_counts(m: &mut BTreeMap<String, u64>, later: &BTreeMap<String, u64>) {
+    for (k, n) in later {
+        match m.get_mut(k) {
+            Some(mine) => *mine += n,
             None => {
-                self.versions.insert(
-                    version.to_owned(),
-                    Version {
-                        first: h.time.to_string(),
-                        last: h.time.to_string(),
-                        predictions: 1,
-                    },
-                );
+                m.insert(k.clone(), *n);
             }
-        }
-        if let Some(l) = h.latency_ms() {
-            self.latencies.push(l);
-        }
-        // Seq order is time order: the first prediction seen is the first made.
-        if self.first.is_none() {
-            self.first = Some(h.time.to_string());
-        }
-        let last = self.last.get_or_insert_with(String::new);
-        last.clear();
-        last.push_str(&h.time);
-    }
-
-    /// Adds what a later stretch of the log holds.
-    pub fn merge(&mut self, later: &ModelUsage) {
-        self.events += later.events;
-        for (k, n) in &later.statuses {
-            *self.statuses.entry(k.clone()).or_default() += n;
-        }
-        for (k, d) in &later.days {
-            let mine = self.days.entry(k.clone()).or_default();
-            mine.total += d.total;
-            for (s, n) in &d.statuses {
-                *mine.statuses.entry(s.clone()).or_default() += n;
-            }
-        }
-        self.predictions += later.predictions;
-        for u in &later.users {
-            if !self.users.contains(u) {
-                self.users.insert(u.clone());
-            }
-        }
-        for (k, n) in &later.labels {
-            *self.labels.entry(k.clone()).or_default() += n;
-        }
-        for (k, v) in &later.versions {
-            match self.versions.get_mut(k) {
-                Some(mine) => {
-                    mine.last.clone_from(&v.last);
-                    mine.predictions += v.predictions;
-                }
-                None => {
-                    self.versions.insert(k.clone(), v.clone());
-                }
-            }
-        }
-        self.latencies.extend_from_slice(&later.latencies);
-        if self.first.is_none() {
-            self.first.clone_from(&later.first);
-        }
-        if later.last.is_some() {
-            self.last.clone_from(&later.last);
         }
     }
 }
 
-/// The summary of a stretch of records: each model's usage, by model name. Records naming no
-/// model add nothing.
+/// The summary of a stretch of records.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Summary {
-    /// Usage by model name.
+    /// Usage by model name; records naming no model add nothing here.
     pub models: BTreeMap<String, ModelUsage>,
+    /// What the AI Act report reads.
+    pub act: Act,
+    /// What the operations report reads.
+    pub operations: Operations,
 }
 
 impl Summary {
@@ -200,7 +93,8 @@ impl Summary {
         Ok(())
     }
 
-    /// Adds a record by its parsed head (for a reader that parses it anyway).
+    /// Adds a record by its parsed head (for a reader that parses it anyway). Records are
+    /// added in seq order.
     pub fn add_head(&mut self, h: &RecordHead<'_>) {
         if let Some(name) = h.model_name() {
             match self.models.get_mut(name) {
@@ -208,6 +102,22 @@ impl Summary {
                 None => self.models.entry(name.to_owned()).or_default().add(h),
             }
         }
+        self.act.add(h, SEGMENT_GAP_NS);
+        self.operations.add(h);
+    }
+
+    /// Adds what the stretch of the log right after this one holds.
+    pub fn merge(&mut self, later: &Summary) {
+        for (name, usage) in &later.models {
+            match self.models.get_mut(name) {
+                Some(m) => m.merge(usage),
+                None => {
+                    self.models.insert(name.clone(), usage.clone());
+                }
+            }
+        }
+        self.act.merge(&later.act, SEGMENT_GAP_NS);
+        self.operations.merge(&later.operations);
     }
 
     /// The summary of `records`, in seq order.
@@ -219,9 +129,9 @@ impl Summary {
         Ok(s)
     }
 
-    /// The stored bytes: the summary as JSON (members in the order of the structs above, maps
-    /// sorted by key, numbers as `serde_json` writes them, which read back exactly), in one
-    /// zstd frame with its content size and a checksum.
+    /// The stored bytes: the summary as JSON (members in the order of the structs, maps sorted
+    /// by key, numbers as `serde_json` writes them, which read back exactly), in one zstd frame
+    /// with its content size and a checksum.
     pub fn encode(&self) -> Result<Vec<u8>> {
         let json = serde_json::to_vec(self)?;
         zstd_frame::compress(&json)
@@ -230,10 +140,47 @@ impl Summary {
 
     /// Reads stored bytes back; [`Error::Layout`] if they are not a summary.
     pub fn decode(bytes: &[u8]) -> Result<Summary> {
-        let json = zstd_frame::decompress(bytes, MAX_DECODED)
-            .map_err(|e| Error::Layout(format!("a stored summary does not decompress: {e}")))?;
-        serde_json::from_slice(&json)
+        serde_json::from_slice(&Self::json(bytes)?)
             .map_err(|e| Error::Layout(format!("a stored summary does not parse: {e}")))
+    }
+
+    /// Only the usage of `model` in stored bytes (the usage report's read: the other parts
+    /// are skipped unbuilt); [`Error::Layout`] if they are not a summary.
+    pub fn decode_model(bytes: &[u8], model: &str) -> Result<Option<ModelUsage>> {
+        #[derive(Deserialize)]
+        struct Models {
+            models: BTreeMap<String, ModelUsage>,
+        }
+        let mut m: Models = serde_json::from_slice(&Self::json(bytes)?)
+            .map_err(|e| Error::Layout(format!("a stored summary does not parse: {e}")))?;
+        Ok(m.models.remove(model))
+    }
+
+    /// Only the AI Act part of stored bytes; [`Error::Layout`] if they are not a summary.
+    pub fn decode_act(bytes: &[u8]) -> Result<Act> {
+        #[derive(Deserialize)]
+        struct Only {
+            act: Act,
+        }
+        let o: Only = serde_json::from_slice(&Self::json(bytes)?)
+            .map_err(|e| Error::Layout(format!("a stored summary does not parse: {e}")))?;
+        Ok(o.act)
+    }
+
+    /// Only the operations part of stored bytes; [`Error::Layout`] if they are not a summary.
+    pub fn decode_operations(bytes: &[u8]) -> Result<Operations> {
+        #[derive(Deserialize)]
+        struct Only {
+            operations: Operations,
+        }
+        let o: Only = serde_json::from_slice(&Self::json(bytes)?)
+            .map_err(|e| Error::Layout(format!("a stored summary does not parse: {e}")))?;
+        Ok(o.operations)
+    }
+
+    fn json(bytes: &[u8]) -> Result<Vec<u8>> {
+        zstd_frame::decompress(bytes, MAX_DECODED)
+            .map_err(|e| Error::Layout(format!("a stored summary does not decompress: {e}")))
     }
 }
 

@@ -51,21 +51,120 @@ fn arb_record() -> impl Strategy<Value = Vec<u8>> {
         .prop_map(|(m, k, s, u, d, l, lab)| record(m, k, s, u, d, l, lab))
 }
 
+/// One record of a log made by the property tests: `i` is its seq, `minutes` its time.
+#[allow(clippy::too_many_arguments)]
+fn rich(
+    i: usize,
+    minutes: i64,
+    base: Vec<u8>,
+    op: Option<(Option<&str>, Option<&str>)>,
+    datasets: Option<serde_json::Value>,
+    verified_by: Option<&str>,
+    regulation: Option<&str>,
+    closed: Option<serde_json::Value>,
+) -> Vec<u8> {
+    let mut v: serde_json::Value = serde_json::from_slice(&base).unwrap();
+    v["seq"] = serde_json::json!(i);
+    v["name"] = serde_json::json!(format!("event {i}"));
+    let t = crate::timefmt::parse_sealed_time("2026-11-01T10:00:00.000000000Z").unwrap()
+        + minutes * 60_000_000_000;
+    v["time"] = serde_json::json!(crate::timefmt::format_rfc3339(t));
+    if let Some((id, name)) = op {
+        v["operation"] = serde_json::json!({"id": id, "name": name});
+    }
+    if let Some(d) = datasets {
+        v["details"]["dataset"] = d;
+    }
+    if let Some(p) = verified_by {
+        v["details"]["verified_by"] = serde_json::json!(p);
+    }
+    if let Some(r) = regulation {
+        v["regulations"] = serde_json::json!([r]);
+    }
+    if let Some(c) = closed {
+        v["type"] = serde_json::json!(super::CLOSED);
+        v["details"]["status"] = c;
+    }
+    serde_json::to_vec(&v).unwrap()
+}
+
+fn arb_log() -> impl Strategy<Value = Vec<Vec<u8>>> {
+    let one = (
+        arb_record(),
+        0i64..3,
+        prop::option::of((
+            prop::option::of(prop::sample::select(vec!["o1", "o2", "o3"])),
+            prop::option::of(prop::sample::select(vec!["train", "score"])),
+        )),
+        prop::option::of(prop::sample::select(vec![
+            serde_json::json!("d1"),
+            serde_json::json!(["d1", "d2", 3]),
+            serde_json::json!(7),
+        ])),
+        prop::option::of(prop::sample::select(vec!["vera", "otto"])),
+        prop::option::of(prop::sample::select(vec!["EU AI Act", "GDPR"])),
+        prop::option::of(prop::sample::select(vec![
+            serde_json::json!("SUCCESS"),
+            serde_json::json!(null),
+            serde_json::json!({"a": 1}),
+        ])),
+        prop::bool::weighted(0.1),
+    );
+    prop::collection::vec(one, 0..80).prop_map(|specs| {
+        let mut minutes = 0;
+        specs
+            .into_iter()
+            .enumerate()
+            .map(|(i, (base, step, op, data, ver, reg, closed, access))| {
+                minutes += step;
+                let mut r = rich(
+                    i,
+                    minutes,
+                    base,
+                    op,
+                    data,
+                    ver,
+                    reg,
+                    closed.filter(|_| i % 5 == 0),
+                );
+                if access {
+                    let mut v: serde_json::Value = serde_json::from_slice(&r).unwrap();
+                    v["type"] = serde_json::json!("access");
+                    r = serde_json::to_vec(&v).unwrap();
+                }
+                r
+            })
+            .collect()
+    })
+}
+
 proptest! {
     /// Summaries of consecutive stretches, merged in order, equal the summary of the whole:
     /// what a report relies on when it merges per-bundle summaries.
     #[test]
-    fn merged_parts_equal_the_whole(records in prop::collection::vec(arb_record(), 0..60), cut in 0usize..60) {
-        let cut = cut.min(records.len());
-        let whole = Summary::of(records.iter().map(Vec::as_slice)).unwrap();
-        let a = Summary::of(records[..cut].iter().map(Vec::as_slice)).unwrap();
-        let b = Summary::of(records[cut..].iter().map(Vec::as_slice)).unwrap();
-        let mut merged = a;
-        for (name, usage) in &b.models {
-            merged.models.entry(name.clone()).or_default().merge(usage);
-        }
+    fn merged_parts_equal_the_whole(records in arb_log(), a in 0usize..80, b in 0usize..80) {
+        let (a, b) = (a.min(records.len()), b.min(records.len()));
+        let (a, b) = (a.min(b), a.max(b));
+        let of = |r: &[Vec<u8>]| Summary::of(r.iter().map(Vec::as_slice)).unwrap();
+        let whole = of(&records);
+        let mut merged = of(&records[..a]);
+        merged.merge(&of(&records[a..b]));
+        merged.merge(&of(&records[b..]));
         prop_assert_eq!(&merged, &whole);
         prop_assert_eq!(Summary::decode(&whole.encode().unwrap()).unwrap(), whole);
+    }
+
+    /// Periods of use joined from stored segments at any gap of at least the segments' own
+    /// equal the periods made from the records at that gap.
+    #[test]
+    fn periods_from_segments_equal_periods_from_records(records in arb_log(), gap_minutes in 1i64..4) {
+        let gap = gap_minutes * 60_000_000_000;
+        let whole = Summary::of(records.iter().map(Vec::as_slice)).unwrap();
+        let mut direct = Act::default();
+        for r in &records {
+            direct.add(&RecordHead::parse(r).unwrap(), gap);
+        }
+        prop_assert_eq!(whole.act.periods(gap), direct.periods(gap));
     }
 }
 

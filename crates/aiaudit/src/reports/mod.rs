@@ -15,6 +15,7 @@
 
 mod access;
 mod ai_act;
+mod fold;
 mod integrity;
 mod operations;
 mod usage;
@@ -29,8 +30,8 @@ use aiaudit_core::store::{HeadActor, HeadModel};
 pub(crate) use aiaudit_core::summary::bump;
 use aiaudit_core::{Query, Status};
 use serde::Deserialize;
+use serde_json::Value;
 use serde_json::value::RawValue;
-use serde_json::{Value, json};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
@@ -124,21 +125,18 @@ pub(crate) fn since(days: u32, now_ns: i64) -> i64 {
 }
 
 /// How many rows a list in a report holds at most; the rest is counted in `*_omitted`.
-pub const MAX_ROWS: usize = 1_000;
+pub const MAX_ROWS: usize = aiaudit_core::summary::MAX_LISTED;
 
 /// The members of a sealed record that the reports read, borrowed from the leaf data; what
 /// only rare events carry stays unparsed JSON text until asked for.
 #[derive(Debug, Deserialize)]
 pub(crate) struct Head<'a> {
-    pub seq: u64,
     #[serde(borrow)]
     pub id: Cow<'a, str>,
     #[serde(borrow)]
     pub time: Cow<'a, str>,
     #[serde(rename = "type", borrow)]
     pub kind: Cow<'a, str>,
-    #[serde(borrow)]
-    pub name: Cow<'a, str>,
     #[serde(borrow)]
     pub status: Cow<'a, str>,
     #[serde(default, borrow)]
@@ -147,8 +145,6 @@ pub(crate) struct Head<'a> {
     pub model: Option<HeadModel<'a>>,
     #[serde(default, borrow)]
     pub operation: Option<HeadOperation<'a>>,
-    #[serde(default, borrow)]
-    pub regulations: Vec<Cow<'a, str>>,
     #[serde(default, borrow)]
     pub details: HeadDetails<'a>,
 }
@@ -166,22 +162,6 @@ pub(crate) struct HeadOperation<'a> {
 pub(crate) struct HeadDetails<'a> {
     #[serde(default, borrow)]
     pub request_id: Option<&'a RawValue>,
-    #[serde(default, borrow)]
-    pub dataset: Option<&'a RawValue>,
-    #[serde(default, borrow)]
-    pub inputs: Option<&'a RawValue>,
-    #[serde(default, borrow)]
-    pub verified_by: Option<&'a RawValue>,
-    #[serde(default, borrow)]
-    pub status: Option<&'a RawValue>,
-    #[serde(default, borrow)]
-    pub environment: Option<&'a RawValue>,
-}
-
-/// A JSON value from its text (`Null` if it is not one, which sealed records never hold).
-pub(crate) fn value(raw: Option<&RawValue>) -> Value {
-    raw.and_then(|r| serde_json::from_str(r.get()).ok())
-        .unwrap_or(Value::Null)
 }
 
 impl<'a> Head<'a> {
@@ -224,34 +204,9 @@ impl<'a> Head<'a> {
         self.model.as_ref().map(|m| m.name.as_ref())
     }
 
-    pub fn version(&self) -> Option<&str> {
-        self.model.as_ref()?.version.as_deref()
-    }
-
-    /// The UTC date of the event, `YYYY-MM-DD`.
-    pub fn day(&self) -> &str {
-        self.time.get(..10).unwrap_or(&self.time)
-    }
-
     /// A detail that names one string.
     pub fn detail_str(raw: Option<&RawValue>) -> Option<Cow<'_, str>> {
         serde_json::from_str(raw?.get()).ok()
-    }
-
-    /// Is the status WARNING or more severe (custom statuses count as INFO)?
-    pub fn is_incident(&self) -> bool {
-        severity(&self.status) >= 13
-    }
-
-    /// The event as a report row.
-    pub fn row(&self) -> Value {
-        json!({
-            "seq": self.seq,
-            "time": self.time,
-            "type": self.kind,
-            "status": self.status,
-            "name": self.name,
-        })
     }
 }
 
@@ -325,16 +280,13 @@ mod tests {
     }
 
     #[test]
-    fn head_reads_labels_and_incidents() {
+    fn head_reads_request_ids() {
         let data = br#"{"seq":3,"id":"x","time":"2026-11-24T10:00:00.000000000Z","type":"model_inference","name":"n","status":"WARNING","details":{"request_id":"r\u0041","dataset":["a",1,"b"],"other":[1,2]},"v":1}"#;
         let h = Head::parse(data).expect("parses");
         assert_eq!(
             Head::detail_str(h.details.request_id).as_deref(),
             Some("rA")
         );
-        assert_eq!(value(h.details.dataset), json!(["a", 1, "b"]));
-        assert!(h.is_incident());
-        assert_eq!(h.day(), "2026-11-24");
         assert!(Head::parse(b"{").is_err());
     }
 }

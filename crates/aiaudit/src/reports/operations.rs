@@ -1,30 +1,47 @@
 //! Every operation or trail with its events, statuses, duration and regulations: seed 004's
 //! view of an `AuditTrail`.
 
-use aiaudit_core::Query;
+use aiaudit_core::summary::{OperationUse, Operations};
 use aiaudit_core::timefmt::{format_rfc3339, parse_sealed_time};
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::HashMap;
 
-use super::{Head, MAX_ROWS, bump, severity, status_order};
+use super::fold::{Part, Plan, first_since, fold, records_at};
+use super::{MAX_ROWS, severity, status_order};
 use crate::error::Result;
 use crate::reader::LogReader;
 
-/// The event type an `AuditTrail` records when it is closed; its `details.status` is the
-/// operation's final status.
-pub const CLOSED: &str = "audit_closed";
+/// The operations listed so far, oldest first: only the newest [`MAX_ROWS`] keep their data; an
+/// older one keeps its place in `index` (so that its later events are not taken for a new
+/// operation).
+#[derive(Default)]
+struct Listed {
+    ops: Vec<Option<OperationUse>>,
+    index: HashMap<String, usize>,
+    unattached: u64,
+}
 
-struct Operation {
-    id: Option<String>,
-    names: BTreeSet<String>,
-    first: String,
-    last: String,
-    count: u64,
-    types: BTreeMap<String, u64>,
-    statuses: BTreeMap<String, u64>,
-    regulations: BTreeSet<String>,
-    closed: Option<String>,
-    events: Vec<Value>,
+impl Listed {
+    fn merge(&mut self, later: Operations) {
+        self.unattached += later.unattached;
+        for op in later.list {
+            let key = op.key();
+            match self.index.get(&key) {
+                Some(&i) => {
+                    if let Some(mine) = self.ops[i].as_mut() {
+                        mine.merge(&op);
+                    }
+                }
+                None => {
+                    self.index.insert(key, self.ops.len());
+                    if let Some(old) = self.ops.len().checked_sub(MAX_ROWS) {
+                        self.ops[old] = None;
+                    }
+                    self.ops.push(Some(op));
+                }
+            }
+        }
+    }
 }
 
 /// Operations with an event since `since_ns` (default: all), oldest first. Each has `id`,
@@ -32,101 +49,72 @@ struct Operation {
 /// (counts), `worst_status`, `regulations`, `state` (`open`, or the status its trail was closed
 /// with) and its first `events_per_operation` events (at most [`MAX_ROWS`]) as rows. Only the
 /// newest [`MAX_ROWS`] operations are listed, the others counted in `operations_omitted`, so
-/// that memory stays bounded by the listed rows (plus one key per operation).
+/// that memory stays bounded by the listed rows (plus one key per operation). The period starts
+/// at the first entry at or after `since_ns`; whole bundles are read from their stored
+/// summaries, records only at its start, after the last full bundle, and for the listed rows.
 pub fn operations(
     reader: &LogReader,
     since_ns: Option<i64>,
     events_per_operation: usize,
 ) -> Result<Value> {
-    let q = Query {
-        since_ns,
-        ..Query::default()
-    };
+    operations_on(reader, since_ns, events_per_operation, &Plan::new())
+}
+
+pub(super) fn operations_on(
+    reader: &LogReader,
+    since_ns: Option<i64>,
+    events_per_operation: usize,
+    plan: &Plan,
+) -> Result<Value> {
     let events_per_operation = events_per_operation.min(MAX_ROWS);
-    // Only the newest MAX_ROWS operations are listed: an older one keeps its place in `index`
-    // (so that its later events are not taken for a new operation) but drops its data.
-    let mut ops: Vec<Option<Operation>> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
-    let mut unattached = 0u64;
-    reader.candidates(&q, &mut |e| {
-        let h = Head::parse(&e.data)?;
-        let Some(op) = h.operation.as_ref() else {
-            unattached += 1;
-            return Ok(true);
-        };
-        // An operation is its id; a trail that gave only a name is that name.
-        let key = match (&op.id, &op.name) {
-            (Some(id), _) => format!("id:{id}"),
-            (None, Some(name)) => format!("name:{name}"),
-            (None, None) => {
-                unattached += 1;
-                return Ok(true);
-            }
-        };
-        let i = match index.get(&key) {
-            Some(i) => *i,
-            None => {
-                index.insert(key, ops.len());
-                if let Some(old) = ops.len().checked_sub(MAX_ROWS) {
-                    ops[old] = None;
-                }
-                ops.push(Some(Operation {
-                    id: op.id.as_deref().map(str::to_owned),
-                    names: BTreeSet::new(),
-                    first: h.time.to_string(),
-                    last: String::new(),
-                    count: 0,
-                    types: BTreeMap::new(),
-                    statuses: BTreeMap::new(),
-                    regulations: BTreeSet::new(),
-                    closed: None,
-                    events: Vec::new(),
-                }));
-                ops.len() - 1
-            }
-        };
-        let Some(o) = ops[i].as_mut() else {
-            return Ok(true);
-        };
-        if let Some(n) = op.name.as_deref()
-            && !o.names.contains(n)
-        {
-            o.names.insert(n.to_owned());
-        }
-        o.last = h.time.to_string();
-        o.count += 1;
-        bump(&mut o.types, &h.kind);
-        bump(&mut o.statuses, &h.status);
-        for r in &h.regulations {
-            if !o.regulations.contains(r.as_ref()) {
-                o.regulations.insert(r.to_string());
-            }
-        }
-        if h.kind == CLOSED {
-            o.closed = Some(match super::value(h.details.status) {
-                Value::String(s) => s,
-                Value::Null => "closed".to_owned(),
-                other => other.to_string(),
-            });
-        }
-        if o.events.len() < events_per_operation {
-            o.events.push(h.row());
-        }
-        Ok(true)
+    let lo = match since_ns {
+        Some(t) => first_since(reader, t)?,
+        None => Some(0),
+    };
+    let mut listed = Listed::default();
+    if let Some(lo) = lo {
+        fold(reader, lo, Part::Operations, plan, &mut |s| {
+            listed.merge(s.operations);
+            Ok(())
+        })?;
+    }
+    let total = listed.ops.len();
+    let ops: Vec<OperationUse> = listed.ops.into_iter().flatten().collect();
+    let mut wanted: Vec<u64> = ops
+        .iter()
+        .flat_map(|o| o.seqs().take(events_per_operation))
+        .collect();
+    wanted.sort_unstable();
+    let mut rows: HashMap<u64, Value> = HashMap::with_capacity(wanted.len());
+    records_at(reader, &wanted, &mut |h| {
+        rows.insert(
+            h.seq,
+            json!({"seq": h.seq, "time": h.time, "type": h.kind, "status": h.status, "name": h.name}),
+        );
+        Ok(())
     })?;
-    let total = ops.len();
     let omitted = total.saturating_sub(MAX_ROWS);
-    let rows: Vec<Value> = ops.into_iter().flatten().map(row).collect();
+    let rows: Vec<Value> = ops
+        .into_iter()
+        .map(|o| {
+            let events: Vec<Value> = o
+                .seqs()
+                .take(events_per_operation)
+                .filter_map(|s| rows.get(&s).cloned())
+                .collect();
+            row(o, events)
+        })
+        .collect();
     Ok(json!({
         "since": since_ns.map(format_rfc3339),
         "total_operations": total,
-        "events_without_operation": unattached,
+        "events_without_operation": listed.unattached,
         "operations_omitted": omitted,
         "operations": rows,
     }))
 }
 
-fn row(o: Operation) -> Value {
+fn row(o: OperationUse, events: Vec<Value>) -> Value {
     let duration = match (parse_sealed_time(&o.first), parse_sealed_time(&o.last)) {
         (Some(a), Some(b)) => Some((b - a) as f64 / 1e9),
         _ => None,
@@ -134,7 +122,7 @@ fn row(o: Operation) -> Value {
     let worst = o.statuses.keys().max_by_key(|s| severity(s)).cloned();
     let mut statuses: Vec<(String, u64)> = o.statuses.into_iter().collect();
     statuses.sort_by(|a, b| status_order(&a.0, &b.0));
-    let shown = o.events.len() as u64;
+    let shown = events.len() as u64;
     json!({
         "id": o.id,
         "name": o.names.into_iter().collect::<Vec<_>>().join(", "),
@@ -147,7 +135,7 @@ fn row(o: Operation) -> Value {
         "regulations": o.regulations.into_iter().collect::<Vec<_>>(),
         "types": o.types,
         "statuses": Value::Object(statuses.into_iter().map(|(k, n)| (k, json!(n))).collect()),
-        "event_rows": o.events,
+        "event_rows": events,
         "event_rows_omitted": o.count - shown,
     })
 }

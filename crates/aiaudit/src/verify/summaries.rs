@@ -46,11 +46,7 @@ impl SummaryCheck {
             Some(mine) => {
                 mine.records += p.records;
                 match (&mut mine.summary, p.summary) {
-                    (Some(s), Some(later)) => {
-                        for (name, usage) in &later.models {
-                            s.models.entry(name.clone()).or_default().merge(usage);
-                        }
-                    }
+                    (Some(s), Some(later)) => s.merge(&later),
                     _ => mine.summary = None,
                 }
             }

@@ -3,10 +3,9 @@
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 
-mod fold;
-
 use aiaudit_core::summary::{ModelUsage, Version};
-use fold::{PARALLEL_FROM, Plan, first_since, fold};
+
+use super::fold::{Part, Plan, first_since, fold};
 
 use super::{quantile, since, status_order};
 use crate::error::Result;
@@ -48,20 +47,25 @@ pub fn model_usage(reader: &LogReader, model: &str, days: u32, now_ns: i64) -> R
 /// period's start and after the last full bundle (all of them, on all cores, in a store that keeps
 /// no summaries).
 pub fn usage(reader: &LogReader, model: &str, days: u32, now_ns: i64) -> Result<Value> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-    let plan = Plan {
-        threads,
-        parallel_from: PARALLEL_FROM,
-        summaries: true,
-    };
-    usage_on(reader, model, days, now_ns, &plan)
+    usage_on(reader, model, days, now_ns, &Plan::new())
 }
 
-fn usage_on(reader: &LogReader, model: &str, days: u32, now_ns: i64, plan: &Plan) -> Result<Value> {
-    let folded = match first_since(reader, since(days, now_ns))? {
-        Some(lo) => fold(reader, model, lo, plan)?,
-        None => ModelUsage::default(),
-    };
+pub(super) fn usage_on(
+    reader: &LogReader,
+    model: &str,
+    days: u32,
+    now_ns: i64,
+    plan: &Plan,
+) -> Result<Value> {
+    let mut folded = ModelUsage::default();
+    if let Some(lo) = first_since(reader, since(days, now_ns))? {
+        fold(reader, lo, Part::Model(model), plan, &mut |s| {
+            if let Some(m) = s.models.get(model) {
+                folded.merge(m);
+            }
+            Ok(())
+        })?;
+    }
     let ModelUsage {
         events: total_events,
         statuses,

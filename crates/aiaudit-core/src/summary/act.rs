@@ -200,7 +200,9 @@ impl Act {
                     if v.first.is_none() {
                         v.first = Some(h.time.to_string());
                     }
-                    v.last = Some(h.time.to_string());
+                    let last = v.last.get_or_insert_with(String::new);
+                    last.clear();
+                    last.push_str(&h.time);
                     v.predictions += 1;
                     let t = parse_sealed_time(&h.time).unwrap_or(0);
                     let segs = entry(&mut self.segments, model);

@@ -113,7 +113,7 @@ pub struct Operations {
     pub list: Vec<OperationUse>,
     /// Position in `list` by key; rebuilt when it falls behind (after decoding).
     #[serde(skip)]
-    index: HashMap<String, usize>,
+    index: HashMap<String, usize, foldhash::fast::RandomState>,
 }
 
 impl PartialEq for Operations {
@@ -145,31 +145,43 @@ impl Operations {
             self.unattached += 1;
             return;
         };
-        let key = match (&op.id, &op.name) {
-            (Some(id), _) => format!("id:{id}"),
-            (None, Some(name)) => format!("name:{name}"),
-            (None, None) => {
-                self.unattached += 1;
-                return;
+        // Most records belong to the operation of the record before: found without a key.
+        let same_as_last = self.list.last().is_some_and(|o| match (&op.id, &op.name) {
+            (Some(id), _) => o.id.as_deref() == Some(id),
+            (None, Some(name)) => {
+                o.id.is_none() && o.names.first().map(String::as_str) == Some(name)
             }
-        };
-        let i = match self.position(&key) {
-            Some(i) => i,
-            None => self.push(
-                key,
-                OperationUse {
-                    id: op.id.as_deref().map(str::to_owned),
-                    names: BTreeSet::new(),
-                    first: h.time.to_string(),
-                    last: String::new(),
-                    count: 0,
-                    types: BTreeMap::new(),
-                    statuses: BTreeMap::new(),
-                    regulations: BTreeSet::new(),
-                    closed: None,
-                    runs: Vec::new(),
-                },
-            ),
+            (None, None) => false,
+        });
+        let i = if same_as_last {
+            self.list.len() - 1
+        } else {
+            let key = match (&op.id, &op.name) {
+                (Some(id), _) => format!("id:{id}"),
+                (None, Some(name)) => format!("name:{name}"),
+                (None, None) => {
+                    self.unattached += 1;
+                    return;
+                }
+            };
+            match self.position(&key) {
+                Some(i) => i,
+                None => self.push(
+                    key,
+                    OperationUse {
+                        id: op.id.as_deref().map(str::to_owned),
+                        names: BTreeSet::new(),
+                        first: h.time.to_string(),
+                        last: String::new(),
+                        count: 0,
+                        types: BTreeMap::new(),
+                        statuses: BTreeMap::new(),
+                        regulations: BTreeSet::new(),
+                        closed: None,
+                        runs: Vec::new(),
+                    },
+                ),
+            }
         };
         let o = &mut self.list[i];
         if let Some(n) = op.name.as_deref()

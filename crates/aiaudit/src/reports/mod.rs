@@ -1,4 +1,5 @@
-//! Compliance reports as JSON values, computed in one streaming pass over the matching entries:
+//! Compliance reports as JSON values, computed in one pass over the matching entries (the usage,
+//! operations and AI Act reports merge per-bundle summaries where the store keeps them):
 //!
 //! - [`model_usage`] and [`data_access`]: seed 003's reports, with its keys;
 //! - [`usage`]: the model usage report plus events per day, the status mix, a latency

@@ -100,6 +100,11 @@ impl Status {
         }
     }
 
+    /// The OpenTelemetry severity number of a status by name (custom statuses count as INFO).
+    pub fn severity_of(name: &str) -> u8 {
+        Status::standard(name).map_or(9, |s| s.severity_number())
+    }
+
     /// A standard status by name, any case (`"warning"` is WARNING).
     pub fn standard(name: &str) -> Option<Status> {
         Status::STANDARD

@@ -229,7 +229,7 @@ impl<'a> RecordHead<'a> {
 
     /// Is the status WARNING or more severe (custom statuses count as INFO)?
     pub fn is_incident(&self) -> bool {
-        crate::Status::standard(&self.status).map_or(9, |s| s.severity_number()) >= 13
+        crate::Status::severity_of(&self.status) >= 13
     }
 
     /// The record's details (none read as empty).

@@ -158,7 +158,7 @@ pub struct Act {
 }
 
 /// Strings named by a detail that holds one string or a list of them.
-pub fn names(raw: Option<&RawValue>) -> Vec<String> {
+fn names(raw: Option<&RawValue>) -> Vec<String> {
     let Some(raw) = raw else {
         return Vec::new();
     };
@@ -175,7 +175,7 @@ pub fn names(raw: Option<&RawValue>) -> Vec<String> {
     }
 }
 
-pub(super) fn entry<'m, T: Default>(m: &'m mut BTreeMap<String, T>, key: &str) -> &'m mut T {
+fn entry<'m, T: Default>(m: &'m mut BTreeMap<String, T>, key: &str) -> &'m mut T {
     if !m.contains_key(key) {
         m.insert(key.to_owned(), T::default());
     }

@@ -33,7 +33,7 @@ mod act;
 mod operations;
 mod usage;
 
-pub use act::{Act, Deployment, Incidents, SEGMENT_GAP_NS, Segment, Use, VersionUse, names};
+pub use act::{Act, Deployment, Incidents, SEGMENT_GAP_NS, Segment, Use, VersionUse};
 pub use operations::{CLOSED, OperationUse, Operations};
 pub use usage::{Day, ModelUsage, Version};
 
@@ -140,20 +140,17 @@ impl Summary {
 
     /// Reads stored bytes back; [`Error::Layout`] if they are not a summary.
     pub fn decode(bytes: &[u8]) -> Result<Summary> {
-        serde_json::from_slice(&Self::json(bytes)?)
-            .map_err(|e| Error::Layout(format!("a stored summary does not parse: {e}")))
+        Self::decode_as(bytes)
     }
 
-    /// Only the usage of `model` in stored bytes (the usage report's read: the other parts
-    /// are skipped unbuilt); [`Error::Layout`] if they are not a summary.
+    /// The usage of `model` in stored bytes (the usage report's read: the AI Act and operations
+    /// parts are skipped unbuilt); [`Error::Layout`] if they are not a summary.
     pub fn decode_model(bytes: &[u8], model: &str) -> Result<Option<ModelUsage>> {
         #[derive(Deserialize)]
-        struct Models {
+        struct Only {
             models: BTreeMap<String, ModelUsage>,
         }
-        let mut m: Models = serde_json::from_slice(&Self::json(bytes)?)
-            .map_err(|e| Error::Layout(format!("a stored summary does not parse: {e}")))?;
-        Ok(m.models.remove(model))
+        Ok(Self::decode_as::<Only>(bytes)?.models.remove(model))
     }
 
     /// Only the AI Act part of stored bytes; [`Error::Layout`] if they are not a summary.
@@ -162,9 +159,7 @@ impl Summary {
         struct Only {
             act: Act,
         }
-        let o: Only = serde_json::from_slice(&Self::json(bytes)?)
-            .map_err(|e| Error::Layout(format!("a stored summary does not parse: {e}")))?;
-        Ok(o.act)
+        Ok(Self::decode_as::<Only>(bytes)?.act)
     }
 
     /// Only the operations part of stored bytes; [`Error::Layout`] if they are not a summary.
@@ -173,9 +168,13 @@ impl Summary {
         struct Only {
             operations: Operations,
         }
-        let o: Only = serde_json::from_slice(&Self::json(bytes)?)
-            .map_err(|e| Error::Layout(format!("a stored summary does not parse: {e}")))?;
-        Ok(o.operations)
+        Ok(Self::decode_as::<Only>(bytes)?.operations)
+    }
+
+    /// Stored bytes decoded as `T` (the summary or a view of some of its members).
+    fn decode_as<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+        serde_json::from_slice(&Self::json(bytes)?)
+            .map_err(|e| Error::Layout(format!("a stored summary does not parse: {e}")))
     }
 
     fn json(bytes: &[u8]) -> Result<Vec<u8>> {

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::bump;
+use super::{add_counts, bump};
 use crate::event::types;
 use crate::store::RecordHead;
 
@@ -110,15 +110,11 @@ impl ModelUsage {
     /// Adds what a later stretch of the log holds.
     pub fn merge(&mut self, later: &ModelUsage) {
         self.events += later.events;
-        for (k, n) in &later.statuses {
-            *self.statuses.entry(k.clone()).or_default() += n;
-        }
+        add_counts(&mut self.statuses, &later.statuses);
         for (k, d) in &later.days {
             let mine = self.days.entry(k.clone()).or_default();
             mine.total += d.total;
-            for (s, n) in &d.statuses {
-                *mine.statuses.entry(s.clone()).or_default() += n;
-            }
+            add_counts(&mut mine.statuses, &d.statuses);
         }
         self.predictions += later.predictions;
         for u in &later.users {
@@ -126,9 +122,7 @@ impl ModelUsage {
                 self.users.insert(u.clone());
             }
         }
-        for (k, n) in &later.labels {
-            *self.labels.entry(k.clone()).or_default() += n;
-        }
+        add_counts(&mut self.labels, &later.labels);
         for (k, v) in &later.versions {
             match self.versions.get_mut(k) {
                 Some(mine) => {

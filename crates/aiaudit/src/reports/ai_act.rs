@@ -67,10 +67,7 @@ pub(super) fn ai_act_on(reader: &LogReader, opts: &AiActOptions, plan: &Plan) ->
         Err(Error::NotFound(_)) => None,
         Err(e) => return Err(e),
     };
-    let lo = match opts.since_ns {
-        Some(t) => first_since(reader, t)?,
-        None => Some(0),
-    };
+    let lo = first_since(reader, opts.since_ns)?;
     let mut act = Act::default();
     let mut events = 0;
     let mut last_time = None::<String>;

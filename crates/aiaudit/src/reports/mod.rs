@@ -243,11 +243,6 @@ pub(crate) fn quantile(v: &[f64], q: f64) -> f64 {
     v[i.min(v.len() - 1)]
 }
 
-/// A status's OpenTelemetry severity number (custom statuses count as INFO).
-pub(crate) fn severity(s: &str) -> u8 {
-    Status::standard(s).map_or(9, |s| s.severity_number())
-}
-
 /// The statuses by severity (standard ones first, least severe first), then custom ones by
 /// name: the order a report lists and stacks them in.
 pub fn status_order(a: &str, b: &str) -> std::cmp::Ordering {

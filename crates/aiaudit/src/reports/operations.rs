@@ -1,13 +1,14 @@
 //! Every operation or trail with its events, statuses, duration and regulations: seed 004's
 //! view of an `AuditTrail`.
 
+use aiaudit_core::Status;
 use aiaudit_core::summary::{OperationUse, Operations};
 use aiaudit_core::timefmt::{format_rfc3339, parse_sealed_time};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
 use super::fold::{Part, Plan, first_since, fold, records_at};
-use super::{MAX_ROWS, severity, status_order};
+use super::{MAX_ROWS, status_order};
 use crate::error::Result;
 use crate::reader::LogReader;
 
@@ -67,10 +68,7 @@ pub(super) fn operations_on(
     plan: &Plan,
 ) -> Result<Value> {
     let events_per_operation = events_per_operation.min(MAX_ROWS);
-    let lo = match since_ns {
-        Some(t) => first_since(reader, t)?,
-        None => Some(0),
-    };
+    let lo = first_since(reader, since_ns)?;
     let mut listed = Listed::default();
     if let Some(lo) = lo {
         fold(reader, lo, Part::Operations, plan, &mut |s| {
@@ -119,7 +117,11 @@ fn row(o: OperationUse, events: Vec<Value>) -> Value {
         (Some(a), Some(b)) => Some((b - a) as f64 / 1e9),
         _ => None,
     };
-    let worst = o.statuses.keys().max_by_key(|s| severity(s)).cloned();
+    let worst = o
+        .statuses
+        .keys()
+        .max_by_key(|s| Status::severity_of(s))
+        .cloned();
     let mut statuses: Vec<(String, u64)> = o.statuses.into_iter().collect();
     statuses.sort_by(|a, b| status_order(&a.0, &b.0));
     let shown = events.len() as u64;

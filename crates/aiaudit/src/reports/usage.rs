@@ -58,7 +58,7 @@ pub(super) fn usage_on(
     plan: &Plan,
 ) -> Result<Value> {
     let mut folded = ModelUsage::default();
-    if let Some(lo) = first_since(reader, since(days, now_ns))? {
+    if let Some(lo) = first_since(reader, Some(since(days, now_ns)))? {
         fold(reader, lo, Part::Model(model), plan, &mut |s| {
             if let Some(m) = s.models.get(model) {
                 folded.merge(m);

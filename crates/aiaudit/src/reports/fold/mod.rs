@@ -145,8 +145,12 @@ pub(super) fn fold(
     Ok(size)
 }
 
-/// The seq of the first entry at or after `since_ns`, if any.
-pub(super) fn first_since(reader: &LogReader, since_ns: i64) -> Result<Option<u64>> {
+/// Where a period from `since_ns` starts: the seq of the first entry at or after it (none if
+/// no entry is that late); the log's start when there is no bound.
+pub(super) fn first_since(reader: &LogReader, since_ns: Option<i64>) -> Result<Option<u64>> {
+    let Some(since_ns) = since_ns else {
+        return Ok(Some(0));
+    };
     let first = Query {
         since_ns: Some(since_ns),
         limit: 1,

@@ -106,8 +106,9 @@ pub enum Command {
         /// `sqlite:PATH` or a path.
         #[arg(long, requires = "from")]
         to: Option<String>,
-        /// Convert the v1 SQLite log at --db to the current layout in place, every checkpoint
-        /// kept and checked; the original stays beside it as DB.v1.
+        /// Convert the v1 log at --db to the current layout in place, every checkpoint kept and
+        /// checked: a SQLite file's original stays beside it as DB.v1, a PostgreSQL schema's
+        /// as the schema SCHEMA_v1.
         #[arg(long = "to-v2", conflicts_with_all = ["from", "to"])]
         to_v2: bool,
     },

@@ -33,23 +33,37 @@ fn create(to: &Path, info: &aiaudit_core::LogInfo) -> Result<Box<dyn Store>> {
     })
 }
 
-/// `aiaudit migrate --to-v2`: the v1 SQLite log at `db` converted in place, then verified whole.
+/// `aiaudit migrate --to-v2`: the v1 log at `db` (a SQLite file or a PostgreSQL schema)
+/// converted in place, then verified whole.
 pub fn upgrade(db: &Path) -> Result<ExitCode> {
     let started = std::time::Instant::now();
     let bar = crate::proofs::progress_bar(0, "converting");
-    let done = aiaudit::migrate::upgrade_sqlite(db, &mut |done, total| {
+    let mut progress = |done, total| {
         bar.set_length(total);
         bar.set_position(done);
-    });
-    bar.finish_and_clear();
-    let done = done.with_context(|| format!("upgrading {}", db.display()))?;
+    };
+    let (copied, kept) = match aiaudit::location::postgres_url(db) {
+        Some(url) => {
+            let done = aiaudit::migrate::upgrade_postgres(url, &mut progress);
+            bar.finish_and_clear();
+            let done =
+                done.with_context(|| format!("upgrading {}", aiaudit::location::display(db)))?;
+            (done.copied, format!("schema {}", done.kept))
+        }
+        None => {
+            let done = aiaudit::migrate::upgrade_sqlite(db, &mut progress);
+            bar.finish_and_clear();
+            let done = done.with_context(|| format!("upgrading {}", db.display()))?;
+            (done.copied, done.kept.display().to_string())
+        }
+    };
     say!(
-        "converted {} to format v2: {} entries and {} signed checkpoints in {:.1}s; the v1 file is kept as {}",
-        db.display(),
-        done.copied.entries,
-        done.copied.checkpoints,
+        "converted {} to format v2: {} entries and {} signed checkpoints in {:.1}s; the v1 log is kept as {}",
+        aiaudit::location::display(db),
+        copied.entries,
+        copied.checkpoints,
         started.elapsed().as_secs_f64(),
-        done.kept.display()
+        kept
     );
     let report = LogReader::open(db)?.verify(&VerifyOptions::default(), &mut |_, _| {})?;
     if !report.is_intact() {

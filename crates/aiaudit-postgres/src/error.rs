@@ -40,6 +40,19 @@ pub enum Error {
         /// What is there instead.
         what: String,
     },
+    /// The schema holds a log in the first layout, which this aiaudit reads only to convert.
+    #[error(
+        "schema {schema:?} of {url} is an aiaudit v1 log: run `aiaudit migrate --to-v2 --db '{url}'` to convert it (every checkpoint stays valid; the old schema is kept as {schema}_v1)"
+    )]
+    OldFormat {
+        /// The URL, with any password removed.
+        url: String,
+        /// The schema.
+        schema: String,
+    },
+    /// A request this store cannot carry out, and why.
+    #[error("{0}")]
+    Invalid(String),
     /// The stored data breaks an invariant of the layout.
     #[error("schema {schema:?}: {what}")]
     Inconsistent {

@@ -3,12 +3,14 @@
 //! The shared store of aiaudit: one log in a PostgreSQL schema that many writers on many hosts
 //! append to. Each batch locks the log's `head` row in its transaction, so seqs and the Merkle
 //! tree stay consistent with no coordinator: a writer that finds the head moved re-seals its
-//! batch at the new head (through [`aiaudit_core::Rebase`]) before inserting it. Entries go in
-//! by binary `COPY` into monthly partitions; the log is append-only twice over — triggers
-//! refuse UPDATE, DELETE and TRUNCATE for everyone, and the `<schema>_writer` role holds only
-//! SELECT and INSERT (plus moving the head forward). A lost connection (a server restart) is
-//! retried, and a batch whose commit was answered by nobody is recognised by its checkpoint
-//! rather than written twice.
+//! batch at the new head (through [`aiaudit_core::Rebase`]) before inserting it. The tables are
+//! those of the SQLite layout (`aiaudit_core::layout`: records in compressed bundles of 256, the
+//! tree in tiles, a summary per bundle), so both hold the same bytes. The log is append-only
+//! twice over — triggers refuse UPDATE, DELETE and TRUNCATE for everyone, and the
+//! `<schema>_writer` role holds only SELECT and INSERT (plus the tail's and tile tails'
+//! turnover and moving the head forward). A lost connection (a server restart) is retried, and
+//! a batch whose commit was answered by nobody is recognised by its checkpoint rather than
+//! written twice. A schema in the first layout is converted by [`V1Schema`].
 //!
 //! ```no_run
 //! use aiaudit_core::{LogInfo, Store};
@@ -25,17 +27,22 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod bundles;
 mod conn;
 mod error;
 mod read;
 mod schema;
+mod tree;
 mod url;
+mod v1;
 mod write;
 
 pub use error::Error;
-pub use schema::FORMAT_VERSION;
+pub use schema::{FORMAT_V1, FORMAT_VERSION};
 pub use url::{DEFAULT_SCHEMA, PgUrl, is_postgres_url};
+pub use v1::V1Schema;
 
+use aiaudit_core::layout::BundleCache;
 use aiaudit_core::{Hash, LogInfo, NodeSource, Rebase, Store, StoredCheckpoint, StoredEntry};
 use postgres::{Client, NoTls};
 use std::collections::HashSet;
@@ -50,8 +57,10 @@ pub struct PostgresStore {
     client: Mutex<conn::Conn>,
     url: PgUrl,
     retry_for: Duration,
-    /// Months whose partition was made (or found) by this store, so each is asked for once.
-    months: HashSet<(i64, u32)>,
+    /// Partitions of `bundles` made (or found) by this store, so each is asked for once.
+    partitions: HashSet<u64>,
+    /// Decoded bundles.
+    cache: BundleCache,
     /// A transaction (an append, a read snapshot) is open on the connection: a lost
     /// connection then fails the read instead of reconnecting, since a new connection would
     /// carry on outside the transaction (statements committing one by one, or reads outside the
@@ -81,12 +90,17 @@ impl PostgresStore {
     pub fn create(url: &str, info: &LogInfo) -> Result<Self, Error> {
         let url = PgUrl::parse(url)?;
         let mut client = connect(&url)?;
-        write::create(&mut client, &url, info)?;
+        write::create(&mut client, &url, info, true)?;
         Self::finish_open(client, url)
     }
 
     /// Opens the log in the URL's schema, checking that it is an aiaudit log this code reads.
     pub fn open(url: &str) -> Result<Self, Error> {
+        Self::open_as(url, false)
+    }
+
+    /// [`PostgresStore::open`], accepting (`legacy`) only a v1 log, for [`V1Schema`].
+    fn open_as(url: &str, legacy: bool) -> Result<Self, Error> {
         let url = PgUrl::parse(url)?;
         let mut client = connect(&url)?;
         if !has_log(&mut client, &url)? {
@@ -103,8 +117,21 @@ impl PostgresStore {
             )
             .map_err(|e| pg(&url, e))?
             .map(|r| r.get(0));
+        let wanted = if legacy { FORMAT_V1 } else { FORMAT_VERSION };
         match version.as_deref().map(str::parse::<i32>) {
-            Some(Ok(v)) if v <= FORMAT_VERSION => {}
+            Some(Ok(v)) if v == wanted => {}
+            Some(Ok(FORMAT_V1)) => {
+                return Err(Error::OldFormat {
+                    url: url.display.clone(),
+                    schema: s.clone(),
+                });
+            }
+            Some(Ok(FORMAT_VERSION)) => {
+                return Err(Error::Invalid(format!(
+                    "schema {s:?} of {} is in format v{FORMAT_VERSION} already: there is nothing to migrate",
+                    url.display
+                )));
+            }
             Some(Ok(v)) => {
                 return Err(Error::NotAnAuditLog {
                     url: url.display.clone(),
@@ -122,26 +149,29 @@ impl PostgresStore {
                 });
             }
         }
+        if legacy {
+            return Ok(Self::with_client_of(client, url));
+        }
         Self::finish_open(client, url)
     }
 
-    fn finish_open(client: Client, url: PgUrl) -> Result<Self, Error> {
+    fn with_client_of(client: Client, url: PgUrl) -> Self {
         let retry_for = url.retry;
-        let mut store = PostgresStore {
+        PostgresStore {
             client: Mutex::new(conn::Conn::new(client)),
             url,
             retry_for,
-            months: HashSet::new(),
+            partitions: HashSet::new(),
+            cache: BundleCache::default(),
             in_txn: std::sync::atomic::AtomicBool::new(false),
-        };
-        // This month's and the next two months' partitions, so that appends rarely meet a
-        // month without one.
-        let now = aiaudit_core::timefmt::now_ns();
-        let mut m = schema::month_of(now);
-        for _ in 0..3 {
-            store.ensure_partition(m);
-            m = schema::next_month(m);
         }
+    }
+
+    fn finish_open(client: Client, url: PgUrl) -> Result<Self, Error> {
+        let mut store = Self::with_client_of(client, url);
+        // The partition the next bundles go to, so that appends rarely meet a range without one.
+        let next = read::size(&store)? / aiaudit_core::layout::BUNDLE_WIDTH;
+        store.ensure_partition(schema::partition_of(next));
         Ok(store)
     }
 
@@ -217,19 +247,19 @@ impl PostgresStore {
         }
     }
 
-    /// Makes the partition of `month` if this user may; a failure (no privilege, or rows of
-    /// that month already in the default partition) leaves those rows in the default
-    /// partition, which is as correct, only not archivable by month.
-    fn ensure_partition(&mut self, month: (i64, u32)) {
-        if self.months.contains(&month) {
+    /// Makes partition `p` of `bundles` if this user may; a failure (no privilege, or rows of
+    /// that range already in the default partition) leaves those rows in the default
+    /// partition, which is as correct, only not detachable.
+    fn ensure_partition(&mut self, p: u64) {
+        if self.partitions.contains(&p) {
             return;
         }
         let s = self.url.schema.clone();
-        let (name, ddl) = schema::partition_sql(&s, month);
+        let (name, ddl) = schema::partition_sql(&s, p);
         let trigger = schema::sql(schema::TRUNCATE_TRIGGER, &s).replace("{t}", &name);
         let c = self.client.get_mut().unwrap_or_else(|p| p.into_inner());
         // One transaction, so that a partition never exists without its truncate trigger (the
-        // row trigger it inherits from `entries`).
+        // row trigger it inherits from `bundles`).
         let made = c.batch_execute(&format!(
             "BEGIN; SELECT pg_advisory_xact_lock(hashtext('aiaudit:' || '{s}')); \
              {ddl}; \
@@ -240,16 +270,16 @@ impl PostgresStore {
         ));
         match made {
             Ok(()) => {
-                self.months.insert(month);
+                self.partitions.insert(p);
             }
-            // A lost connection is tried again with the next batch; anything else (no
-            // privilege, rows of that month already in the default partition) will not change.
+            // A lost connection is tried again with the next batch; anything else will not
+            // change.
             Err(e) => {
                 if !c.is_closed() {
                     let _ = c.batch_execute("ROLLBACK");
                 }
                 if !error::is_connection(&e) {
-                    self.months.insert(month);
+                    self.partitions.insert(p);
                 }
             }
         }
@@ -282,7 +312,14 @@ fn has_log(client: &mut Client, url: &PgUrl) -> Result<bool, Error> {
 
 impl NodeSource for PostgresStore {
     fn stored_nodes(&self, level: u32, start: u64, count: u64) -> aiaudit_core::Result<Vec<Hash>> {
-        read::nodes(self, level, start, count)
+        let hashes = self.level_hashes(level, start, count)?;
+        if hashes.len() as u64 != count {
+            return Err(aiaudit_core::Error::MissingNodes {
+                level,
+                index: start + hashes.len() as u64,
+            });
+        }
+        Ok(hashes)
     }
 }
 
@@ -415,5 +452,18 @@ impl Store for PostgresStore {
         entries: &[StoredEntry],
     ) -> aiaudit_core::Result<Option<String>> {
         Ok(read::check_postings(self, batch, entries)?)
+    }
+
+    fn summarized(&self) -> aiaudit_core::Result<u64> {
+        Ok(read::summarized(self)?)
+    }
+
+    fn summaries(
+        &self,
+        from: u64,
+        to: u64,
+        f: &mut dyn FnMut(u64, &[u8]) -> aiaudit_core::Result<bool>,
+    ) -> aiaudit_core::Result<()> {
+        read::summaries(self, from, to, f)
     }
 }

@@ -1,21 +1,19 @@
-//! Reads: metadata, tree nodes, entries by seq and id, filtered queries, scans, checkpoints.
+//! Reads: metadata, entries by seq and id, filtered queries, scans, summaries, checkpoints.
 //!
 //! Every read is one statement, paged where it can be long, and the connection is released
 //! between pages: a caller's callback may read the store again (a report looking an entry up)
 //! without deadlocking on the connection.
 
 use aiaudit_core::postings;
+use aiaudit_core::summary::SPAN;
 use aiaudit_core::{Hash, LogInfo, Query, StoredCheckpoint, StoredEntry};
 use postgres::Row;
 use postgres::types::ToSql;
 
-use crate::schema::node_id;
 use crate::{Error, PostgresStore};
 
 /// Rows fetched per page of a long read.
 const PAGE: i64 = 2_048;
-
-const COLUMNS: &str = "seq, time_ns, leaf_hash, data";
 
 pub(crate) fn info(store: &PostgresStore) -> Result<LogInfo, Error> {
     let s = store.schema();
@@ -47,98 +45,25 @@ fn hash(store: &PostgresStore, blob: &[u8], what: impl FnOnce() -> String) -> Re
         .map_err(|_| store.inconsistent(format!("{} is not 32 bytes", what())))
 }
 
-fn raw(store: &PostgresStore, r: &Row) -> Result<StoredEntry, Error> {
-    let seq: i64 = r.get(0);
-    let leaf = hash(store, r.get(2), || format!("the leaf hash of seq {seq}"))?;
-    Ok(StoredEntry::raw(seq as u64, r.get(1), leaf, r.get(3)))
+fn derive(e: StoredEntry) -> StoredEntry {
+    StoredEntry::from_stored(e.seq, e.time_ns, e.leaf_hash, e.data)
 }
 
-fn full(store: &PostgresStore, r: &Row) -> Result<StoredEntry, Error> {
-    let e = raw(store, r)?;
-    Ok(StoredEntry::from_stored(
-        e.seq,
-        e.time_ns,
-        e.leaf_hash,
-        e.data,
-    ))
-}
-
-pub(crate) fn nodes(
-    store: &PostgresStore,
-    level: u32,
-    start: u64,
-    count: u64,
-) -> Result<Vec<Hash>, aiaudit_core::Error> {
-    let s = store.schema();
-    let (sql, lo, hi) = if level == 0 {
-        (
-            format!(
-                "SELECT seq, leaf_hash FROM {s}.entries WHERE seq >= $1 AND seq < $2 ORDER BY seq"
-            ),
-            start as i64,
-            (start + count) as i64,
-        )
-    } else {
-        (
-            format!("SELECT id, hash FROM {s}.nodes WHERE id >= $1 AND id < $2 ORDER BY id"),
-            node_id(level, start),
-            node_id(level, start + count),
-        )
-    };
-    let rows = store.read(|c| c.query(&sql, &[&lo, &hi]))?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in &rows {
-        let key: i64 = r.get(0);
-        if key != lo + out.len() as i64 {
-            break;
-        }
-        out.push(hash(store, r.get(1), || format!("the hash at key {key}"))?);
-    }
-    if out.len() as u64 != count {
-        return Err(aiaudit_core::Error::MissingNodes {
-            level,
-            index: start + out.len() as u64,
-        });
-    }
-    Ok(out)
-}
-
+/// The entry at `seq`, its query fields derived.
 pub(crate) fn entry(store: &PostgresStore, seq: u64) -> Result<Option<StoredEntry>, Error> {
-    let s = store.schema();
-    let sql = format!("SELECT {COLUMNS} FROM {s}.entries WHERE seq = $1 ORDER BY time_ns LIMIT 1");
-    let row = store.read(|c| c.query_opt(&sql, &[&(seq as i64)]))?;
-    row.map(|r| full(store, &r)).transpose()
+    Ok(store.raw_at(seq)?.map(derive))
 }
 
-/// The entry with event id `id`. A UUIDv7 id carries its sealing millisecond and the sealed
-/// time is never later than it, so the lookup searches a window of time (through the BRIN
-/// index) instead of keeping a B-tree of ids, which would cost every append an index insert.
+/// The entry with event id `id`, its query fields derived.
 pub(crate) fn by_id(store: &PostgresStore, id: &str) -> Result<Option<StoredEntry>, Error> {
-    let Ok(uuid) = uuid::Uuid::try_parse(id) else {
-        return Ok(None);
-    };
-    let b = uuid.as_bytes();
-    if b[6] >> 4 != 7 {
-        return Ok(None);
-    }
-    let mut ms_bytes = [0u8; 8];
-    ms_bytes[2..].copy_from_slice(&b[..6]);
-    let ms = i64::try_from(u64::from_be_bytes(ms_bytes)).unwrap_or(i64::MAX / 1_000_000);
-    let hi = ms.saturating_add(1).saturating_mul(1_000_000);
-    // Ids run ahead of the clock only past 4,096 per millisecond: a minute is ample.
-    let lo = hi.saturating_sub(60_000_000_000);
-    let s = store.schema();
-    let sql = format!(
-        "SELECT {COLUMNS} FROM {s}.entries WHERE time_ns >= $1 AND time_ns < $2 AND id = $3 ORDER BY seq LIMIT 1"
-    );
-    let row = store.read(|c| c.query_opt(&sql, &[&lo, &hi, &uuid]))?;
-    row.map(|r| full(store, &r)).transpose()
+    Ok(store.raw_by_id(id)?.map(derive))
 }
 
 /// The query plan shared by exact queries (`exact`: each entry's fields derived and checked)
-/// and candidate scans (raw entries, unchecked): the rarest filter's posting lists drive when
-/// they are much shorter than the seq range, otherwise the range is read in pages. Time bounds
-/// are applied by the database, exactly.
+/// and candidate scans (raw entries, unchecked): time bounds narrow the seq range to the
+/// bundles and tail rows whose times meet them; then the rarest filter's posting lists drive
+/// when they are much shorter than the range, otherwise the range is read in bundles. Every
+/// entry is checked against the time bounds exactly.
 pub(crate) fn select(
     store: &PostgresStore,
     q: &Query,
@@ -157,21 +82,32 @@ pub(crate) fn select(
     if let Some(before) = q.before_seq {
         hi = hi.min(before);
     }
+    let since = q.since_ns.unwrap_or(i64::MIN);
+    let until = q.until_ns.unwrap_or(i64::MAX);
+    if q.since_ns.is_some() || q.until_ns.is_some() {
+        match store.seqs_in_time(since, until)? {
+            Some((a, b)) => {
+                lo = lo.max(a);
+                hi = hi.min(b);
+            }
+            None => return Ok(()),
+        }
+    }
     if lo >= hi {
         return Ok(());
     }
     let limit = if q.limit == 0 { usize::MAX } else { q.limit };
-    let since = q.since_ns.unwrap_or(i64::MIN);
-    let until = q.until_ns.unwrap_or(i64::MAX);
     let s = store.schema().to_owned();
-    let order = if q.descending { "DESC" } else { "ASC" };
 
     let mut given = 0usize;
     // Rows are re-checked against every filter, so an index that names a wrong seq can never
     // make a query return a non-matching entry.
     let mut give = |e: StoredEntry| -> aiaudit_core::Result<bool> {
+        if !(since..=until).contains(&e.time_ns) {
+            return Ok(true);
+        }
         let e = if exact {
-            let e = StoredEntry::from_stored(e.seq, e.time_ns, e.leaf_hash, e.data);
+            let e = derive(e);
             if !q.matches(&e) {
                 return Ok(true);
             }
@@ -203,40 +139,22 @@ pub(crate) fn select(
     };
 
     let Some(driver) = driver else {
-        // The seq range in pages, by keyset.
-        let sql = format!(
-            "SELECT {COLUMNS} FROM {s}.entries WHERE seq >= $1 AND seq < $2 \
-             AND time_ns >= $3 AND time_ns <= $4 ORDER BY seq {order} LIMIT $5"
-        );
-        let (mut a, mut b) = (lo as i64, hi as i64);
-        loop {
-            let rows = store.read(|c| c.query(&sql, &[&a, &b, &since, &until, &PAGE]))?;
-            let n = rows.len();
-            for r in &rows {
-                let e = raw(store, r)?;
-                if q.descending {
-                    b = e.seq as i64;
-                } else {
-                    a = e.seq as i64 + 1;
-                }
-                if !give(e)? {
-                    return Ok(());
-                }
-            }
-            if (n as i64) < PAGE {
-                return Ok(());
-            }
-        }
+        store.each_raw(lo, hi, q.descending, &mut give)?;
+        return Ok(());
     };
 
+    // A bucketed driver (input hash, ingest id) carries a mark of each entry's whole value.
+    let wanted_mark = match driver.split(':').next() {
+        Some("input") => q.input_hash.as_deref().map(postings::mark),
+        Some("ingest") => q.ingest_id.as_deref().map(postings::mark),
+        _ => None,
+    };
     // Posting lists by keyset on `batch`, past the last one read in the query's direction.
+    let order = if q.descending { "DESC" } else { "ASC" };
     let past = if q.descending { "<" } else { ">" };
     let lists_sql = format!(
         "SELECT batch, seqs FROM {s}.postings WHERE key = $1 AND last >= $2 AND batch < $3 \
          AND batch {past} $4 ORDER BY batch {order} LIMIT 64"
-    );
-    let rows_sql = format!(
-        "SELECT {COLUMNS} FROM {s}.entries WHERE seq = ANY($1) AND time_ns >= $2 AND time_ns <= $3 ORDER BY seq {order}"
     );
     let mut cursor: i64 = if q.descending { i64::MAX } else { -1 };
     loop {
@@ -245,33 +163,36 @@ pub(crate) fn select(
         if lists.is_empty() {
             return Ok(());
         }
-        let mut seqs: Vec<i64> = Vec::new();
+        let mut seqs: Vec<u64> = Vec::new();
         for r in &lists {
             let batch: i64 = r.get(0);
             cursor = batch;
-            let mut decoded = postings::decode(batch as u64, r.get(1)).ok_or_else(|| {
-                store.inconsistent(format!(
-                    "posting list {driver} of batch {batch} is malformed"
-                ))
-            })?;
+            let (mut decoded, marks) = postings::Encoding::Marked
+                .decode(&driver, batch as u64, r.get(1))
+                .ok_or_else(|| {
+                    store.inconsistent(format!(
+                        "posting list {driver} of batch {batch} is malformed"
+                    ))
+                })?;
+            if let Some(m) = wanted_mark {
+                // Only the entries whose whole value may match are read; the rest of the
+                // bucket holds other values.
+                decoded = decoded
+                    .into_iter()
+                    .zip(marks)
+                    .filter_map(|(x, have)| (have == m).then_some(x))
+                    .collect();
+            }
             // Lists come batch by batch in the query's order; within a batch, make it so too.
             if q.descending {
                 decoded.reverse();
             }
-            seqs.extend(
-                decoded
-                    .into_iter()
-                    .filter(|x| (lo..hi).contains(x))
-                    .map(|x| x as i64),
-            );
+            seqs.extend(decoded.into_iter().filter(|x| (lo..hi).contains(x)));
         }
+        // A page of seqs spans few bundles: each is read once.
         for chunk in seqs.chunks(PAGE as usize) {
-            let chunk = chunk.to_vec();
-            let rows = store.read(|c| c.query(&rows_sql, &[&chunk, &since, &until]))?;
-            // `seqs` is in the query's order throughout, so each chunk, sorted by the
-            // database, continues where the last one ended.
-            for r in &rows {
-                if !give(raw(store, r)?)? {
+            for e in store.raw_many(chunk)? {
+                if !give(e)? {
                     return Ok(());
                 }
             }
@@ -298,38 +219,65 @@ pub(crate) fn check_postings(
         entries,
         rows.iter()
             .map(|r| (r.get::<_, String>(0), r.get::<_, &[u8]>(1))),
-        postings::Encoding::Plain,
+        postings::Encoding::Marked,
     ))
 }
 
-/// Every row from `from` on, in seq order, duplicates included (a tamperer's row of an
-/// existing seq in another partition is a row too).
+/// Entries covered by summaries: every full bundle has one.
+pub(crate) fn summarized(store: &PostgresStore) -> Result<u64, Error> {
+    Ok(store.bundle_count()? * SPAN)
+}
+
+/// The summaries covering `[from, to)`, in order; a missing one is damage.
+pub(crate) fn summaries(
+    store: &PostgresStore,
+    from: u64,
+    to: u64,
+    f: &mut dyn FnMut(u64, &[u8]) -> aiaudit_core::Result<bool>,
+) -> aiaudit_core::Result<()> {
+    let (mut next, end) = (from / SPAN, to.div_ceil(SPAN));
+    let s = store.schema();
+    let sql = format!(
+        "SELECT idx, data FROM {s}.summaries WHERE idx >= $1 AND idx < $2 ORDER BY idx LIMIT $3"
+    );
+    let missing = |n: u64| {
+        store.inconsistent(format!(
+            "the summary of bundle {n} (seqs {}…{}) is missing",
+            n * SPAN,
+            n * SPAN + SPAN - 1
+        ))
+    };
+    const SUMMARY_PAGE: i64 = 512;
+    while next < end {
+        let rows =
+            store.read(|c| c.query(&sql, &[&(next as i64), &(end as i64), &SUMMARY_PAGE]))?;
+        if rows.is_empty() {
+            break;
+        }
+        for r in &rows {
+            let idx = r.get::<_, i64>(0) as u64;
+            if idx != next {
+                return Err(missing(next).into());
+            }
+            next += 1;
+            if !f(idx * SPAN, r.get::<_, &[u8]>(1))? {
+                return Ok(());
+            }
+        }
+    }
+    if next < end {
+        return Err(missing(next).into());
+    }
+    Ok(())
+}
+
+/// Every raw entry from `from` on, as stored (see [`PostgresStore::scan_raw`]).
 pub(crate) fn scan(
     store: &PostgresStore,
     from: u64,
     f: &mut dyn FnMut(StoredEntry) -> aiaudit_core::Result<bool>,
 ) -> aiaudit_core::Result<()> {
-    let s = store.schema();
-    let sql = format!(
-        "SELECT {COLUMNS} FROM {s}.entries WHERE (seq, time_ns) > ($1, $2) ORDER BY seq, time_ns LIMIT $3"
-    );
-    // Keyset paging from just before `from`.
-    let (mut seq, mut time) = (from as i64 - 1, i64::MAX);
-    loop {
-        let rows = store.read(|c| c.query(&sql, &[&seq, &time, &PAGE]))?;
-        let n = rows.len();
-        for r in &rows {
-            let e = raw(store, r)?;
-            seq = e.seq as i64;
-            time = e.time_ns;
-            if !f(e)? {
-                return Ok(());
-            }
-        }
-        if (n as i64) < PAGE {
-            return Ok(());
-        }
-    }
+    store.scan_raw(from, f)
 }
 
 fn checkpoint(store: &PostgresStore, r: &Row) -> Result<StoredCheckpoint, Error> {

@@ -1,18 +1,22 @@
-//! The layout of a PostgreSQL log (docs/format.md §8): tables, append-only triggers, the
-//! writer and reader roles, and monthly partitions of the entries.
+//! The layout of a PostgreSQL log (docs/format.md §8): the v2 tables (those of the SQLite
+//! layout, §5), their append-only triggers, the writer and reader roles, and the partitions of
+//! `bundles`.
 
 /// `meta.format_version`: the layout version this code reads and writes.
-pub const FORMAT_VERSION: i32 = 1;
+pub const FORMAT_VERSION: i32 = 2;
+/// The first layout: one `entries` row per record and tree nodes as rows. Read only to migrate.
+pub const FORMAT_V1: i32 = 1;
+
+/// Bundles per partition of `bundles`: 1,048,576 entries.
+pub(crate) const PARTITION_BUNDLES: u64 = 4_096;
 
 /// Tables, triggers and roles, created in one transaction; `{s}` is the schema.
 ///
-/// `entries` is partitioned by month of sealed time so that a month can be detached and
-/// archived. It has no primary key (PostgreSQL would want the partition key in it): a plain
-/// index on `seq` finds entries, the head lock gives each seq once, and `verify` reports any
-/// row of a seq given twice.
-/// Field queries go through `postings`, one row per batch and (field, value), exactly as in the
-/// SQLite layout: a batch of 8,192 events adds a few hundred index rows, not eight B-tree
-/// inserts per event. `head` is the one row every writer locks to append.
+/// The tables are those of the SQLite layout, computed by the same `aiaudit_core::layout`.
+/// `bundles` adds the bounds of its records' times: writers on several hosts seal with their
+/// own clocks, so times (and ids) need not grow with seq, and reads select bundles by time
+/// through the indexes of both bounds instead of a binary search. `head` is the one row every writer locks
+/// to append.
 pub(crate) const SCHEMA: &str = r#"
 CREATE SCHEMA IF NOT EXISTS {s};
 CREATE TABLE {s}.meta (
@@ -23,16 +27,40 @@ CREATE TABLE {s}.head (
     one  boolean PRIMARY KEY DEFAULT true CHECK (one),
     size bigint  NOT NULL CHECK (size >= 0)
 );
-CREATE TABLE {s}.entries (
-    seq       bigint NOT NULL,
+CREATE TABLE {s}.bundles (
+    idx           bigint   NOT NULL,
+    first_time_ns bigint   NOT NULL,
+    last_time_ns  bigint   NOT NULL,
+    min_time_ns   bigint   NOT NULL,
+    max_time_ns   bigint   NOT NULL,
+    first_id      text     NOT NULL,
+    codec         smallint NOT NULL,
+    times         bytea    NOT NULL,
+    data          bytea    NOT NULL,
+    PRIMARY KEY (idx)
+) PARTITION BY RANGE (idx);
+CREATE TABLE {s}.bundles_default PARTITION OF {s}.bundles DEFAULT;
+CREATE INDEX ON {s}.bundles (min_time_ns);
+CREATE INDEX ON {s}.bundles (max_time_ns);
+CREATE TABLE {s}.summaries (
+    idx  bigint PRIMARY KEY,
+    data bytea  NOT NULL
+);
+CREATE TABLE {s}.tail (
+    seq       bigint PRIMARY KEY,
     time_ns   bigint NOT NULL,
-    id        uuid   NOT NULL,
     leaf_hash bytea  NOT NULL,
     data      bytea  NOT NULL
-) PARTITION BY RANGE (time_ns);
-CREATE TABLE {s}.entries_default PARTITION OF {s}.entries DEFAULT;
-CREATE INDEX ON {s}.entries (seq);
-CREATE INDEX ON {s}.entries USING brin (time_ns);
+);
+CREATE TABLE {s}.tiles (
+    id     bigint PRIMARY KEY,
+    hashes bytea  NOT NULL
+);
+CREATE TABLE {s}.tile_tail (
+    level  integer PRIMARY KEY,
+    start  bigint  NOT NULL,
+    hashes bytea   NOT NULL
+);
 CREATE TABLE {s}.postings (
     key   text    NOT NULL,
     batch bigint  NOT NULL,
@@ -42,10 +70,6 @@ CREATE TABLE {s}.postings (
     PRIMARY KEY (key, batch)
 );
 CREATE INDEX ON {s}.postings (batch);
-CREATE TABLE {s}.nodes (
-    id   bigint PRIMARY KEY,
-    hash bytea  NOT NULL
-);
 CREATE TABLE {s}.checkpoints (
     size    bigint PRIMARY KEY,
     root    bytea  NOT NULL,
@@ -66,20 +90,54 @@ BEGIN
     END IF;
     RETURN NEW;
 END $$;
+CREATE FUNCTION {s}.bundled() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM {s}.bundles WHERE idx = OLD.seq / 256) THEN
+        RAISE EXCEPTION 'aiaudit: the audit log is append-only (DELETE of tail row % before its bundle)', OLD.seq
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN OLD;
+END $$;
+CREATE TRIGGER no_update BEFORE UPDATE ON {s}.tail
+    FOR EACH ROW EXECUTE FUNCTION {s}.refuse();
+CREATE TRIGGER only_bundled BEFORE DELETE ON {s}.tail
+    FOR EACH ROW EXECUTE FUNCTION {s}.bundled();
+CREATE TRIGGER no_delete BEFORE DELETE ON {s}.tile_tail
+    FOR EACH ROW EXECUTE FUNCTION {s}.refuse();
 "#;
 
 /// Tables whose rows can never change once written.
-pub(crate) const APPEND_ONLY: [&str; 5] = ["meta", "entries", "postings", "nodes", "checkpoints"];
+pub(crate) const APPEND_ONLY: [&str; 6] = [
+    "meta",
+    "bundles",
+    "summaries",
+    "tiles",
+    "postings",
+    "checkpoints",
+];
 
-/// The row trigger of one table (`{t}`): no UPDATE or DELETE. On `entries` it also covers every
-/// partition, which inherit row triggers.
+/// Tables that no one may truncate (statement triggers are not inherited by partitions, so
+/// each partition of `bundles` gets its own too).
+pub(crate) const NO_TRUNCATE: [&str; 9] = [
+    "meta",
+    "bundles",
+    "bundles_default",
+    "summaries",
+    "tail",
+    "tiles",
+    "tile_tail",
+    "postings",
+    "checkpoints",
+];
+
+/// The row trigger of one table (`{t}`): no UPDATE or DELETE. On `bundles` it also covers
+/// every partition, which inherit row triggers.
 pub(crate) const ROW_TRIGGER: &str = r#"
 CREATE TRIGGER no_change BEFORE UPDATE OR DELETE ON {s}.{t}
     FOR EACH ROW EXECUTE FUNCTION {s}.refuse();
 "#;
 
-/// The statement trigger of one table or partition (`{t}`): no TRUNCATE (partitions do not
-/// inherit statement triggers, so each gets its own).
+/// The statement trigger of one table or partition (`{t}`): no TRUNCATE.
 pub(crate) const TRUNCATE_TRIGGER: &str = r#"
 CREATE TRIGGER no_truncate BEFORE TRUNCATE ON {s}.{t}
     FOR EACH STATEMENT EXECUTE FUNCTION {s}.refuse();
@@ -95,24 +153,29 @@ CREATE TRIGGER no_truncate BEFORE TRUNCATE ON {s}.head
     FOR EACH STATEMENT EXECUTE FUNCTION {s}.refuse();
 "#;
 
-/// The roles (NOLOGIN: grant them to login users): `{s}_writer` may read, insert and move the
-/// head forward; `{s}_reader` may only read. Neither can UPDATE, DELETE or TRUNCATE a log
-/// table, so the triggers are the second wall, for the owner.
+/// The roles (NOLOGIN: grant them to login users) and their grants on schema `{s}`, named
+/// after `{r}` (the schema's name when the log was made; a migrated log keeps its roles):
+/// `{r}_writer` may read, insert, delete bundled tail rows, rewrite tile tails and move the
+/// head forward; `{r}_reader` may only read. Neither can change or remove anything else, so
+/// the triggers are the second wall, for the owner.
 pub(crate) const ROLES: &str = r#"
 DO $$ BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{s}_writer') THEN
-        CREATE ROLE {s}_writer NOLOGIN;
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{r}_writer') THEN
+        CREATE ROLE {r}_writer NOLOGIN;
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{s}_reader') THEN
-        CREATE ROLE {s}_reader NOLOGIN;
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{r}_reader') THEN
+        CREATE ROLE {r}_reader NOLOGIN;
     END IF;
 END $$;
-GRANT USAGE ON SCHEMA {s} TO {s}_writer, {s}_reader;
-GRANT SELECT ON ALL TABLES IN SCHEMA {s} TO {s}_writer, {s}_reader;
-GRANT INSERT ON {s}.entries, {s}.postings, {s}.nodes, {s}.checkpoints TO {s}_writer;
-GRANT UPDATE (size) ON {s}.head TO {s}_writer;
-ALTER DEFAULT PRIVILEGES IN SCHEMA {s} GRANT SELECT ON TABLES TO {s}_writer, {s}_reader;
-ALTER DEFAULT PRIVILEGES IN SCHEMA {s} GRANT INSERT ON TABLES TO {s}_writer;
+GRANT USAGE ON SCHEMA {s} TO {r}_writer, {r}_reader;
+GRANT SELECT ON ALL TABLES IN SCHEMA {s} TO {r}_writer, {r}_reader;
+GRANT INSERT ON {s}.bundles, {s}.bundles_default, {s}.summaries, {s}.tail, {s}.tiles, {s}.tile_tail,
+    {s}.postings, {s}.checkpoints TO {r}_writer;
+GRANT DELETE ON {s}.tail TO {r}_writer;
+GRANT UPDATE ON {s}.tile_tail TO {r}_writer;
+GRANT UPDATE (size) ON {s}.head TO {r}_writer;
+ALTER DEFAULT PRIVILEGES IN SCHEMA {s} GRANT SELECT ON TABLES TO {r}_writer, {r}_reader;
+ALTER DEFAULT PRIVILEGES IN SCHEMA {s} GRANT INSERT ON TABLES TO {r}_writer;
 "#;
 
 /// Splices the schema (a checked identifier) into SQL.
@@ -120,45 +183,21 @@ pub(crate) fn sql(template: &str, schema: &str) -> String {
     template.replace("{s}", schema)
 }
 
-use aiaudit_core::timefmt::{civil_from_days, days_from_civil};
-
-const NS_PER_DAY: i64 = 86_400 * 1_000_000_000;
-
-/// The (year, month) of a time, UTC.
-pub(crate) fn month_of(time_ns: i64) -> (i64, u32) {
-    let (y, m, _) = civil_from_days(time_ns.div_euclid(NS_PER_DAY));
-    (y, m)
+/// The partition holding bundle `idx`: `bundles_p000001` for bundles 4,096 … 8,191.
+pub(crate) fn partition_of(idx: u64) -> u64 {
+    idx / PARTITION_BUNDLES
 }
 
-/// The month after `(year, month)`.
-pub(crate) fn next_month((year, month): (i64, u32)) -> (i64, u32) {
-    if month == 12 {
-        (year + 1, 1)
-    } else {
-        (year, month + 1)
-    }
-}
-
-/// The first nanosecond of a month.
-pub(crate) fn month_start_ns((year, month): (i64, u32)) -> i64 {
-    days_from_civil(year, month, 1).saturating_mul(NS_PER_DAY)
-}
-
-/// The partition of one month: `entries_y2026m12` for `[start, next start)`.
-pub(crate) fn partition_sql(schema: &str, month: (i64, u32)) -> (String, String) {
-    let name = format!("entries_y{:04}m{:02}", month.0, month.1);
+/// The name and DDL of partition `p`.
+pub(crate) fn partition_sql(schema: &str, p: u64) -> (String, String) {
+    let name = format!("bundles_p{p:06}");
     let ddl = format!(
-        "CREATE TABLE IF NOT EXISTS {schema}.{name} PARTITION OF {schema}.entries \
+        "CREATE TABLE IF NOT EXISTS {schema}.{name} PARTITION OF {schema}.bundles \
          FOR VALUES FROM ({}) TO ({})",
-        month_start_ns(month),
-        month_start_ns(next_month(month))
+        p * PARTITION_BUNDLES,
+        (p + 1) * PARTITION_BUNDLES
     );
     (name, ddl)
-}
-
-/// Node id of the perfect subtree `(level, index)`, as in the SQLite layout.
-pub(crate) fn node_id(level: u32, index: u64) -> i64 {
-    ((u64::from(level) << 48) | index) as i64
 }
 
 #[cfg(test)]
@@ -166,24 +205,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn months_round_trip() {
-        // 2026-12-01T00:00:00Z and one nanosecond before it.
-        let dec = 1_796_083_200 * 1_000_000_000;
-        assert_eq!(month_of(dec), (2026, 12));
-        assert_eq!(month_of(dec - 1), (2026, 11));
-        assert_eq!(month_start_ns((2026, 12)), dec);
-        assert_eq!(month_of(0), (1970, 1));
-        assert_eq!(
-            month_start_ns(next_month((2026, 12))),
-            month_start_ns((2027, 1))
-        );
-        for m in 1..=12 {
-            let start = month_start_ns((2024, m));
-            assert_eq!(month_of(start), (2024, m));
-            assert_eq!(month_of(start - 1).1, if m == 1 { 12 } else { m - 1 });
-        }
-        let (name, ddl) = partition_sql("a", (2026, 2));
-        assert_eq!(name, "entries_y2026m02");
-        assert!(ddl.contains("PARTITION OF a.entries"), "{ddl}");
+    fn partitions_cover_their_bundles() {
+        assert_eq!(partition_of(0), 0);
+        assert_eq!(partition_of(4_095), 0);
+        assert_eq!(partition_of(4_096), 1);
+        let (name, ddl) = partition_sql("a", 1);
+        assert_eq!(name, "bundles_p000001");
+        assert!(ddl.contains("PARTITION OF a.bundles"), "{ddl}");
+        assert!(ddl.contains("FROM (4096) TO (8192)"), "{ddl}");
     }
 }

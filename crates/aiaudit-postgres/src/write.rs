@@ -1,19 +1,29 @@
-//! Creating a log and appending batches under the head lock.
+//! Creating a log and appending batches under the head lock: the rows
+//! `aiaudit_core::layout::plan` computes, in one transaction with the posting lists, the
+//! checkpoint and the head.
 
-use aiaudit_core::postings;
-use aiaudit_core::{AppendBatch, LogInfo, NodeSource, Rebase, StoredEntry};
+use std::cell::RefCell;
+use std::time::{Duration, Instant};
+
+use aiaudit_core::layout::{self, Head, TailEntry, TileTail};
+use aiaudit_core::{AppendBatch, Hash, LogInfo, NodeSource, Rebase, postings};
 use postgres::Client;
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::types::{ToSql, Type};
-use std::time::{Duration, Instant};
 
 use crate::schema::{self, sql};
 use crate::url::PgUrl;
 use crate::{Error, PostgresStore, pg};
 
-/// Creates the log's tables, triggers and roles in one transaction, under an advisory lock so
-/// that two processes starting on an empty schema make one log, not a failure.
-pub(crate) fn create(client: &mut Client, url: &PgUrl, info: &LogInfo) -> Result<(), Error> {
+/// Creates the log's tables, triggers and (`roles`, when the user may) roles in one
+/// transaction, under an advisory lock so that two processes starting on an empty schema make
+/// one log, not a failure.
+pub(crate) fn create(
+    client: &mut Client,
+    url: &PgUrl,
+    info: &LogInfo,
+    roles: bool,
+) -> Result<(), Error> {
     let s = &url.schema;
     let mut tx = client.transaction().map_err(|e| pg(url, e))?;
     tx.execute(
@@ -40,11 +50,11 @@ pub(crate) fn create(client: &mut Client, url: &PgUrl, info: &LogInfo) -> Result
     for t in schema::APPEND_ONLY {
         tx.batch_execute(&sql(schema::ROW_TRIGGER, s).replace("{t}", t))
             .map_err(|e| pg(url, e))?;
+    }
+    for t in schema::NO_TRUNCATE {
         tx.batch_execute(&sql(schema::TRUNCATE_TRIGGER, s).replace("{t}", t))
             .map_err(|e| pg(url, e))?;
     }
-    tx.batch_execute(&sql(schema::TRUNCATE_TRIGGER, s).replace("{t}", "entries_default"))
-        .map_err(|e| pg(url, e))?;
     tx.batch_execute(&sql(schema::HEAD_TRIGGERS, s))
         .map_err(|e| pg(url, e))?;
     let meta = format!("INSERT INTO {s}.meta(key, value) VALUES ($1, $2)");
@@ -58,12 +68,17 @@ pub(crate) fn create(client: &mut Client, url: &PgUrl, info: &LogInfo) -> Result
     }
     tx.execute(&format!("INSERT INTO {s}.head(size) VALUES (0)"), &[])
         .map_err(|e| pg(url, e))?;
-    // Roles need CREATEROLE; without it the log works as its owner alone.
-    let mut sp = tx.savepoint("roles").map_err(|e| pg(url, e))?;
-    if sp.batch_execute(&sql(schema::ROLES, s)).is_ok() {
-        sp.commit().map_err(|e| pg(url, e))?;
-    } else {
-        sp.rollback().map_err(|e| pg(url, e))?;
+    if roles {
+        // Roles need CREATEROLE; without it the log works as its owner alone.
+        let mut sp = tx.savepoint("roles").map_err(|e| pg(url, e))?;
+        if sp
+            .batch_execute(&sql(schema::ROLES, s).replace("{r}", s))
+            .is_ok()
+        {
+            sp.commit().map_err(|e| pg(url, e))?;
+        } else {
+            sp.rollback().map_err(|e| pg(url, e))?;
+        }
     }
     tx.commit().map_err(|e| pg(url, e))
 }
@@ -94,16 +109,15 @@ pub(crate) fn append(store: &mut PostgresStore, batch: &mut dyn Rebase) -> Resul
     let started = Instant::now();
     let mut pause = Duration::from_millis(50);
     loop {
-        // One writer's sealed times never decrease, so a batch spans its first and last
-        // entries' months (and a batch is far shorter than a month).
+        // The partitions of the bundles the batch completes where it was sealed; a batch
+        // re-sealed further on may complete one in a partition not made yet, which then goes
+        // to the default partition.
         let entries = batch.batch().entries;
-        let months: Vec<(i64, u32)> = [entries.first(), entries.last()]
-            .into_iter()
-            .flatten()
-            .map(|e| schema::month_of(e.time_ns))
-            .collect();
-        for m in months {
-            store.ensure_partition(m);
+        if let (Some(first), Some(last)) = (entries.first(), entries.last()) {
+            let (a, b) = (first.seq / 256, (last.seq + 1) / 256);
+            for p in schema::partition_of(a)..=schema::partition_of(b) {
+                store.ensure_partition(p);
+            }
         }
         store
             .in_txn
@@ -127,6 +141,71 @@ pub(crate) fn append(store: &mut PostgresStore, batch: &mut dyn Rebase) -> Resul
                 store.reconnect_quietly();
             }
         }
+    }
+}
+
+/// The head as the append's transaction sees it.
+struct TxHead<'c> {
+    client: RefCell<&'c mut Client>,
+    schema: &'c str,
+    /// The first error of the driver, kept so that a lost connection is retried as one.
+    failed: RefCell<Option<postgres::Error>>,
+}
+
+impl TxHead<'_> {
+    fn keep(&self, e: postgres::Error) -> aiaudit_core::Error {
+        let what = format!("reading the head: {e}");
+        self.failed.borrow_mut().get_or_insert(e);
+        aiaudit_core::Error::Layout(what)
+    }
+}
+
+impl Head for TxHead<'_> {
+    fn tail_from(&self, from: u64) -> aiaudit_core::Result<Vec<TailEntry>> {
+        let s = self.schema;
+        let rows = self
+            .client
+            .borrow_mut()
+            .query(
+                &format!(
+                    "SELECT seq, time_ns, leaf_hash, data FROM {s}.tail WHERE seq >= $1 ORDER BY seq"
+                ),
+                &[&(from as i64)],
+            )
+            .map_err(|e| self.keep(e))?;
+        rows.iter()
+            .map(|r| {
+                let seq: i64 = r.get(0);
+                let leaf_hash: Hash = r.get::<_, &[u8]>(2).try_into().map_err(|_| {
+                    aiaudit_core::Error::Layout(format!(
+                        "the leaf hash of tail row {seq} is not 32 bytes"
+                    ))
+                })?;
+                Ok(TailEntry {
+                    seq: seq as u64,
+                    time_ns: r.get(1),
+                    leaf_hash,
+                    data: r.get(3),
+                })
+            })
+            .collect()
+    }
+
+    fn tile_tail(&self, level: u32) -> aiaudit_core::Result<Option<TileTail>> {
+        let s = self.schema;
+        let row = self
+            .client
+            .borrow_mut()
+            .query_opt(
+                &format!("SELECT start, hashes FROM {s}.tile_tail WHERE level = $1"),
+                &[&(level as i32)],
+            )
+            .map_err(|e| self.keep(e))?;
+        Ok(row.map(|r| TileTail {
+            level,
+            start: r.get::<_, i64>(0) as u64,
+            hashes: r.get(1),
+        }))
     }
 }
 
@@ -170,25 +249,26 @@ fn try_append(store: &mut PostgresStore, batch: &mut dyn Rebase) -> Result<(), E
     }
     let b = batch.batch();
     let c = store.client.get_mut().unwrap_or_else(|p| p.into_inner());
-    copy_entries(c, s, b.entries).map_err(|err| match err {
-        Copy::Pg(x) => pg(&url, x),
-        Copy::BadId(id) => Error::Inconsistent {
-            schema: s.to_owned(),
-            what: format!("event id {id:?} is not a UUID"),
-        },
-    })?;
-    copy_postings(c, s, b.entries).map_err(e)?;
-    if !b.nodes.is_empty() {
-        let sink = c
-            .copy_in(&format!("COPY {s}.nodes (id, hash) FROM STDIN BINARY"))
-            .map_err(e)?;
-        let mut w = BinaryCopyInWriter::new(sink, &[Type::INT8, Type::BYTEA]);
-        for n in b.nodes {
-            let id = schema::node_id(n.level, n.index);
-            w.write(&[&id, &&n.hash[..]]).map_err(e)?;
+    let tx_head = TxHead {
+        client: RefCell::new(c),
+        schema: s,
+        failed: RefCell::new(None),
+    };
+    let plan = layout::plan(&b, head, &tx_head);
+    let TxHead { client, failed, .. } = tx_head;
+    let c = client.into_inner();
+    let plan = match (plan, failed.into_inner()) {
+        (Ok(p), _) => p,
+        (Err(_), Some(driver)) => return Err(pg(&url, driver)),
+        (Err(why), None) => {
+            return Err(Error::Inconsistent {
+                schema: s.to_owned(),
+                what: why.to_string(),
+            });
         }
-        w.finish().map_err(e)?;
-    }
+    };
+    write_plan(c, s, &plan).map_err(e)?;
+    copy_postings(c, s, b.entries).map_err(e)?;
     let cp = b.checkpoint;
     c.execute(
         &format!("INSERT INTO {s}.checkpoints(size, root, note, time_ns) VALUES ($1, $2, $3, $4)"),
@@ -203,37 +283,84 @@ fn try_append(store: &mut PostgresStore, batch: &mut dyn Rebase) -> Result<(), E
     c.batch_execute("COMMIT").map_err(e)
 }
 
-enum Copy {
-    Pg(postgres::Error),
-    BadId(String),
-}
-
-impl From<postgres::Error> for Copy {
-    fn from(e: postgres::Error) -> Self {
-        Copy::Pg(e)
+/// The bundles, summaries, tail rows, tiles and tile tails of `plan`.
+fn write_plan(c: &mut Client, s: &str, plan: &layout::Plan<'_>) -> Result<(), postgres::Error> {
+    if !plan.bundles.is_empty() {
+        let ins = c.prepare(&format!(
+            "INSERT INTO {s}.bundles(idx, first_time_ns, last_time_ns, min_time_ns, max_time_ns, \
+             first_id, codec, times, data) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        ))?;
+        for b in &plan.bundles {
+            // `plan` encoded these times itself.
+            let (lo, hi) = b.time_bounds().unwrap_or((b.first_time_ns, b.last_time_ns));
+            let codec = i16::from(b.codec);
+            c.execute(
+                &ins,
+                &[
+                    &(b.index as i64),
+                    &b.first_time_ns,
+                    &b.last_time_ns,
+                    &lo,
+                    &hi,
+                    &b.first_id,
+                    &codec,
+                    &b.times,
+                    &b.data,
+                ],
+            )?;
+        }
+        let sum = c.prepare(&format!(
+            "INSERT INTO {s}.summaries(idx, data) VALUES ($1, $2)"
+        ))?;
+        for (b, data) in plan.bundles.iter().zip(&plan.summaries) {
+            c.execute(&sum, &[&(b.index as i64), data])?;
+        }
     }
-}
-
-fn copy_entries(c: &mut Client, s: &str, entries: &[StoredEntry]) -> Result<(), Copy> {
-    let sink = c.copy_in(&format!(
-        "COPY {s}.entries (seq, time_ns, id, leaf_hash, data) FROM STDIN BINARY"
-    ))?;
-    let mut w = BinaryCopyInWriter::new(
-        sink,
-        &[Type::INT8, Type::INT8, Type::UUID, Type::BYTEA, Type::BYTEA],
-    );
-    for x in entries {
-        let id = uuid::Uuid::try_parse(&x.id).map_err(|_| Copy::BadId(x.id.clone()))?;
-        let seq = x.seq as i64;
-        let row: [&(dyn ToSql + Sync); 5] =
-            [&seq, &x.time_ns, &id, &&x.leaf_hash[..], &&x.data[..]];
-        w.write(&row)?;
+    if let Some(below) = plan.drop_tail_below {
+        c.execute(
+            &format!("DELETE FROM {s}.tail WHERE seq < $1"),
+            &[&(below as i64)],
+        )?;
     }
-    w.finish()?;
+    if !plan.tail.is_empty() {
+        let sink = c.copy_in(&format!(
+            "COPY {s}.tail (seq, time_ns, leaf_hash, data) FROM STDIN BINARY"
+        ))?;
+        let mut w =
+            BinaryCopyInWriter::new(sink, &[Type::INT8, Type::INT8, Type::BYTEA, Type::BYTEA]);
+        for x in plan.tail {
+            let seq = x.seq as i64;
+            let row: [&(dyn ToSql + Sync); 4] = [&seq, &x.time_ns, &&x.leaf_hash[..], &&x.data[..]];
+            w.write(&row)?;
+        }
+        w.finish()?;
+    }
+    if !plan.tiles.is_empty() {
+        let ins = c.prepare(&format!(
+            "INSERT INTO {s}.tiles(id, hashes) VALUES ($1, $2)"
+        ))?;
+        for t in &plan.tiles {
+            c.execute(&ins, &[&layout::tile_key(t.level, t.index), &t.hashes])?;
+        }
+    }
+    for t in &plan.tile_tails {
+        c.execute(
+            &format!(
+                "INSERT INTO {s}.tile_tail(level, start, hashes) VALUES ($1, $2, $3) \
+                 ON CONFLICT (level) DO UPDATE SET start = excluded.start, hashes = excluded.hashes"
+            ),
+            &[&(t.level as i32), &(t.start as i64), &t.hashes],
+        )?;
+    }
     Ok(())
 }
 
-fn copy_postings(c: &mut Client, s: &str, entries: &[StoredEntry]) -> Result<(), postgres::Error> {
+/// The batch's posting lists, marked as in the SQLite layout.
+fn copy_postings(
+    c: &mut Client,
+    s: &str,
+    entries: &[aiaudit_core::StoredEntry],
+) -> Result<(), postgres::Error> {
     let Some(first) = entries.first() else {
         return Ok(());
     };
@@ -245,11 +372,11 @@ fn copy_postings(c: &mut Client, s: &str, entries: &[StoredEntry]) -> Result<(),
         &[Type::TEXT, Type::INT8, Type::INT8, Type::INT4, Type::BYTEA],
     );
     let batch = first.seq as i64;
-    for ((field, value), seqs) in postings::build(entries) {
+    for ((field, value), (seqs, marks)) in postings::build_marked(entries) {
         let key = postings::key(field, value);
         let last = seqs.last().copied().unwrap_or(first.seq) as i64;
         let count = seqs.len() as i32;
-        let enc = postings::encode(first.seq, &seqs);
+        let enc = postings::Encoding::Marked.encode(field, first.seq, &seqs, &marks);
         w.write(&[&key, &batch, &last, &count, &&enc[..]])?;
     }
     w.finish()?;

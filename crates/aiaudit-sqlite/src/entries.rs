@@ -2,58 +2,16 @@
 //! binary searches by time and id. Decoded bundles are cached (they never change), so a query
 //! walking nearby seqs decompresses each bundle once.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 
-use aiaudit_core::layout::{BUNDLE_WIDTH, DecodedBundle, StoredBundle, tile_key};
+use aiaudit_core::layout::{BUNDLE_WIDTH, BundleCache, LoadedBundle, StoredBundle, tile_key};
 use aiaudit_core::{Hash, RecordHead, StoredEntry};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::{Error, SqliteStore};
 
-/// Decoded bundles a store keeps.
-const CACHED: usize = 8;
-
-/// A bundle as readers use it: its records (or why they cannot be read) and leaf hashes.
-#[derive(Debug)]
-pub(crate) struct Loaded {
-    index: u64,
-    /// `Err`: the bundle does not decode, and each of its seqs reads as damage.
-    records: Result<DecodedBundle, String>,
-    first_time_ns: i64,
-    first_id: String,
-    /// Tile (0, N); all zero when that tile is missing, so that every seq fails its check.
-    leaves: Vec<Hash>,
-}
-
-impl Loaded {
-    /// Entry `i` of the bundle, raw (only seq, time, leaf hash and data set). A bundle that
-    /// does not decode gives empty records at its seqs.
-    fn raw(&self, i: usize) -> StoredEntry {
-        let seq = self.index * BUNDLE_WIDTH + i as u64;
-        let leaf = self.leaves.get(i).copied().unwrap_or([0; 32]);
-        match &self.records {
-            Ok(d) => StoredEntry::raw(
-                seq,
-                d.times.get(i).copied().unwrap_or(self.first_time_ns),
-                leaf,
-                d.record(i).map(<[u8]>::to_vec).unwrap_or_default(),
-            ),
-            Err(_) => StoredEntry::raw(seq, self.first_time_ns, leaf, Vec::new()),
-        }
-    }
-
-    fn time(&self, i: usize) -> i64 {
-        match &self.records {
-            Ok(d) => d.times.get(i).copied().unwrap_or(self.first_time_ns),
-            Err(_) => self.first_time_ns,
-        }
-    }
-}
-
-/// The store's decoded bundles, newest use last.
-#[derive(Debug, Default)]
-pub(crate) struct Cache(std::sync::Mutex<VecDeque<Arc<Loaded>>>);
+/// The store's decoded bundles.
+pub(crate) type Cache = BundleCache;
 
 /// Entries: 256 per full bundle, then the tail's.
 pub(crate) fn size_of(conn: &Connection) -> rusqlite::Result<u64> {
@@ -90,11 +48,9 @@ impl SqliteStore {
     }
 
     /// Bundle `n`, decoded, from the cache or the file; `None` if it is not stored.
-    pub(crate) fn load(&self, n: u64, cache: bool) -> Result<Option<Arc<Loaded>>, Error> {
-        if let Ok(slots) = self.cache.0.lock()
-            && let Some(hit) = slots.iter().find(|l| l.index == n)
-        {
-            return Ok(Some(Arc::clone(hit)));
+    pub(crate) fn load(&self, n: u64, cache: bool) -> Result<Option<Arc<LoadedBundle>>, Error> {
+        if let Some(hit) = self.cache.get(n) {
+            return Ok(Some(hit));
         }
         let row = self
             .conn
@@ -125,29 +81,9 @@ impl SqliteStore {
             .query_row([tile_key(0, n)], |r| r.get(0))
             .optional()
             .map_err(|e| self.err(e))?;
-        let leaves = match tile {
-            Some(t) if t.len() == 32 * BUNDLE_WIDTH as usize => t
-                .chunks_exact(32)
-                .map(|c| {
-                    let mut h = [0u8; 32];
-                    h.copy_from_slice(c);
-                    h
-                })
-                .collect(),
-            _ => vec![[0u8; 32]; BUNDLE_WIDTH as usize],
-        };
-        let loaded = Arc::new(Loaded {
-            index: n,
-            records: stored.decode().map_err(|e| e.to_string()),
-            first_time_ns: stored.first_time_ns,
-            first_id: stored.first_id,
-            leaves,
-        });
-        if cache && let Ok(mut slots) = self.cache.0.lock() {
-            if slots.len() == CACHED {
-                slots.pop_front();
-            }
-            slots.push_back(Arc::clone(&loaded));
+        let loaded = Arc::new(LoadedBundle::new(stored, tile.as_deref()));
+        if cache {
+            self.cache.put(&loaded);
         }
         Ok(Some(loaded))
     }
@@ -352,7 +288,7 @@ impl SqliteStore {
             n if n < bundles => ((n - 1) * BUNDLE_WIDTH, n * BUNDLE_WIDTH),
             n => match self.load(n - 1, true)? {
                 // Past the last bundle's first id: in that bundle, or in the tail.
-                Some(last) if last.first_id.as_str() <= id => {
+                Some(last) if last.first_id() <= id => {
                     let end = last.raw(BUNDLE_WIDTH as usize - 1);
                     if found(&end).is_some_and(|e| e.as_str() >= id) {
                         ((n - 1) * BUNDLE_WIDTH, n * BUNDLE_WIDTH)

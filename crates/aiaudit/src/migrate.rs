@@ -227,31 +227,7 @@ pub fn upgrade_sqlite(
         let info = source.info()?;
         let mut dest = SqliteStore::create(&partial, &info)?;
         let copied = copy_log(&source, &mut dest, progress)?;
-        let verifier = aiaudit_core::NoteVerifier::parse(&info.verifier_key)?;
-        let mut bad = None;
-        dest.checkpoints(&mut |cp| {
-            let opened = aiaudit_core::Checkpoint::open(&cp.note, &verifier)?;
-            let root = aiaudit_core::root_at(&dest, cp.size)?;
-            if opened.size != cp.size || opened.root != cp.root || root != cp.root {
-                bad = Some(cp.size);
-                return Ok(false);
-            }
-            Ok(true)
-        })?;
-        if let Some(size) = bad {
-            return Err(Error::Inconsistent {
-                path: partial.clone(),
-                why: format!(
-                    "the copy's tree does not give the root the checkpoint of size {size} signs"
-                ),
-            });
-        }
-        if dest.size()? != source.size()? {
-            return Err(Error::Inconsistent {
-                path: partial.clone(),
-                why: "the copy does not hold every entry".into(),
-            });
-        }
+        check_copy(&dest, source.size()?, &info, &partial.display().to_string())?;
         Ok(copied)
     })();
     drop(source);
@@ -283,4 +259,92 @@ pub fn upgrade_sqlite(
     }
     drop(lock);
     Ok(Upgraded { copied, kept })
+}
+
+/// Checks a finished copy against its source: each checkpoint's signature, and the root the
+/// copy's tree gives at its size; and that it holds every entry. `name` names the copy.
+fn check_copy(
+    dest: &dyn aiaudit_core::Store,
+    source_size: u64,
+    info: &aiaudit_core::LogInfo,
+    name: &str,
+) -> Result<()> {
+    let verifier = aiaudit_core::NoteVerifier::parse(&info.verifier_key)?;
+    let mut bad = None;
+    dest.checkpoints(&mut |cp| {
+        let opened = aiaudit_core::Checkpoint::open(&cp.note, &verifier)?;
+        let root = aiaudit_core::root_at(dest, cp.size)?;
+        if opened.size != cp.size || opened.root != cp.root || root != cp.root {
+            bad = Some(cp.size);
+            return Ok(false);
+        }
+        Ok(true)
+    })?;
+    if let Some(size) = bad {
+        return Err(Error::Inconsistent {
+            path: name.into(),
+            why: format!(
+                "the copy's tree does not give the root the checkpoint of size {size} signs"
+            ),
+        });
+    }
+    if dest.size()? != source_size {
+        return Err(Error::Inconsistent {
+            path: name.into(),
+            why: "the copy does not hold every entry".into(),
+        });
+    }
+    Ok(())
+}
+
+/// What [`upgrade_postgres`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpgradedSchema {
+    /// Entries and checkpoints copied into the new layout.
+    pub copied: Copied,
+    /// The schema the v1 log now lives in.
+    pub kept: String,
+}
+
+/// Converts the v1 PostgreSQL log at `url` into the current layout: with the head locked (so
+/// writers wait), the log is copied into a new schema `<schema>_v2` with every record, tree
+/// hash and signed checkpoint, each checkpoint is checked against the copy's tree and the log's
+/// verifier key, and only then, in the transaction holding the head, are the schemas renamed
+/// (`<schema>` to `<schema>_v1`, the copy to `<schema>`) and the log's roles granted on the
+/// copy. A failure before the rename drops the copy and leaves the v1 log as it was.
+pub fn upgrade_postgres(url: &str, progress: &mut dyn FnMut(u64, u64)) -> Result<UpgradedSchema> {
+    let mut source = aiaudit_postgres::V1Schema::open(url)?;
+    let result = (|| -> Result<Copied> {
+        let info = source.info()?;
+        let mut dest = source.create_partial()?;
+        let copied = copy_log(&source, &mut dest, progress)?;
+        check_copy(
+            &dest,
+            source.size()?,
+            &info,
+            &format!("schema {}", source.partial_schema()),
+        )?;
+        Ok(copied)
+    })();
+    let copied = match result {
+        Ok(c) => c,
+        Err(e) => {
+            // A partial schema this run did not make (one left before) is not ours to drop.
+            if !matches!(
+                &e,
+                Error::Postgres(aiaudit_postgres::Error::NotAnAuditLog { .. })
+            ) {
+                let _ = source.drop_partial();
+            }
+            return Err(e);
+        }
+    };
+    let kept = match source.swap() {
+        Ok(k) => k,
+        Err(e) => {
+            let _ = source.drop_partial();
+            return Err(e.into());
+        }
+    };
+    Ok(UpgradedSchema { copied, kept })
 }

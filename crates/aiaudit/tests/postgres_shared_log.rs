@@ -388,7 +388,8 @@ fn two_writer_processes_share_one_log() {
 fn append_only_by_role_and_by_trigger() {
     let log = Log::new("walls");
     let logger = log.logger();
-    for i in 0..5 {
+    // A full bundle and its tile, and tail rows after it.
+    for i in 0..300 {
         logger
             .log_event(&format!("e{i}"), json!({}), "INFO")
             .expect("log");
@@ -411,10 +412,15 @@ fn append_only_by_role_and_by_trigger() {
     assert_eq!(
         w.log_event("by the writer role", json!({}), "INFO")
             .expect("log"),
-        Some(5)
+        Some(300)
     );
     w.close().expect("close");
 
+    let message = |err: postgres::Error| {
+        err.as_db_error()
+            .map(|d| d.message().to_owned())
+            .unwrap_or_default()
+    };
     // ...but cannot change anything: its privileges stop it first.
     let mut writer = postgres::Client::connect(
         &base_url().replace("postgres@", &format!("{s}_login@")),
@@ -422,92 +428,123 @@ fn append_only_by_role_and_by_trigger() {
     )
     .expect("connect as the writer role");
     for stmt in [
-        format!("UPDATE {s}.entries SET data = 'x' WHERE seq = 1"),
-        format!("DELETE FROM {s}.entries WHERE seq = 1"),
-        format!("TRUNCATE {s}.entries"),
+        format!("UPDATE {s}.bundles SET data = 'x' WHERE idx = 0"),
+        format!("DELETE FROM {s}.bundles WHERE idx = 0"),
+        format!("TRUNCATE {s}.bundles"),
+        format!("UPDATE {s}.tail SET data = 'x' WHERE seq = 290"),
         format!("UPDATE {s}.checkpoints SET note = 'x'"),
-        format!("DELETE FROM {s}.nodes"),
+        format!("DELETE FROM {s}.tiles"),
+        format!("DELETE FROM {s}.tile_tail"),
+        format!("DELETE FROM {s}.summaries"),
         format!("UPDATE {s}.meta SET value = 'x'"),
     ] {
-        let err = writer.batch_execute(&stmt).expect_err(&stmt);
-        let msg = err
-            .as_db_error()
-            .map(|d| d.message().to_owned())
-            .unwrap_or_default();
+        let msg = message(writer.batch_execute(&stmt).expect_err(&stmt));
         assert!(msg.contains("permission denied"), "{stmt}: {msg}");
     }
+    // The one delete it holds is of tail rows whose bundle is stored: the trigger refuses the
+    // rest.
+    let msg = message(
+        writer
+            .batch_execute(&format!("DELETE FROM {s}.tail WHERE seq = 290"))
+            .expect_err("delete an unbundled tail row"),
+    );
+    assert!(msg.contains("append-only"), "{msg}");
     // Moving the head back is refused by its trigger even for a role that may move it.
-    let err = writer
-        .batch_execute(&format!("UPDATE {s}.head SET size = 1"))
-        .expect_err("head backwards");
-    let msg = err
-        .as_db_error()
-        .map(|d| d.message().to_owned())
-        .unwrap_or_default();
+    let msg = message(
+        writer
+            .batch_execute(&format!("UPDATE {s}.head SET size = 1"))
+            .expect_err("head backwards"),
+    );
     assert!(msg.contains("only moves forward"), "{msg}");
 
     // The owner holds every privilege: the triggers stop it.
     for stmt in [
-        format!("UPDATE {s}.entries SET data = 'x' WHERE seq = 1"),
-        format!("DELETE FROM {s}.entries WHERE seq = 1"),
-        format!("TRUNCATE {s}.entries"),
+        format!("UPDATE {s}.bundles SET data = 'x' WHERE idx = 0"),
+        format!("DELETE FROM {s}.bundles WHERE idx = 0"),
+        format!("TRUNCATE {s}.bundles"),
+        format!("UPDATE {s}.tiles SET hashes = 'x'"),
+        format!("DELETE FROM {s}.summaries"),
+        format!("UPDATE {s}.tail SET data = 'x' WHERE seq = 290"),
+        format!("DELETE FROM {s}.tail WHERE seq = 290"),
+        format!("TRUNCATE {s}.tail"),
+        format!("DELETE FROM {s}.tile_tail"),
         format!("DELETE FROM {s}.postings"),
         format!("UPDATE {s}.checkpoints SET note = 'x'"),
         format!("TRUNCATE {s}.head"),
     ] {
-        let err = owner.batch_execute(&stmt).expect_err(&stmt);
-        let msg = err
-            .as_db_error()
-            .map(|d| d.message().to_owned())
-            .unwrap_or_default();
+        let msg = message(owner.batch_execute(&stmt).expect_err(&stmt));
         assert!(msg.contains("append-only"), "{stmt}: {msg}");
     }
     // A partition is as protected as its parent.
     let part: String = owner
         .query_one(
             "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
-             JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname LIKE 'entries_y%' LIMIT 1",
+             JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname LIKE 'bundles_p%' LIMIT 1",
             &[s],
         )
-        .expect("a monthly partition")
+        .expect("a partition of the bundles")
         .get(0);
-    let err = owner
-        .batch_execute(&format!("TRUNCATE {s}.{part}"))
-        .expect_err("truncate a partition");
-    let msg = err
-        .as_db_error()
-        .map(|d| d.message().to_owned())
-        .unwrap_or_default();
+    let msg = message(
+        owner
+            .batch_execute(&format!("TRUNCATE {s}.{part}"))
+            .expect_err("truncate a partition"),
+    );
     assert!(msg.contains("append-only"), "{msg}");
-    assert_eq!(log.reader().size().expect("size"), 6);
+    let held: i64 = owner
+        .query_one(&format!("SELECT count(*) FROM {s}.{part}"), &[])
+        .expect("count")
+        .get(0);
+    assert_eq!(held, 1, "bundle 0 is in its partition, not the default one");
+    assert_eq!(log.reader().size().expect("size"), 301);
     drop(writer);
 }
 
 fn tampering_is_caught_by_verify() {
     let log = Log::new("tamper");
     let logger = log.logger();
-    for i in 0..20 {
+    for i in 0..300 {
         logger
             .log_event(&format!("e{i}"), json!({"amount": i}), "INFO")
             .expect("log");
     }
     logger.close().expect("close");
     let s = &log.schema;
-    // A superuser can switch the triggers off; verify still sees the rewrite.
+    let verify = || {
+        log.reader()
+            .verify(&VerifyOptions::default(), &mut |_, _| {})
+            .expect("verify")
+    };
+    assert!(verify().is_intact());
+    // A superuser can switch the triggers off; verify still sees the rewrite, of a tail row...
     let mut owner = log.client();
     owner
         .batch_execute(&format!(
             "SET session_replication_role = replica;
-             UPDATE {s}.entries SET data = convert_to(replace(convert_from(data, 'UTF8'), '\"amount\":7', '\"amount\":700'), 'UTF8') WHERE seq = 7;
+             UPDATE {s}.tail SET data = convert_to(replace(convert_from(data, 'UTF8'), '\"amount\":270', '\"amount\":700'), 'UTF8') WHERE seq = 270;
              SET session_replication_role = origin;"
         ))
-        .expect("tamper");
-    let report = log
-        .reader()
-        .verify(&VerifyOptions::default(), &mut |_, _| {})
-        .expect("verify");
+        .expect("tamper with the tail");
+    let report = verify();
     assert!(!report.is_intact());
-    assert_eq!(report.first_bad_seq(), Some(7), "{:?}", report.findings);
+    assert_eq!(report.first_bad_seq(), Some(270), "{:?}", report.findings);
+    // ...and of one byte of a compressed bundle: every seq it holds reads as damaged.
+    owner
+        .batch_execute(&format!(
+            "SET session_replication_role = replica;
+             UPDATE {s}.bundles SET data = set_byte(data, 40, get_byte(data, 40) # 1) WHERE idx = 0;
+             SET session_replication_role = origin;"
+        ))
+        .expect("tamper with a bundle");
+    let report = verify();
+    assert_eq!(report.first_bad_seq(), Some(0), "{:?}", report.findings);
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.message.contains("damaged")),
+        "{:?}",
+        report.findings
+    );
 }
 
 fn server_restart_mid_ingest_loses_nothing() {

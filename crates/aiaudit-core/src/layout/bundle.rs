@@ -161,6 +161,24 @@ impl StoredBundle {
     }
 }
 
+impl StoredBundle {
+    /// The earliest and latest sealed time of the bundle's records, from `times` alone (no
+    /// decompression): on a log several writers share, times need not grow with seq, so a
+    /// bundle's first and last times do not bound the rest. `None` if `times` is malformed.
+    pub fn time_bounds(&self) -> Option<(i64, i64)> {
+        let (mut lo, mut hi, mut prev) = (i64::MAX, i64::MIN, self.first_time_ns);
+        let mut rest = self.times.as_slice();
+        while !rest.is_empty() {
+            let (delta, tail) = read_leb128(rest)?;
+            prev = prev.wrapping_add(unzigzag(delta));
+            lo = lo.min(prev);
+            hi = hi.max(prev);
+            rest = tail;
+        }
+        (lo <= hi).then_some((lo, hi))
+    }
+}
+
 fn zigzag(v: i64) -> u64 {
     ((v << 1) ^ (v >> 63)) as u64
 }
@@ -226,6 +244,21 @@ mod tests {
                 assert_eq!(d.record(i).unwrap(), data.as_slice());
             }
         }
+    }
+
+    #[test]
+    fn time_bounds_hold_times_that_go_back() {
+        let mut r = records(10);
+        r[100].0 = -5;
+        r[200].0 = i64::MAX / 2;
+        let refs: Vec<(i64, &[u8])> = r.iter().map(|(t, d)| (*t, d.as_slice())).collect();
+        let b = StoredBundle::encode(1, &refs, "id").unwrap();
+        assert_eq!(b.time_bounds(), Some((-5, i64::MAX / 2)));
+        let cut = StoredBundle {
+            times: vec![0x80],
+            ..b
+        };
+        assert_eq!(cut.time_bounds(), None);
     }
 
     #[test]

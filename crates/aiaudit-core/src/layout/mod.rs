@@ -8,8 +8,10 @@
 //! the same bytes.
 
 mod bundle;
+mod loaded;
 
 pub use bundle::{CODEC_ZSTD_U16, CODEC_ZSTD_U32, DecodedBundle, StoredBundle, ZSTD_LEVEL};
+pub use loaded::{BundleCache, LoadedBundle};
 
 use crate::error::{Error, Result};
 use crate::hash::Hash;

@@ -39,6 +39,8 @@ CREATE TABLE {s}.bundles (
     data          bytea    NOT NULL,
     PRIMARY KEY (idx)
 ) PARTITION BY RANGE (idx);
+-- Bundles and summaries are zstd already: PostgreSQL's own compression would only cost time.
+ALTER TABLE {s}.bundles ALTER COLUMN data SET STORAGE EXTERNAL;
 CREATE TABLE {s}.bundles_default PARTITION OF {s}.bundles DEFAULT;
 CREATE INDEX ON {s}.bundles (min_time_ns);
 CREATE INDEX ON {s}.bundles (max_time_ns);
@@ -46,6 +48,7 @@ CREATE TABLE {s}.summaries (
     idx  bigint PRIMARY KEY,
     data bytea  NOT NULL
 );
+ALTER TABLE {s}.summaries ALTER COLUMN data SET STORAGE EXTERNAL;
 CREATE TABLE {s}.tail (
     seq       bigint PRIMARY KEY,
     time_ns   bigint NOT NULL,

@@ -285,36 +285,51 @@ fn try_append(store: &mut PostgresStore, batch: &mut dyn Rebase) -> Result<(), E
 
 /// The bundles, summaries, tail rows, tiles and tile tails of `plan`.
 fn write_plan(c: &mut Client, s: &str, plan: &layout::Plan<'_>) -> Result<(), postgres::Error> {
+    // COPY rather than an INSERT a row: a batch of 8,192 completes 32 bundles, each with a
+    // summary and a tile, and a round trip per row cost more than the rows.
     if !plan.bundles.is_empty() {
-        let ins = c.prepare(&format!(
-            "INSERT INTO {s}.bundles(idx, first_time_ns, last_time_ns, min_time_ns, max_time_ns, \
-             first_id, codec, times, data) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        let sink = c.copy_in(&format!(
+            "COPY {s}.bundles (idx, first_time_ns, last_time_ns, min_time_ns, max_time_ns, \
+             first_id, codec, times, data) FROM STDIN BINARY"
         ))?;
+        let mut w = BinaryCopyInWriter::new(
+            sink,
+            &[
+                Type::INT8,
+                Type::INT8,
+                Type::INT8,
+                Type::INT8,
+                Type::INT8,
+                Type::TEXT,
+                Type::INT2,
+                Type::BYTEA,
+                Type::BYTEA,
+            ],
+        );
         for b in &plan.bundles {
             // `plan` encoded these times itself.
             let (lo, hi) = b.time_bounds().unwrap_or((b.first_time_ns, b.last_time_ns));
-            let codec = i16::from(b.codec);
-            c.execute(
-                &ins,
-                &[
-                    &(b.index as i64),
-                    &b.first_time_ns,
-                    &b.last_time_ns,
-                    &lo,
-                    &hi,
-                    &b.first_id,
-                    &codec,
-                    &b.times,
-                    &b.data,
-                ],
-            )?;
+            let (idx, codec) = (b.index as i64, i16::from(b.codec));
+            let row: [&(dyn ToSql + Sync); 9] = [
+                &idx,
+                &b.first_time_ns,
+                &b.last_time_ns,
+                &lo,
+                &hi,
+                &b.first_id,
+                &codec,
+                &b.times,
+                &b.data,
+            ];
+            w.write(&row)?;
         }
-        let sum = c.prepare(&format!(
-            "INSERT INTO {s}.summaries(idx, data) VALUES ($1, $2)"
-        ))?;
+        w.finish()?;
+        let sink = c.copy_in(&format!("COPY {s}.summaries (idx, data) FROM STDIN BINARY"))?;
+        let mut w = BinaryCopyInWriter::new(sink, &[Type::INT8, Type::BYTEA]);
         for (b, data) in plan.bundles.iter().zip(&plan.summaries) {
-            c.execute(&sum, &[&(b.index as i64), data])?;
+            w.write(&[&(b.index as i64), data])?;
         }
+        w.finish()?;
     }
     if let Some(below) = plan.drop_tail_below {
         c.execute(
@@ -336,12 +351,12 @@ fn write_plan(c: &mut Client, s: &str, plan: &layout::Plan<'_>) -> Result<(), po
         w.finish()?;
     }
     if !plan.tiles.is_empty() {
-        let ins = c.prepare(&format!(
-            "INSERT INTO {s}.tiles(id, hashes) VALUES ($1, $2)"
-        ))?;
+        let sink = c.copy_in(&format!("COPY {s}.tiles (id, hashes) FROM STDIN BINARY"))?;
+        let mut w = BinaryCopyInWriter::new(sink, &[Type::INT8, Type::BYTEA]);
         for t in &plan.tiles {
-            c.execute(&ins, &[&layout::tile_key(t.level, t.index), &t.hashes])?;
+            w.write(&[&layout::tile_key(t.level, t.index), &t.hashes])?;
         }
+        w.finish()?;
     }
     for t in &plan.tile_tails {
         c.execute(

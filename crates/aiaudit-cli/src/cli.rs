@@ -444,6 +444,13 @@ pub struct QueryArgs {
     /// Predictions made for this exact input: the SHA-256 of its canonical JSON (input_hash).
     #[arg(long)]
     pub input_hash: Option<String>,
+    /// Events reading this artifact: `kind:name[@version]`, `name@version` (a model version)
+    /// or a dataset's name.
+    #[arg(long)]
+    pub uses: Option<String>,
+    /// Events making this artifact, written as for --uses.
+    #[arg(long)]
+    pub makes: Option<String>,
     /// From this time: RFC 3339, a date (2026-11-24) or an age (7d, 12h, 30m).
     #[arg(long)]
     pub since: Option<String>,

@@ -13,6 +13,17 @@ pub fn reader(cli: &Cli) -> Result<LogReader> {
     Ok(LogReader::open(&cli.db)?)
 }
 
+/// The index key of an artifact option.
+fn artifact_key(name: &str, v: &Option<String>) -> Result<Option<String>> {
+    v.as_deref()
+        .map(|t| {
+            aiaudit_core::lineage::Artifact::parse(t)
+                .map(|a| a.key())
+                .ok_or_else(|| anyhow::anyhow!("{name} {t:?} names no artifact"))
+        })
+        .transpose()
+}
+
 pub fn query(cli: &Cli, a: &QueryArgs) -> Result<()> {
     let now = now_ns();
     let q = Query {
@@ -24,6 +35,8 @@ pub fn query(cli: &Cli, a: &QueryArgs) -> Result<()> {
         subject: a.subject.clone(),
         input_hash: a.input_hash.clone(),
         ingest_id: None,
+        uses: artifact_key("--uses", &a.uses)?,
+        makes: artifact_key("--makes", &a.makes)?,
         since_ns: a
             .since
             .as_deref()

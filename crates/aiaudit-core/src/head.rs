@@ -59,6 +59,21 @@ pub struct HeadDetails<'a> {
     /// `details.inputs`: a dataset name or a list of them.
     #[serde(borrow, default)]
     pub inputs: Option<&'a RawValue>,
+    /// `details.outputs`: what the event made (lineage).
+    #[serde(borrow, default)]
+    pub outputs: Option<&'a RawValue>,
+    /// `details.dataset_name`: a dataset read (seed 004).
+    #[serde(borrow, default)]
+    pub dataset_name: Option<&'a RawValue>,
+    /// `details.input_data`: a dataset read (seed 004).
+    #[serde(borrow, default)]
+    pub input_data: Option<&'a RawValue>,
+    /// `details.output_data`: a dataset made (seed 004).
+    #[serde(borrow, default)]
+    pub output_data: Option<&'a RawValue>,
+    /// `details.model_id`: a model read (seed 004).
+    #[serde(borrow, default)]
+    pub model_id: Option<&'a RawValue>,
     /// `details.verified_by`: a person or a list of them.
     #[serde(borrow, default)]
     pub verified_by: Option<&'a RawValue>,
@@ -237,6 +252,11 @@ impl<'a> RecordHead<'a> {
         const NONE: &HeadDetails<'static> = &HeadDetails {
             dataset: None,
             inputs: None,
+            outputs: None,
+            dataset_name: None,
+            input_data: None,
+            output_data: None,
+            model_id: None,
             verified_by: None,
             status: None,
             environment: None,
@@ -246,6 +266,30 @@ impl<'a> RecordHead<'a> {
             ingest_id: None,
         };
         self.details.as_ref().unwrap_or(NONE)
+    }
+
+    /// The artifacts the record reads and writes ([`crate::lineage::links`]).
+    pub fn links(&self) -> Vec<(crate::lineage::Role, crate::lineage::Artifact)> {
+        let d = self.detail();
+        let raw = |k: &str| -> Option<&RawValue> {
+            match k {
+                "inputs" => d.inputs,
+                "outputs" => d.outputs,
+                "dataset" => d.dataset,
+                "dataset_name" => d.dataset_name,
+                "input_data" => d.input_data,
+                "output_data" => d.output_data,
+                "model_id" => d.model_id,
+                _ => None,
+            }
+        };
+        let model = self
+            .model
+            .as_ref()
+            .map(|m| (m.name.as_ref(), m.version.as_deref()));
+        crate::lineage::links(&self.kind, model, &|k| {
+            raw(k).and_then(|r| serde_json::from_str(r.get()).ok())
+        })
     }
 
     /// `details.latency_ms` if it is a finite number.

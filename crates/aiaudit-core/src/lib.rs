@@ -38,6 +38,7 @@ pub mod event;
 mod hash;
 mod head;
 pub mod layout;
+pub mod lineage;
 pub mod merkle;
 pub mod note;
 pub mod postings;

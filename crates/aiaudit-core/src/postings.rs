@@ -25,6 +25,10 @@ pub fn keys(e: &StoredEntry) -> impl Iterator<Item = (&'static str, &str)> {
     ]
     .into_iter()
     .flatten()
+    .chain(e.artifacts.iter().filter_map(|a| {
+        let (field, key) = a.split_once(':')?;
+        Some((if field == "makes" { "makes" } else { "uses" }, key))
+    }))
 }
 
 /// Input hashes (and ingest ids) are unique per input, and a posting list per value per batch would cost a row
@@ -50,6 +54,8 @@ pub fn query_keys(q: &crate::store::Query) -> Vec<String> {
         q.ingest_id
             .as_deref()
             .map(|v| key("ingest", input_bucket(v))),
+        q.uses.as_deref().map(|v| key("uses", v)),
+        q.makes.as_deref().map(|v| key("makes", v)),
     ]
     .into_iter()
     .flatten()

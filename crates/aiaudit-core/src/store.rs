@@ -47,6 +47,8 @@ pub struct StoredEntry {
     /// `details.ingest_id`: the id of the queue message an event came from (NATS ingest), by
     /// which a redelivered message is recognised; if any.
     pub ingest_id: Option<String>,
+    /// The artifacts it reads and writes ([`crate::lineage::keys`]: `uses:KEY`, `makes:KEY`).
+    pub artifacts: Vec<String>,
     /// `SHA-256(0x00 ‖ data)` as computed when sealed.
     pub leaf_hash: Hash,
     /// The leaf data: the record's RFC 8785 JSON.
@@ -75,6 +77,14 @@ impl StoredEntry {
             _ => None,
         };
         let (input_hash, ingest_id) = (detail(indexed::INPUT_HASH), detail(indexed::INGEST_ID));
+        let artifacts = crate::lineage::keys(&crate::lineage::links(
+            &event.kind,
+            event
+                .model
+                .as_ref()
+                .map(|m| (m.name.as_str(), m.version.as_deref())),
+            &|k| event.details.get(k).cloned(),
+        ));
         let (op_id, op_name) = event.operation.map_or((None, None), |o| (o.id, o.name));
         StoredEntry {
             seq,
@@ -89,6 +99,7 @@ impl StoredEntry {
             subject: event.subject,
             input_hash,
             ingest_id,
+            artifacts,
             leaf_hash: crate::leaf_hash(&data),
             data,
         }
@@ -109,13 +120,29 @@ impl StoredEntry {
             subject: None,
             input_hash: None,
             ingest_id: None,
+            artifacts: Vec::new(),
             leaf_hash,
             data,
         }
     }
 
+    /// Does it read artifact `key` ([`crate::lineage::Artifact::key`])?
+    pub fn uses(&self, key: &str) -> bool {
+        self.artifacts
+            .iter()
+            .any(|a| a.strip_prefix("uses:") == Some(key))
+    }
+
+    /// Does it make artifact `key`?
+    pub fn makes(&self, key: &str) -> bool {
+        self.artifacts
+            .iter()
+            .any(|a| a.strip_prefix("makes:") == Some(key))
+    }
+
     /// Sets the query fields from the record's head.
     pub fn fill(&mut self, h: RecordHead<'_>) {
+        self.artifacts = crate::lineage::keys(&h.links());
         self.id = h.id.into_owned();
         self.kind = h.kind.into_owned();
         self.status = h.status.into_owned();
@@ -190,6 +217,10 @@ pub struct Query {
     pub input_hash: Option<String>,
     /// `details.ingest_id`: the events ingested from this queue message.
     pub ingest_id: Option<String>,
+    /// Only entries reading this artifact (its [`crate::lineage::Artifact::key`]).
+    pub uses: Option<String>,
+    /// Only entries making this artifact (its [`crate::lineage::Artifact::key`]).
+    pub makes: Option<String>,
     /// Earliest time, inclusive, Unix ns.
     pub since_ns: Option<i64>,
     /// Latest time, inclusive, Unix ns.
@@ -220,6 +251,8 @@ impl Query {
             && eq(&self.subject, e.subject.as_deref())
             && eq(&self.input_hash, e.input_hash.as_deref())
             && eq(&self.ingest_id, e.ingest_id.as_deref())
+            && self.uses.as_deref().is_none_or(|a| e.uses(a))
+            && self.makes.as_deref().is_none_or(|a| e.makes(a))
             && self
                 .operation
                 .as_deref()

@@ -74,6 +74,13 @@ pub struct EventFilter {
     /// SHA-256 of an input's canonical JSON.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input_hash: Option<String>,
+    /// An artifact the events read: `kind:name[@version]`, `name@version` (a model version) or
+    /// a dataset's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uses: Option<String>,
+    /// An artifact the events made, written as for `uses`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub makes: Option<String>,
     /// From: RFC 3339, a date, or an age (`7d`, `12h`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub since: Option<String>,
@@ -135,6 +142,8 @@ pub(crate) fn to_query(f: &EventFilter, page: usize) -> Result<Query, ApiError> 
         subject: f.subject.clone(),
         input_hash: f.input_hash.clone(),
         ingest_id: None,
+        uses: artifact_key("uses", &f.uses)?,
+        makes: artifact_key("makes", &f.makes)?,
         since_ns: bound("since", &f.since, DayEdge::Start)?,
         until_ns: bound("until", &f.until, DayEdge::End)?,
         after_seq,
@@ -142,6 +151,17 @@ pub(crate) fn to_query(f: &EventFilter, page: usize) -> Result<Query, ApiError> 
         descending: f.order == Some(Order::Desc),
         limit: page + 1,
     })
+}
+
+/// The index key of an artifact parameter.
+fn artifact_key(name: &str, v: &Option<String>) -> Result<Option<String>, ApiError> {
+    v.as_deref()
+        .map(|a| {
+            aiaudit_core::lineage::Artifact::parse(a)
+                .map(|a| a.key())
+                .ok_or_else(|| ApiError::parameter(format!("{name} {a:?} names no artifact")))
+        })
+        .transpose()
 }
 
 /// The store query of a `GET /v1/events` query string, for a page of at most `max_page`

@@ -19,6 +19,8 @@ fn naive(all: &[StoredEntry], q: &Query) -> Vec<u64> {
                 && pass(&q.user, e.user.as_deref())
                 && pass(&q.subject, e.subject.as_deref())
                 && pass(&q.input_hash, e.input_hash.as_deref())
+                && q.uses.as_deref().is_none_or(|a| e.uses(a))
+                && q.makes.as_deref().is_none_or(|a| e.makes(a))
                 && q.operation.as_deref().is_none_or(|o| {
                     e.op_id.as_deref() == Some(o) || e.op_name.as_deref() == Some(o)
                 })
@@ -143,6 +145,9 @@ fn check(
         if f[0] % 3 == 1 {
             e = e.detail("input_hash", format!("h{}", f[1] % 4));
         }
+        if f[5] % 3 == 1 {
+            e = e.detail("dataset", format!("d{}", f[4] % 3));
+        }
         log.log(e).expect("log");
     }
     log.close().expect("close");
@@ -168,6 +173,12 @@ fn check(
             subject: (q[5] % 6 == 0).then(|| format!("s{}", q[6] % 3)),
             input_hash: (q[6] % 5 == 0).then(|| format!("h{}", q[7] % 5)),
             ingest_id: None,
+            uses: match q[0] % 7 {
+                1 => Some(format!("model:m{}", q[1] % 4)),
+                2 => Some(format!("dataset:d{}", q[2] % 4)),
+                _ => None,
+            },
+            makes: (q[0] % 7 == 3).then(|| format!("model:m{}", q[1] % 4)),
             since_ns: (q[6] % 3 == 0).then(|| times[q[7] as usize % times.len()]),
             until_ns: (q[7] % 3 == 0).then(|| times[q[8] as usize % times.len()]),
             after_seq: (q[8] % 4 == 0).then(|| u64::from(q[0]) % (events.len() as u64 + 2)),

@@ -117,6 +117,28 @@ pub enum Command {
         #[command(subcommand)]
         what: ExportWhat,
     },
+    /// Show where an event or artifact came from and what came of it: the events and artifacts
+    /// linked by what each event read and made, its parent and a prediction's deployment.
+    Lineage {
+        /// A seq, an event id, a request id, model@version, kind:name[@version] or a dataset.
+        target: String,
+        /// Only what the target came from.
+        #[arg(long, conflicts_with = "downstream")]
+        upstream: bool,
+        /// Only what came of the target.
+        #[arg(long)]
+        downstream: bool,
+        /// table, json, dot (Graphviz) or mermaid.
+        #[arg(long, value_enum, default_value = "table")]
+        format: LineageFormat,
+        /// Readers listed per artifact walking downstream (a model version's predictions).
+        #[arg(long, default_value_t = 100)]
+        per_artifact: usize,
+        /// Also write an evidence file: every event on the graph with its inclusion proof
+        /// against one signed checkpoint (check it with `aiaudit verify-proof`).
+        #[arg(long, value_name = "FILE")]
+        prove: Option<PathBuf>,
+    },
     /// Print a c2sp.org/tlog-proof@v1 inclusion proof for an entry, carrying its record.
     Prove {
         /// The entry's seq.
@@ -479,6 +501,14 @@ pub enum Format {
     Json,
     Jsonl,
     Csv,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum LineageFormat {
+    Table,
+    Json,
+    Dot,
+    Mermaid,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

@@ -76,6 +76,21 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Export {
             what: cli::ExportWhat::Tiles { dir },
         } => proofs::export_tiles(cli, dir)?,
+        Command::Lineage {
+            target,
+            upstream,
+            downstream,
+            format,
+            per_artifact,
+            prove,
+        } => proofs::lineage(
+            cli,
+            target,
+            (*upstream, *downstream),
+            *format,
+            *per_artifact,
+            prove.as_deref(),
+        )?,
         Command::Prove { seq, size } => proofs::prove(cli, *seq, *size)?,
         Command::ProveConsistency { old_size, new_size } => {
             proofs::prove_consistency(cli, *old_size, *new_size)?

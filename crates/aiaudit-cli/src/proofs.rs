@@ -174,11 +174,68 @@ pub fn verify_proof(file: &Path, key: &str) -> Result<ExitCode> {
             bundle.old_size,
             b64(&bundle.old_root)
         );
+    } else if text.trim_start().starts_with('{') {
+        let evidence = aiaudit::lineage::Evidence::parse(&text)?;
+        let v = evidence
+            .verify(&verifier)
+            .with_context(|| format!("{}: the lineage evidence does not verify", file.display()))?;
+        say!(
+            "OK: the lineage of {} — {} events, each in the log {} of size {} (signed by {}), and {} links, each what its records say",
+            evidence.target,
+            v.events,
+            v.checkpoint.origin,
+            v.checkpoint.size,
+            verifier.name(),
+            v.edges
+        );
     } else {
         bail!(
-            "{}: not a proof file (the first line is neither {TLOG_PROOF_HEADER} nor {CONSISTENCY_HEADER})",
+            "{}: not a proof file (the first line is neither {TLOG_PROOF_HEADER} nor {CONSISTENCY_HEADER}, and it is not lineage evidence)",
             file.display()
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `aiaudit lineage`: the graph in the chosen format, and with `--prove` its evidence file.
+pub fn lineage(
+    cli: &Cli,
+    target: &str,
+    (upstream, downstream): (bool, bool),
+    format: crate::cli::LineageFormat,
+    per_artifact: usize,
+    prove: Option<&Path>,
+) -> Result<()> {
+    use crate::cli::LineageFormat;
+    use aiaudit::lineage::{self, Direction, LineageOptions};
+    let reader = crate::read::reader(cli)?;
+    let opts = LineageOptions {
+        direction: match (upstream, downstream) {
+            (true, _) => Direction::Upstream,
+            (_, true) => Direction::Downstream,
+            _ => Direction::Both,
+        },
+        per_artifact: per_artifact.max(1),
+        ..LineageOptions::default()
+    };
+    let graph = lineage::lineage(&reader, target, &opts)?;
+    let text = match format {
+        LineageFormat::Table => lineage::to_table(&graph),
+        LineageFormat::Json => lineage::to_json(&graph),
+        LineageFormat::Dot => lineage::to_dot(&graph),
+        LineageFormat::Mermaid => lineage::to_mermaid(&graph),
+    };
+    say!("{}", text.trim_end());
+    if let Some(file) = prove {
+        let evidence = lineage::Evidence::build(&reader, &graph, target)?;
+        std::fs::write(file, evidence.to_json())
+            .with_context(|| format!("writing {}", file.display()))?;
+        eprintln!(
+            "wrote {}: {} events with their inclusion proofs against the checkpoint of size {}",
+            file.display(),
+            evidence.entries.len(),
+            reader.checkpoint()?.size
+        );
+    }
+    Ok(())
 }

@@ -110,6 +110,8 @@ impl Reader {
             subject,
             input_hash,
             ingest_id: None,
+            uses: None,
+            makes: None,
             since_ns,
             until_ns,
             after_seq: after,

@@ -48,6 +48,7 @@ fn main() {
             subject: None,
             input_hash: None,
             ingest_id: None,
+            artifacts: vec!["uses:model:credit-risk@2.3.0".into()],
             leaf_hash: leaf_hash(&data),
             data,
         });

@@ -36,6 +36,7 @@ mod handoff;
 mod host;
 mod ids;
 pub mod keyfile;
+pub mod lineage;
 pub mod location;
 mod logger;
 pub mod migrate;

@@ -298,6 +298,7 @@ fn check_copy(
 }
 
 /// What [`upgrade_postgres`] did.
+#[cfg(feature = "postgres")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UpgradedSchema {
     /// Entries and checkpoints copied into the new layout.
@@ -312,6 +313,7 @@ pub struct UpgradedSchema {
 /// verifier key, and only then, in the transaction holding the head, are the schemas renamed
 /// (`<schema>` to `<schema>_v1`, the copy to `<schema>`) and the log's roles granted on the
 /// copy. A failure before the rename drops the copy and leaves the v1 log as it was.
+#[cfg(feature = "postgres")]
 pub fn upgrade_postgres(url: &str, progress: &mut dyn FnMut(u64, u64)) -> Result<UpgradedSchema> {
     let mut source = aiaudit_postgres::V1Schema::open(url)?;
     let result = (|| -> Result<Copied> {

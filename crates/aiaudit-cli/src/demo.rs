@@ -76,6 +76,43 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
+/// The demo's pipeline before its predictions, each step naming what it read and made
+/// (docs/format.md §11): the raw data read, its features made, the model trained on them,
+/// evaluated, checked and deployed.
+pub(crate) fn pipeline_events() -> Vec<Event> {
+    vec![
+        events::data_access(
+            "s3://bank-data/loans-2026-10.parquet",
+            120_000,
+            "model training",
+        )
+        .user("etl-service"),
+        events::transformation(
+            "Feature engineering: impute, encode, scale",
+            &["s3://bank-data/loans-2026-10.parquet"],
+            &["features/loans-2026-10-v3.parquet"],
+        )
+        .detail("columns", 42)
+        .detail("rows_dropped", 318),
+        events::training(
+            "credit-risk",
+            "2.3.0",
+            json!({"algorithm": "gradient_boosting", "n_estimators": 300, "max_depth": 6, "learning_rate": 0.05}),
+            json!({"accuracy": 0.912, "auc": 0.951, "loss": 0.231, "training_seconds": 842.5}),
+        )
+        .detail("inputs", json!(["features/loans-2026-10-v3.parquet"])),
+        events::evaluation(
+            "credit-risk",
+            "2.3.0",
+            "holdout-2026-10",
+            json!({"accuracy": 0.904, "auc": 0.947, "demographic_parity_gap": 0.021}),
+        )
+        .user("maria.validator"),
+        events::compliance_check("EU AI Act", "Art. 10 data governance review", true),
+        events::deployment("credit-risk", "2.3.0", "production").user("release-bot"),
+    ]
+}
+
 pub fn run(cli: &Cli, predictions: u64) -> Result<()> {
     let started = Instant::now();
     let log = open_logger(cli, Durability::Async)?;
@@ -83,46 +120,9 @@ pub fn run(cli: &Cli, predictions: u64) -> Result<()> {
     let op = format!("demo-{}", timefmt::now_ns() / 1_000_000);
     let pipeline = |e: Event| e.operation(op.as_str(), "credit-risk-pipeline");
 
-    log.log(
-        pipeline(events::data_access(
-            "s3://bank-data/loans-2026-10.parquet",
-            120_000,
-            "model training",
-        ))
-        .user("etl-service"),
-    )?;
-    log.log(
-        pipeline(events::transformation(
-            "Feature engineering: impute, encode, scale",
-            &["s3://bank-data/loans-2026-10.parquet"],
-            &["features/loans-2026-10-v3.parquet"],
-        ))
-        .detail("columns", 42)
-        .detail("rows_dropped", 318),
-    )?;
-    log.log(pipeline(events::training(
-        "credit-risk",
-        "2.3.0",
-        json!({"algorithm": "gradient_boosting", "n_estimators": 300, "max_depth": 6, "learning_rate": 0.05}),
-        json!({"accuracy": 0.912, "auc": 0.951, "loss": 0.231, "training_seconds": 842.5}),
-    )))?;
-    log.log(
-        pipeline(events::evaluation(
-            "credit-risk",
-            "2.3.0",
-            "holdout-2026-10",
-            json!({"accuracy": 0.904, "auc": 0.947, "demographic_parity_gap": 0.021}),
-        ))
-        .user("maria.validator"),
-    )?;
-    log.log(pipeline(events::compliance_check(
-        "EU AI Act",
-        "Art. 10 data governance review",
-        true,
-    )))?;
-    log.log(
-        pipeline(events::deployment("credit-risk", "2.3.0", "production")).user("release-bot"),
-    )?;
+    for e in pipeline_events() {
+        log.log(pipeline(e))?;
+    }
 
     let mut rng = Rng::new(0x5eed_0000 ^ timefmt::now_ns() as u64);
     for i in 0..predictions {

@@ -31,6 +31,7 @@ from .errors import (
     TamperedError,
     WriterStoppedError,
 )
+from .lineage import Artifact, Code, Dataset, Feature, Model, Pipeline, Run, hash_array, hash_dataframe, hash_directory, hash_file
 from .logger import AuditLogger, Prediction, VerifyReport, reader
 from .predictions import ComplianceReporter, default_logger, log_prediction, redact_pii
 from .stdlib_logging import AuditHandler, log_audit_event, setup_audit_logger
@@ -47,6 +48,17 @@ if hasattr(_os, "register_at_fork"):
     _os.register_at_fork(after_in_child=_native._after_fork_in_child)
 
 __all__ = [
+    "Artifact",
+    "Code",
+    "Dataset",
+    "Feature",
+    "Model",
+    "Pipeline",
+    "Run",
+    "hash_array",
+    "hash_dataframe",
+    "hash_directory",
+    "hash_file",
     "AuditError",
     "AuditHandler",
     "AuditLogger",

@@ -13,6 +13,12 @@ from ._time import parse_record_time, to_ns
 _READERS: dict[str, _native.Reader] = {}
 
 
+def _target(target: Any) -> str:
+    """A lineage target as the walk takes it: an artifact's key, or the text of anything else."""
+    key = getattr(target, "key", None)
+    return key if isinstance(key, str) else str(target)
+
+
 def reader(path: str | os.PathLike[str]) -> _native.Reader:
     """A read-only view of the log at ``path`` (no signing key, no writer lock), shared per
     path."""
@@ -209,6 +215,53 @@ class AuditLogger(_native.Logger):
             ):
                 return Prediction.from_record(r)
         return None
+
+    # -- lineage -------------------------------------------------------------------------
+
+    def run(
+        self,
+        name: str,
+        *,
+        inputs: Iterable[Any] = (),
+        outputs: Iterable[Any] = (),
+        params: dict[str, Any] | None = None,
+        run_id: str | None = None,
+        user: str | None = None,
+    ) -> Any:
+        """A :class:`aiaudit.lineage.Run` reading ``inputs`` and making ``outputs`` (``Dataset``,
+        ``Model``, … artifacts), as a context manager::
+
+            with audit.run("train credit-risk", inputs=[Dataset("loans", "2026-11")],
+                           outputs=[Model("credit-risk", "2.3.0")]) as run:
+                run.log_metric("auc", 0.95)
+        """
+        from .lineage import Run
+
+        return Run(self, name, inputs=inputs, outputs=outputs, params=params, run_id=run_id, user=user)
+
+    def traced(self, name: str | None = None, *, inputs: Iterable[Any] = (), outputs: Iterable[Any] = ()) -> Any:
+        """A decorator running each call of a function as a :meth:`run`."""
+        from .lineage import traced
+
+        return traced(self, name, inputs=tuple(inputs), outputs=tuple(outputs))
+
+    def lineage(self, target: Any, *, direction: str = "both", per_artifact: int = 100) -> dict[str, Any]:
+        """The lineage graph of ``target`` — a seq, an event id, a request id, an artifact
+        (``Model(...)``, ``"credit-risk@2.3.0"``, ``"dataset:loans@2026-11"``) — as a dict of
+        ``targets``, ``events``, ``artifacts``, ``edges`` and ``truncated``; ``direction`` is
+        ``"both"``, ``"upstream"`` or ``"downstream"``."""
+        graph, _ = self._reader().lineage(_target(target), direction=direction, per_artifact=per_artifact)
+        return graph
+
+    def prove_lineage(self, target: Any, *, direction: str = "upstream", per_artifact: int = 100) -> str:
+        """The evidence file of :meth:`lineage` (JSON text): every event on the graph with its
+        inclusion proof against one signed checkpoint, checked offline by ``aiaudit
+        verify-proof``."""
+        _, evidence = self._reader().lineage(
+            _target(target), direction=direction, per_artifact=per_artifact, prove=True
+        )
+        assert evidence is not None
+        return evidence
 
     # -- evidence ------------------------------------------------------------------------
 

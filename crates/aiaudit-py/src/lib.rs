@@ -153,7 +153,8 @@ fn canonical_json(data: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
         .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))
 }
 
-/// Checks a proof bundle (inclusion or consistency) against a verifier key, offline; returns
+/// Checks a proof bundle (inclusion, consistency, or lineage evidence) against a verifier key,
+/// offline; returns
 /// what it proves, or raises `ProofError`.
 #[pyfunction]
 fn verify_proof<'py>(py: Python<'py>, bundle: &str, key: &str) -> PyResult<Bound<'py, PyAny>> {
@@ -168,6 +169,13 @@ fn verify_proof<'py>(py: Python<'py>, bundle: &str, key: &str) -> PyResult<Bound
             None => None,
         };
         json!({"kind": "inclusion", "seq": b.index, "size": cp.size, "origin": cp.origin, "root": hex::encode(cp.root), "record": record})
+    } else if bundle.trim_start().starts_with('{') {
+        let e = aiaudit::lineage::Evidence::parse(bundle)
+            .map_err(|err| errors::raise(py, "ProofError", err.to_string()))?;
+        let v = e
+            .verify(&verifier)
+            .map_err(|err| errors::raise(py, "ProofError", err.to_string()))?;
+        json!({"kind": "lineage", "target": e.target, "events": v.events, "edges": v.edges, "size": v.checkpoint.size, "origin": v.checkpoint.origin, "root": hex::encode(v.checkpoint.root)})
     } else {
         let b = ConsistencyBundle::parse(bundle).py(py)?;
         let cp = b.verify(&verifier).py(py)?;

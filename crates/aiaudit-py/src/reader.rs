@@ -141,6 +141,46 @@ impl Reader {
     }
 
     /// An inclusion proof of `seq` (`c2sp.org/tlog-proof@v1` text carrying the record).
+    /// The lineage graph of `target` (a seq, event id, request id or artifact) as a dict, and
+    /// with `prove` its evidence file's text too (docs/format.md §11).
+    #[pyo3(signature = (target, *, direction="both", per_artifact=100, prove=false))]
+    fn lineage<'py>(
+        &self,
+        py: Python<'py>,
+        target: &str,
+        direction: &str,
+        per_artifact: usize,
+        prove: bool,
+    ) -> PyResult<(Bound<'py, PyAny>, Option<String>)> {
+        use aiaudit::lineage::{self, Direction, Evidence, LineageOptions};
+        let direction = match direction {
+            "both" => Direction::Both,
+            "upstream" => Direction::Upstream,
+            "downstream" => Direction::Downstream,
+            other => {
+                return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                    "direction {other:?} is not one of \"both\", \"upstream\", \"downstream\""
+                )));
+            }
+        };
+        let opts = LineageOptions {
+            direction,
+            per_artifact: per_artifact.max(1),
+            ..LineageOptions::default()
+        };
+        let target = target.to_owned();
+        let (graph, evidence) = self.read(py, move |r| {
+            let g = lineage::lineage(r, &target, &opts)?;
+            let e = if prove {
+                Some(Evidence::build(r, &g, &target)?.to_json())
+            } else {
+                None
+            };
+            Ok((serde_json::to_value(&g).unwrap_or_default(), e))
+        })?;
+        Ok((convert::to_py(py, &graph)?, evidence))
+    }
+
     #[pyo3(signature = (seq, size=None))]
     fn prove(&self, py: Python<'_>, seq: u64, size: Option<u64>) -> PyResult<String> {
         self.read(py, |r| Ok(r.prove(seq, size)?.to_text()))

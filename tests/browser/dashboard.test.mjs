@@ -123,7 +123,12 @@ test("an auditor signs in, sees events arrive, filters, opens an event with its 
   // Filter by status: only FAILURE rows.
   await p.selectOption("select[name=status]", "FAILURE");
   await p.click("#filters button[type=submit]");
-  await p.waitForFunction(() => [...document.querySelectorAll("#events tbody tr td:nth-child(4)")].every((td) => td.textContent === "FAILURE"), null, { timeout: 5000 }).catch(async (e) => {
+  // At least one row, and every row FAILURE: an empty table (between the clear and the
+  // filtered answer) would pass `every` before the answer is in.
+  await p.waitForFunction(() => {
+    const cells = [...document.querySelectorAll("#events tbody tr td:nth-child(4)")];
+    return cells.length > 0 && cells.every((td) => td.textContent === "FAILURE");
+  }, null, { timeout: 5000 }).catch(async (e) => {
     console.log(await p.locator("#events tbody tr").allTextContents());
     throw e;
   });

@@ -263,6 +263,40 @@ fn downstream_of_a_model_version_lists_its_predictions_in_part_and_bad_targets_a
     );
 }
 
+#[test]
+fn declared_cycles_end_the_walk_with_each_node_once() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("cycle.db");
+    let log = AuditLogger::builder(&db)
+        .durability(Durability::Sync)
+        .open()
+        .expect("open");
+    // One run makes b from a, another a from b.
+    log.log(
+        Event::new("data_transformation", "a to b")
+            .detail("inputs", json!(["a"]))
+            .detail("outputs", json!(["b"])),
+    )
+    .expect("log");
+    log.log(
+        Event::new("data_transformation", "b to a")
+            .detail("inputs", json!(["b"]))
+            .detail("outputs", json!(["a"])),
+    )
+    .expect("log");
+    log.close().expect("close");
+    for dir_flag in ["--upstream", "--downstream"] {
+        let g = graph(&db, &["a", dir_flag]);
+        assert_eq!(g["events"].as_object().expect("events").len(), 2, "{g:#}");
+        assert_eq!(
+            g["artifacts"].as_object().expect("artifacts").len(),
+            2,
+            "{g:#}"
+        );
+        assert_eq!(g["edges"].as_array().expect("edges").len(), 4, "{g:#}");
+    }
+}
+
 fn base64_decode(s: &str) -> Vec<u8> {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD

@@ -2,17 +2,9 @@
 //! hashes).
 
 use aiaudit_core::Hash;
-use aiaudit_core::layout::{BUNDLE_WIDTH, tile_key};
+use aiaudit_core::layout::{BUNDLE_WIDTH, split_hashes as hashes, tile_key};
 
 use crate::{Error, PostgresStore};
-
-fn hashes(blob: &[u8]) -> impl Iterator<Item = Hash> + '_ {
-    blob.chunks_exact(32).map(|c| {
-        let mut h = [0u8; 32];
-        h.copy_from_slice(c);
-        h
-    })
-}
 
 impl PostgresStore {
     /// The hashes of `level` numbered `start..start + count`, as far as they are stored

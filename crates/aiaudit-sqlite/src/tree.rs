@@ -1,19 +1,11 @@
 //! The tree's stored levels: full tiles, then each level's tile tail (level 0: the tail's leaf
 //! hashes).
 
-use aiaudit_core::layout::{BUNDLE_WIDTH, tile_key};
+use aiaudit_core::layout::{BUNDLE_WIDTH, split_hashes as hashes, tile_key};
 use aiaudit_core::{Hash, NodeSource};
 use rusqlite::{OptionalExtension, params};
 
 use crate::{Error, SqliteStore};
-
-fn hashes(blob: &[u8]) -> impl Iterator<Item = Hash> + '_ {
-    blob.chunks_exact(32).map(|c| {
-        let mut h = [0u8; 32];
-        h.copy_from_slice(c);
-        h
-    })
-}
 
 impl SqliteStore {
     /// The hashes of `level` numbered `start..start + count`, as far as they are stored

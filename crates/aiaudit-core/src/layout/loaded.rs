@@ -29,14 +29,7 @@ impl LoadedBundle {
     /// Decodes `stored`, with `tile` the stored level-0 tile of the same number.
     pub fn new(stored: StoredBundle, tile: Option<&[u8]>) -> Self {
         let leaves = match tile {
-            Some(t) if t.len() == 32 * BUNDLE_WIDTH as usize => t
-                .chunks_exact(32)
-                .map(|c| {
-                    let mut h = [0u8; 32];
-                    h.copy_from_slice(c);
-                    h
-                })
-                .collect(),
+            Some(t) if t.len() == 32 * BUNDLE_WIDTH as usize => super::split_hashes(t).collect(),
             _ => vec![[0u8; 32]; BUNDLE_WIDTH as usize],
         };
         LoadedBundle {

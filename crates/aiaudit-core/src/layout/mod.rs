@@ -242,6 +242,15 @@ pub fn plan<'a>(batch: &AppendBatch<'a>, size: u64, head: &dyn Head) -> Result<P
     })
 }
 
+/// The hashes of a tile or tile tail: its bytes in 32-byte pieces (a shorter rest is dropped).
+pub fn split_hashes(blob: &[u8]) -> impl Iterator<Item = Hash> + '_ {
+    blob.chunks_exact(32).map(|c| {
+        let mut h = [0u8; 32];
+        h.copy_from_slice(c);
+        h
+    })
+}
+
 /// Row key of tile (`level`, `index`) in stores that key tiles by one integer.
 pub fn tile_key(level: u32, index: u64) -> i64 {
     ((u64::from(level) << 48) | index) as i64

@@ -7,6 +7,7 @@ mod dashboard;
 pub(crate) mod events;
 mod health;
 pub(crate) mod ingest;
+mod lineage;
 mod otlp;
 mod proofs;
 mod reports;
@@ -36,6 +37,7 @@ pub fn app(state: AppState) -> axum::Router {
         .routes(routes!(events::get_event))
         .routes(routes!(otlp::post_traces))
         .routes(routes!(otlp::post_logs))
+        .routes(routes!(lineage::post_lineage))
         .routes(routes!(reports::report))
         .routes(routes!(stream::stream))
         .routes(routes!(stream::whoami))

@@ -105,9 +105,9 @@ after(async () => {
 test("an auditor signs in, sees events arrive, filters, opens an event with its proof checked, and verifies", async () => {
   const { p, context, errors } = await page("audit");
   await p.waitForSelector("#events tbody tr");
-  // 50 from the first page, then the auditor's own reads arriving live as access events.
+  // 50 from the first page; the auditor's own reads (access events) are left out by default.
   assert.ok(await p.locator("#events tbody tr").count() >= 50);
-  await p.waitForSelector('#events tbody tr:has-text("GET /v1/events"):has-text("auditor")', { timeout: 10000 });
+  const ownReads = '#events tbody tr:has-text("GET /v1/events"):has-text("auditor")';
   assert.equal(await p.textContent("#who"), "auditor (audit)");
   assert.match(await p.textContent("#checkpoint"), /^aiaudit\.local\/.*\n\d+\n/);
   await p.waitForSelector("#live:not([hidden])");
@@ -119,6 +119,12 @@ test("an auditor signs in, sees events arrive, filters, opens an event with its 
   assert.equal(await p.locator(`#events tbody tr:has-text("${marker}")`).count(), 3);
   const first = await p.locator("#events tbody tr").first().textContent();
   assert.ok(first.includes(`${marker} #3`), `newest first: ${first}`);
+  assert.equal(await p.locator(ownReads).count(), 0, "the viewer's own reads are hidden by default");
+  // Asked for, they show (the page's first load is one of them).
+  await p.check("input[name=own_access]");
+  await p.click("#filters button[type=submit]");
+  await p.waitForSelector(ownReads, { timeout: 10000 });
+  await p.uncheck("input[name=own_access]");
 
   // Filter by status: only FAILURE rows.
   await p.selectOption("select[name=status]", "FAILURE");

@@ -6,7 +6,9 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { token: null, who: null, filters: {}, oldest: null, newest: null, stream: null, shown: 0, generation: 0 };
+// The list leaves out the viewer's own reads (each is an access event) unless asked for them.
+const DEFAULT_FILTERS = { own_access: "false" };
+const state = { token: null, who: null, filters: { ...DEFAULT_FILTERS }, oldest: null, newest: null, stream: null, shown: 0, generation: 0 };
 
 class ApiError extends Error {
   constructor(status, body) {
@@ -390,10 +392,11 @@ document.addEventListener("DOMContentLoaded", () => {
   $("signout").addEventListener("click", signOut);
   $("filters").addEventListener("submit", (ev) => {
     ev.preventDefault();
-    state.filters = Object.fromEntries([...new FormData(ev.target)].filter(([, v]) => v !== ""));
+    const form = Object.fromEntries([...new FormData(ev.target)].filter(([, v]) => v !== ""));
+    state.filters = { ...DEFAULT_FILTERS, ...form };
     load();
   });
-  $("filters").addEventListener("reset", () => { state.filters = {}; setTimeout(load, 0); });
+  $("filters").addEventListener("reset", () => { state.filters = { ...DEFAULT_FILTERS }; setTimeout(load, 0); });
   $("more").addEventListener("click", older);
   $("verify").addEventListener("click", verify);
   $("detail-close").addEventListener("click", () => { $("detail").hidden = true; });

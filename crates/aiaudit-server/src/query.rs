@@ -81,6 +81,10 @@ pub struct EventFilter {
     /// An artifact the events made, written as for `uses`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub makes: Option<String>,
+    /// `false`: leave out the `access` events of the caller's own reads (the dashboard's
+    /// default, so that reading does not fill the list it reads). Default `true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub own_access: Option<bool>,
     /// From: RFC 3339, a date, or an age (`7d`, `12h`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub since: Option<String>,

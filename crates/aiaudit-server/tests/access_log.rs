@@ -72,11 +72,23 @@ async fn reads_are_recorded_with_who_what_and_how_many() {
     assert_eq!(acc[3]["actor"]["user"], "audit-token");
     assert_eq!(acc[4]["details"]["outcome"], "denied");
     assert_eq!(acc[4]["status"], "WARNING");
+    // `own_access=false` leaves out the caller's own reads, and only those.
+    let (s, page) = h
+        .get_json("audit", "/v1/events?type=access&limit=100&own_access=false")
+        .await;
+    assert_eq!(s, 200);
+    let others = page["events"].as_array().expect("events");
+    assert_eq!(
+        others.len(),
+        4,
+        "the audit token's proof read is its own: {page}"
+    );
+    assert!(others.iter().all(|e| e["actor"]["user"] != "audit-token"));
     let db = h.db();
     let size = h.server.shutdown().await.expect("shutdown");
 
     // The same, from the log file (what `aiaudit query --type access` prints); the auditor's
-    // own listing is the sixth.
+    // own listings are the sixth and seventh.
     let reader = LogReader::open(&db).expect("reader");
     let access = reader
         .query(&Query {
@@ -84,12 +96,12 @@ async fn reads_are_recorded_with_who_what_and_how_many() {
             ..Query::default()
         })
         .expect("query");
-    assert_eq!(access.len(), 6);
+    assert_eq!(access.len(), 7);
     let last = Record::from_leaf_data(&access[5].data).expect("record");
     assert_eq!(
         last.details["filter"],
         json!({"type": "access", "limit": 100})
     );
     assert_eq!(last.details["records"], json!(5));
-    assert_eq!(size, 12 + 1 + 6);
+    assert_eq!(size, 12 + 1 + 7);
 }

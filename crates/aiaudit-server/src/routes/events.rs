@@ -68,6 +68,7 @@ pub async fn list_events(
     };
     let (caller, route) = auth.needs(&state, need).await?;
     let hide_access = !caller.role.allows(Role::Audit);
+    let hide_own = (filter.own_access == Some(false)).then(|| caller.token.name.clone());
     let page = page_size(filter.limit, state.limits.max_page)?;
     let q = to_query(&filter, page)?;
     let (entries, scanned_to, more) = state
@@ -81,7 +82,7 @@ pub async fn list_events(
     let events = entries
         .into_iter()
         .take(page)
-        .filter(|e| !(hide_access && e.kind == ACCESS))
+        .filter(|e| !(hide_access && e.kind == ACCESS) && !own_read(e, hide_own.as_deref()))
         .map(|e| raw(&e))
         .collect::<Result<Vec<_>, _>>()?;
     let filter_json = serde_json::to_value(&filter).map_err(ApiError::internal)?;
@@ -94,6 +95,11 @@ pub async fn list_events(
             None
         },
     }))
+}
+
+/// Is `e` an access event of the reader named `own` (who asked not to see them)?
+pub(crate) fn own_read(e: &StoredEntry, own: Option<&str>) -> bool {
+    own.is_some_and(|me| e.kind == ACCESS && e.user.as_deref() == Some(me))
 }
 
 fn raw(e: &StoredEntry) -> Result<Box<RawValue>, ApiError> {

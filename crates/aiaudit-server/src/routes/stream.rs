@@ -42,6 +42,9 @@ pub struct StreamFilter {
     /// Operation id or name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operation: Option<String>,
+    /// `false`: leave out the `access` events of the caller's own reads. Default `true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub own_access: Option<bool>,
     /// Start after this seq (default: the log's current end, so only new events come).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[param(minimum = 0)]
@@ -56,6 +59,8 @@ struct Follow {
     query: Query,
     after: Option<u64>,
     hide_access: bool,
+    /// The caller's name, when its own access events are left out.
+    hide_own: Option<String>,
     committed: tokio::sync::watch::Receiver<u64>,
     stopping: tokio::sync::watch::Receiver<bool>,
     failed: bool,
@@ -90,7 +95,10 @@ impl Follow {
                 self.after = Some(last.seq);
                 let records: Vec<&str> = entries
                     .iter()
-                    .filter(|e| !(self.hide_access && e.kind == ACCESS))
+                    .filter(|e| {
+                        !(self.hide_access && e.kind == ACCESS)
+                            && !super::events::own_read(e, self.hide_own.as_deref())
+                    })
                     .filter_map(|e| std::str::from_utf8(&e.data).ok())
                     .collect();
                 if records.is_empty() {
@@ -177,6 +185,7 @@ pub async fn stream(
         filter: filter_json,
         delivered: 0,
         hide_access: !caller.role.allows(Role::Audit),
+        hide_own: (filter.own_access == Some(false)).then(|| caller.token.name.clone()),
         committed: state.committed.subscribe(),
         stopping: state.stopping.subscribe(),
         state,

@@ -82,7 +82,7 @@ pub async fn list_events(
     let events = entries
         .into_iter()
         .take(page)
-        .filter(|e| !(hide_access && e.kind == ACCESS) && !own_read(e, hide_own.as_deref()))
+        .filter(|e| !((hide_access && e.kind == ACCESS) || own_read(e, hide_own.as_deref())))
         .map(|e| raw(&e))
         .collect::<Result<Vec<_>, _>>()?;
     let filter_json = serde_json::to_value(&filter).map_err(ApiError::internal)?;

@@ -96,8 +96,8 @@ impl Follow {
                 let records: Vec<&str> = entries
                     .iter()
                     .filter(|e| {
-                        !(self.hide_access && e.kind == ACCESS)
-                            && !super::events::own_read(e, self.hide_own.as_deref())
+                        !((self.hide_access && e.kind == ACCESS)
+                            || super::events::own_read(e, self.hide_own.as_deref()))
                     })
                     .filter_map(|e| std::str::from_utf8(&e.data).ok())
                     .collect();

@@ -159,11 +159,15 @@ class AuditLogger(_native.Logger):
         after: int | None = None,
         newest_first: bool = False,
         limit: int | None = None,
+        uses: Any = None,
+        makes: Any = None,
     ) -> list[dict[str, Any]]:
         """Sealed records matching every filter given, oldest first (or ``newest_first``).
 
         ``since``/``until`` take datetimes, dates or ISO 8601 text (naive means local time; a
-        date alone as ``until`` means the end of that day); ``after`` is a seq cursor."""
+        date alone as ``until`` means the end of that day); ``after`` is a seq cursor;
+        ``uses``/``makes`` an artifact the records read or made (a ``Dataset(...)``,
+        ``Model(...)``, ``"credit-risk@2.3.0"`` or ``"dataset:loans@2026-11"``)."""
         return self._reader().query(
             type_=type,
             status=status,
@@ -177,6 +181,8 @@ class AuditLogger(_native.Logger):
             after=after,
             descending=newest_first,
             limit=limit or 0,
+            uses=None if uses is None else _target(uses),
+            makes=None if makes is None else _target(makes),
         )
 
     def get(self, seq: int) -> dict[str, Any]:

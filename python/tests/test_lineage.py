@@ -53,6 +53,13 @@ def test_runs_link_a_prediction_to_its_model_and_data_and_the_evidence_verifies(
     assert record["details"]["metrics"] == {"auc": 0.95}
     assert record["details"]["outputs"] == [{"type": "model", "name": "credit-risk", "version": "2.3.0"}]
 
+    # The index from Python: who made the model, who read the raw data.
+    assert [r["type"] for r in audit.query(makes=model)] == ["run_completed"]
+    assert len(audit.query(uses="credit-risk@2.3.0", type="model_inference")) == 20
+    assert {r["operation"]["name"] for r in audit.query(uses=raw)} == {"clean"}
+    with pytest.raises(ValueError, match="names no artifact"):
+        audit.query(uses="model:")
+
     # Downstream of the model: its predictions, listed in part.
     down = audit.lineage(model, direction="downstream", per_artifact=5)
     assert kinds(down).count("model_inference") == 5

@@ -83,7 +83,7 @@ impl Reader {
     }
 
     /// Records matching the filters, as dicts.
-    #[pyo3(signature = (*, type_=None, status=None, model=None, user=None, operation=None, subject=None, input_hash=None, since_ns=None, until_ns=None, after=None, descending=false, limit=0))]
+    #[pyo3(signature = (*, type_=None, status=None, model=None, user=None, operation=None, subject=None, input_hash=None, since_ns=None, until_ns=None, after=None, descending=false, limit=0, uses=None, makes=None))]
     #[allow(clippy::too_many_arguments)]
     fn query<'py>(
         &self,
@@ -100,7 +100,22 @@ impl Reader {
         after: Option<u64>,
         descending: bool,
         limit: usize,
+        uses: Option<String>,
+        makes: Option<String>,
     ) -> PyResult<Vec<Bound<'py, PyAny>>> {
+        let key = |name: &str, v: Option<String>| -> PyResult<Option<String>> {
+            v.map(|t| {
+                aiaudit_core::lineage::Artifact::parse(&t)
+                    .map(|a| a.key())
+                    .ok_or_else(|| {
+                        pyo3::exceptions::PyValueError::new_err(format!(
+                            "{name} {t:?} names no artifact"
+                        ))
+                    })
+            })
+            .transpose()
+        };
+        let (uses, makes) = (key("uses", uses)?, key("makes", makes)?);
         let q = aiaudit::Query {
             kind: type_,
             status: status.map(|s| s.to_ascii_uppercase()),
@@ -110,8 +125,8 @@ impl Reader {
             subject,
             input_hash,
             ingest_id: None,
-            uses: None,
-            makes: None,
+            uses,
+            makes,
             since_ns,
             until_ns,
             after_seq: after,

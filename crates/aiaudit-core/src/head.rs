@@ -270,6 +270,23 @@ impl<'a> RecordHead<'a> {
 
     /// The artifacts the record reads and writes ([`crate::lineage::links`]).
     pub fn links(&self) -> Vec<(crate::lineage::Role, crate::lineage::Artifact)> {
+        self.with_lineage(crate::lineage::links)
+    }
+
+    /// The index values of [`RecordHead::links`] ([`crate::lineage::index_keys`]).
+    pub fn artifact_keys(&self) -> Vec<String> {
+        self.with_lineage(crate::lineage::index_keys)
+    }
+
+    /// `f` over the record's type, model and lineage details (parsed only when present).
+    fn with_lineage<T>(
+        &self,
+        f: impl FnOnce(
+            &str,
+            Option<(&str, Option<&str>)>,
+            &dyn Fn(&str) -> Option<serde_json::Value>,
+        ) -> T,
+    ) -> T {
         let d = self.detail();
         let raw = |k: &str| -> Option<&RawValue> {
             match k {
@@ -287,7 +304,7 @@ impl<'a> RecordHead<'a> {
             .model
             .as_ref()
             .map(|m| (m.name.as_ref(), m.version.as_deref()));
-        crate::lineage::links(&self.kind, model, &|k| {
+        f(&self.kind, model, &|k| {
             raw(k).and_then(|r| serde_json::from_str(r.get()).ok())
         })
     }

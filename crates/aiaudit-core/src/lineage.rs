@@ -153,10 +153,9 @@ pub fn links(
     match model {
         Some((name, version)) if !name.is_empty() => {
             let m = Artifact::new("model", name, version);
-            if kind == "model_training" {
-                outputs.push(m);
-            } else {
-                inputs.push(m);
+            match model_role(kind) {
+                Role::Output => outputs.push(m),
+                Role::Input => inputs.push(m),
             }
         }
         _ => {
@@ -170,12 +169,47 @@ pub fn links(
     let mut out: Vec<(Role, Artifact)> = Vec::with_capacity(inputs.len() + outputs.len());
     for (role, list) in [(Role::Input, inputs), (Role::Output, outputs)] {
         for a in list {
-            if !out.iter().any(|(r, b)| *r == role && b.key() == a.key()) {
+            // The same key: the same kind, name and version (a hash does not name another).
+            let same =
+                |b: &Artifact| (&b.kind, &b.name, &b.version) == (&a.kind, &a.name, &a.version);
+            if !out.iter().any(|(r, b)| *r == role && same(b)) {
                 out.push((role, a));
             }
         }
     }
     out
+}
+
+/// What a record's `model` is to it: made by a `model_training` record, read by any other.
+fn model_role(kind: &str) -> Role {
+    if kind == "model_training" {
+        Role::Output
+    } else {
+        Role::Input
+    }
+}
+
+/// [`keys`] of [`links`]. A record that names no lineage detail — a prediction, with only its
+/// model — gets its one key without the links being built: this runs for every event the
+/// writer seals and every record a reader derives.
+pub fn index_keys(
+    kind: &str,
+    model: Option<(&str, Option<&str>)>,
+    detail: &dyn Fn(&str) -> Option<Value>,
+) -> Vec<String> {
+    if LINEAGE_DETAILS.iter().any(|k| detail(k).is_some()) {
+        return keys(&links(kind, model, detail));
+    }
+    match model {
+        Some((name, version)) if !name.is_empty() => {
+            let role = model_role(kind).field();
+            vec![match version {
+                Some(v) => format!("{role}:model:{name}@{v}"),
+                None => format!("{role}:model:{name}"),
+            }]
+        }
+        _ => Vec::new(),
+    }
 }
 
 impl Role {
@@ -269,6 +303,35 @@ mod tests {
             self::keys(&found),
             ["uses:dataset:a", "uses:code:etl@3", "makes:dataset:b@1"]
         );
+    }
+
+    #[test]
+    fn index_keys_are_the_keys_of_the_links() {
+        let cases = [
+            ("model_inference", Some(("cr", Some("2"))), json!({})),
+            ("model_training", Some(("cr", Some("2"))), json!({})),
+            (
+                "deployment",
+                Some(("cr", None)),
+                json!({"environment": "prod"}),
+            ),
+            ("drift", None, json!({})),
+            ("model_inference", Some(("", None)), json!({})),
+            (
+                "model_training",
+                Some(("cr", Some("2"))),
+                json!({"inputs": ["d"]}),
+            ),
+            ("model_inference", None, json!({"model_id": "m"})),
+        ];
+        for (kind, model, details) in cases {
+            let detail = |k: &str| details.get(k).cloned();
+            assert_eq!(
+                index_keys(kind, model, &detail),
+                keys(&links(kind, model, &detail)),
+                "{kind} {model:?} {details}"
+            );
+        }
     }
 
     #[test]

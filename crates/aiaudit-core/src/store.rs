@@ -77,14 +77,14 @@ impl StoredEntry {
             _ => None,
         };
         let (input_hash, ingest_id) = (detail(indexed::INPUT_HASH), detail(indexed::INGEST_ID));
-        let artifacts = crate::lineage::keys(&crate::lineage::links(
+        let artifacts = crate::lineage::index_keys(
             &event.kind,
             event
                 .model
                 .as_ref()
                 .map(|m| (m.name.as_str(), m.version.as_deref())),
             &|k| event.details.get(k).cloned(),
-        ));
+        );
         let (op_id, op_name) = event.operation.map_or((None, None), |o| (o.id, o.name));
         StoredEntry {
             seq,
@@ -142,7 +142,7 @@ impl StoredEntry {
 
     /// Sets the query fields from the record's head.
     pub fn fill(&mut self, h: RecordHead<'_>) {
-        self.artifacts = crate::lineage::keys(&h.links());
+        self.artifacts = h.artifact_keys();
         self.id = h.id.into_owned();
         self.kind = h.kind.into_owned();
         self.status = h.status.into_owned();

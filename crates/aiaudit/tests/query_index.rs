@@ -99,7 +99,8 @@ fn check(
     queries: Queries,
     on_postgres: bool,
 ) -> Result<(), TestCaseError> {
-    let kinds = ["model_inference", "drift", "data_access"];
+    // model_training makes the model it names; the others read it.
+    let kinds = ["model_inference", "drift", "data_access", "model_training"];
     let statuses = ["INFO", "WARNING", "ERROR"];
     let names = ["a", "b", "c", "d"];
     let dir = tempfile::tempdir().expect("tmp");

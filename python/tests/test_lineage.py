@@ -5,6 +5,9 @@ canonical forms."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +16,7 @@ import pytest
 import aiaudit
 from aiaudit import AuditLogger, AuditTrail, Dataset, Model, hash_array, hash_dataframe, hash_directory, hash_file
 from aiaudit.errors import ProofError
+from server import binary
 
 
 def kinds(graph: dict) -> list[str]:
@@ -147,3 +151,48 @@ def test_content_hashes_follow_their_canonical_forms(tmp_path: Path) -> None:
     p2 = p.copy()
     p2.loc[0, "score"] = 0.51
     assert hash_dataframe(p2) != hash_dataframe(p)
+
+
+def test_a_run_that_never_ends_made_nothing_and_is_named(tmp_path: Path) -> None:
+    db = tmp_path / "open.db"
+    audit = AuditLogger(db, durability="sync")
+    model = Model("credit-risk", "2.3.0")
+    with audit.run("train credit-risk", inputs=[Dataset("loans", "2026-11")], outputs=[model]):
+        pass
+    audit.close()
+    # A process starts an evaluation run of the model and dies inside it: the start is
+    # committed, the end never comes.
+    child = textwrap.dedent(f"""
+        import os, aiaudit
+        audit = aiaudit.AuditLogger({str(db)!r}, durability="sync")
+        run = audit.run("evaluate credit-risk", inputs=[aiaudit.Model("credit-risk", "2.3.0")],
+                        outputs=[aiaudit.Dataset("eval-report", "1")], run_id="run-that-dies")
+        run.__enter__()
+        audit.flush()
+        os._exit(9)
+    """)
+    done = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 9, done.stderr
+
+    reader = aiaudit.reader(db)
+    assert reader.verify()["intact"], "nothing half-written"
+    events = reader.query(operation="run-that-dies")
+    assert [e["type"] for e in events] == ["run_started"]
+    # What a run declared it would make is not made until it ends.
+    assert reader.query(makes="dataset:eval-report@1") == []
+    # The lineage report names the run that never ended, in its verdicts and its rows.
+    report = json.loads(subprocess.run(
+        [binary(), "--db", str(db), "report", "lineage", "--model", "credit-risk@2.3.0", "--format", "json"],
+        check=True, capture_output=True, text=True).stdout)
+    runs = {r["name"]: r for r in report["runs"]}
+    assert runs["evaluate credit-risk: run started"]["ended"] is False
+    assert runs["train credit-risk: run completed"]["ended"] is None
+    md = subprocess.run(
+        [binary(), "--db", str(db), "report", "lineage", "--model", "credit-risk@2.3.0", "--format", "md"],
+        check=True, capture_output=True, text=True).stdout
+    assert "Runs on this lineage that never ended (1)" in md, md
+    assert "evaluate credit-risk: run started" in md
+    # The operations report shows it open; OpenLineage sees a START without an end.
+    ops = json.loads(subprocess.run([binary(), "--db", str(db), "report", "operations", "--format", "json"],
+                                    check=True, capture_output=True, text=True).stdout)
+    assert {o["id"]: o["state"] for o in ops["operations"]}["run-that-dies"] == "open"

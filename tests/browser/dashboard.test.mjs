@@ -210,6 +210,56 @@ test("an auditor signs in, sees events arrive, filters, opens an event with its 
   }
 });
 
+test("the lineage view opens from a prediction and walks back to its training data", async () => {
+  const { p, context, errors } = await page("audit");
+  await p.waitForSelector("#events tbody tr");
+  await p.fill("input[name=type]", "model_inference");
+  await p.click("#filters button[type=submit]");
+  await p.waitForFunction(() => {
+    const cells = [...document.querySelectorAll("#events tbody tr td:nth-child(3)")];
+    return cells.length > 0 && cells.every((td) => td.textContent === "model_inference");
+  }, null, { timeout: 10000 });
+  await p.locator("#events tbody tr").first().click();
+  await p.waitForFunction(() => document.getElementById("record").textContent.includes('"model_inference"'));
+  await p.click("#detail-lineage");
+  await p.waitForSelector("#lineage-graph svg g.node", { timeout: 10000 });
+  // The whole chain: the prediction, its deployment and model version, the training run, the
+  // features and the raw data they were made from.
+  const kinds = await p.locator("#lineage-graph g.node text.kind").allTextContents();
+  for (const k of ["model_inference", "deployment", "model", "model_training", "data_transformation", "dataset"]) {
+    assert.ok(kinds.includes(k), `${k} on the graph: ${kinds.join(", ")}`);
+  }
+  const labels = await p.locator("#lineage-graph g.node text.label").allTextContents();
+  assert.ok(labels.some((l) => l.startsWith("credit-risk@2.3.0")), labels.join(", "));
+  assert.equal(await p.locator("#lineage-graph g.node.target").count(), 1, "the prediction is marked");
+  assert.ok(await p.locator("#lineage-graph path.edge").count() >= 5);
+  assert.match(await p.textContent("#lineage-summary"), /\d+ events, \d+ artifacts, \d+ links/);
+  // Every node lies inside the drawing, none on top of another.
+  const boxes = await p.locator("#lineage-graph g.node rect").evaluateAll((rs) => rs.map((r) => [+r.getAttribute("x"), +r.getAttribute("y")]));
+  assert.equal(new Set(boxes.map((b) => b.join())).size, boxes.length, "no two nodes in one place");
+  // Clicking the training run opens it, with its proof checked.
+  await p.locator('#lineage-graph g.node.event:has(text.kind:text-is("model_training"))').click();
+  await p.waitForFunction(() => document.getElementById("record").textContent.includes('"model_training"'));
+  await p.waitForSelector("#proof p:nth-child(4)");
+  for (const l of await p.locator("#proof p").allTextContents()) assert.ok(l.startsWith("✓"), l);
+  // From there, downstream reaches the deployment and predictions again.
+  await p.click("#detail-lineage");
+  await p.waitForFunction(() => document.getElementById("lineage-target").textContent !== "" &&
+    [...document.querySelectorAll("#lineage-graph g.node.target text.kind")].some((t) => t.textContent === "model_training"));
+  const after = await p.locator("#lineage-graph g.node text.kind").allTextContents();
+  assert.ok(after.includes("model_inference") && after.includes("evaluation"), after.join(", "));
+  await p.locator("#lineage").screenshot({ path: join(shots, "dashboard-lineage.png") });
+  // A target that names nothing is a clear error.
+  await p.evaluate(() => lineage("no-such-thing-anywhere"));
+  await p.waitForFunction(() => document.getElementById("lineage-error").textContent !== "");
+  assert.match(await p.textContent("#lineage-error"), /no-such-thing-anywhere/);
+  assert.deepEqual(errors.filter((e) => !e.includes("404")), []);
+  await context.close();
+  const access = cli("query", "--type", "access", "--user", "auditor", "--limit", "0", "--format", "jsonl")
+    .trim().split("\n").map((l) => JSON.parse(l));
+  assert.ok(access.some((a) => a.details.route === "GET /v1/lineage/{target}"), "lineage reads are audited");
+});
+
 test("a read token sees events but no proofs, verification or access log; an ingest token sees nothing", async () => {
   const reader = await page("read");
   await reader.p.waitForSelector("#events tbody tr");
@@ -253,6 +303,7 @@ test("HTML reports render offline in every language, with their charts", async (
     ["ai-act", [], "fr", "Tenue des registres selon le règlement européen sur l’IA (AI Act)"],
     ["integrity", [], "de", "Integrität des Protokolls"],
     ["operations", [], "en", "Operations and audit trails"],
+    ["lineage", ["--model", "credit-risk@2.3.0"], "de", "Herkunft: credit-risk@2.3.0"],
   ]) {
     const file = join(dir, `${kind}-${lang}.html`);
     cli("report", kind, ...args, "--format", "html", "--lang", lang, "--output", file);
@@ -268,6 +319,12 @@ test("HTML reports render offline in every language, with their charts", async (
       assert.ok(pdf.length > 10000, "prints to PDF");
     }
     if (kind === "integrity") assert.match(await p.locator(".verdict").textContent(), /unversehrt/);
+    if (kind === "lineage") {
+      assert.match(await p.locator(".verdict.ok").first().textContent(), /signierten Checkpoint/);
+      assert.equal(await p.locator("figure.graph svg").count(), 1);
+      assert.ok(await p.locator("figure.graph svg rect").count() >= 6, "the chain's nodes");
+      await p.screenshot({ path: join(shots, "report-lineage.png"), fullPage: true });
+    }
   }
   await context.close();
 });

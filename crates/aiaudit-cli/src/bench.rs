@@ -23,17 +23,7 @@ struct Figures {
 }
 
 pub fn run(events: u64, dir: Option<&Path>, rounds: usize) -> Result<()> {
-    let tmp;
-    let dir = match dir {
-        Some(d) => {
-            std::fs::create_dir_all(d)?;
-            d.to_owned()
-        }
-        None => {
-            tmp = tempdir()?;
-            tmp.clone()
-        }
-    };
+    let dir = bench_dir(dir)?;
     say!(
         "aiaudit bench: {events} events, {} cores, files in {}",
         cores(),
@@ -408,6 +398,17 @@ pub(crate) fn remove_log(db: &Path) {
         let _ = std::fs::remove_file(format!("{}{ext}", db.display()));
     }
     let _ = std::fs::remove_file(aiaudit::keyfile::default_key_path(db));
+}
+
+/// The directory a benchmark's files go in: `dir`, created if missing, or a temporary one.
+pub(crate) fn bench_dir(dir: Option<&Path>) -> Result<std::path::PathBuf> {
+    match dir {
+        Some(d) => {
+            std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
+            Ok(d.to_owned())
+        }
+        None => tempdir(),
+    }
 }
 
 pub(crate) fn tempdir() -> Result<std::path::PathBuf> {

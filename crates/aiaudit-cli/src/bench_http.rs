@@ -114,8 +114,14 @@ impl Drop for ServerProcess {
 }
 
 fn start_server(dir: &Path) -> Result<(ServerProcess, String, String)> {
+    start_server_on(&dir.join("http-bench.db"), None)
+}
+
+/// `aiaudit serve` over `db` (with `config`, whose `[server] db` must name `db`), with an
+/// ingest and a read token.
+fn start_server_on(db: &Path, config: Option<&Path>) -> Result<(ServerProcess, String, String)> {
     let exe = std::env::current_exe()?;
-    let db = dir.join("http-bench.db");
+    let db = db.to_owned();
     let token = |role: &str| -> Result<String> {
         let out = Command::new(&exe)
             .arg("--db")
@@ -136,17 +142,26 @@ fn start_server(dir: &Path) -> Result<(ServerProcess, String, String)> {
     };
     let ingest = token("ingest")?;
     let read = token("read")?;
-    let mut child = Command::new(&exe)
-        .arg("--db")
-        .arg(&db)
-        .args(["serve", "--listen", "127.0.0.1:0"])
+    let mut cmd = Command::new(&exe);
+    match config {
+        Some(c) => cmd.arg("serve").arg("--config").arg(c),
+        None => cmd
+            .arg("--db")
+            .arg(&db)
+            .args(["serve", "--listen", "127.0.0.1:0"]),
+    };
+    let mut child = cmd
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
         .context("starting aiaudit serve")?;
+    let mut out = BufReader::new(child.stdout.take().context("server stdout")?);
     let mut line = String::new();
-    BufReader::new(child.stdout.take().context("server stdout")?).read_line(&mut line)?;
+    out.read_line(&mut line)?;
+    // The child goes on writing to its stdout: keep reading it, or its next line would be a
+    // broken pipe that ends it.
+    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
     let url = line
         .split_whitespace()
         .find(|w| w.starts_with("http://"))
@@ -186,6 +201,179 @@ fn pct(sorted: &[Duration], p: f64) -> f64 {
     sorted[i].as_secs_f64() * 1e3
 }
 
+/// Batched ingest (1,000 events per request, `wait=commit`) of `events` to `url`, with an
+/// operation per event or (`per_run`) per run of 10,000: events/s, the sorted request
+/// latencies, and the ids the server gave.
+#[allow(clippy::too_many_arguments)]
+fn batched(
+    rt: &tokio::runtime::Runtime,
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+    events: u64,
+    connections: usize,
+    per_run: bool,
+    rng: &mut Rng,
+) -> Result<(f64, Vec<Duration>, Vec<String>)> {
+    let batches: Vec<bytes::Bytes> = (0..8)
+        .map(|b| {
+            let events: Vec<String> = (0..1_000)
+                .map(|i| event_json(rng, b * 1_000 + i, per_run))
+                .collect();
+            bytes::Bytes::from(format!("[{}]", events.join(",")))
+        })
+        .collect();
+    let requests = events.div_ceil(1_000);
+    let load = Load {
+        http: http.clone(),
+        url: format!("{url}/v1/events?wait=commit"),
+        token: token.to_owned(),
+        content_type: "application/json",
+        status: 201,
+        connections,
+    };
+    let (secs, mut lat, ids) = rt.block_on(load.run(batches, requests))?;
+    lat.sort();
+    Ok(((requests * 1_000) as f64 / secs, lat, ids))
+}
+
+/// `bench-http --witnesses N`: batched ingest into a server without witnesses and into one
+/// showing every checkpoint to `n` witness processes each second, in alternating rounds.
+pub fn witnessed(dir: Option<&Path>, o: &Options, n: usize) -> Result<()> {
+    let tmp = tempfile_dir(dir)?;
+    let exe = std::env::current_exe()?;
+    let plain_db = tmp.join("plain.db");
+    let witnessed_db = tmp.join("witnessed.db");
+    let out = Command::new(&exe)
+        .arg("--db")
+        .arg(&witnessed_db)
+        .args(["init"])
+        .output()?;
+    if !out.status.success() {
+        bail!("init: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let vkey = String::from_utf8_lossy(
+        &Command::new(&exe)
+            .arg("--db")
+            .arg(&witnessed_db)
+            .arg("verifier-key")
+            .output()?
+            .stdout,
+    )
+    .trim()
+    .to_owned();
+    let mut witnesses = Vec::new();
+    let mut config = format!(
+        "[server]\ndb = \"{}\"\nlisten = \"127.0.0.1:0\"\nwitness_every = \"1s\"\n",
+        witnessed_db.display()
+    );
+    for i in 0..n {
+        let key = tmp.join(format!("w{i}.key"));
+        let _ = std::fs::remove_file(&key);
+        let out = Command::new(&exe)
+            .args([
+                "witness",
+                "init",
+                "--name",
+                &format!("bench.example/w{i}"),
+                "--key",
+            ])
+            .arg(&key)
+            .output()?;
+        if !out.status.success() {
+            bail!("witness init: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        let wkey = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        let logs = tmp.join(format!("w{i}.logs.toml"));
+        std::fs::write(&logs, format!("[[log]]\nvkey = \"{vkey}\"\n"))?;
+        let mut child = Command::new(&exe)
+            .args(["witness", "serve", "--listen", "127.0.0.1:0", "--key"])
+            .arg(&key)
+            .arg("--logs")
+            .arg(&logs)
+            .arg("--state")
+            .arg(tmp.join(format!("w{i}.db")))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let mut out = BufReader::new(child.stdout.take().context("witness stdout")?);
+        let mut line = String::new();
+        out.read_line(&mut line)?;
+        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .with_context(|| format!("no URL in {line:?}"))?
+            .to_owned();
+        config.push_str(&format!(
+            "\n[[witnesses]]\nname = \"w{i}\"\nurl = \"{url}\"\nvkey = \"{wkey}\"\n"
+        ));
+        witnesses.push(ServerProcess { child, url });
+    }
+    let config_path = tmp.join("witnessed.toml");
+    std::fs::write(&config_path, config)?;
+    let (plain, plain_token, _) = start_server_on(&plain_db, None)?;
+    let (wit, wit_token, wit_read) = start_server_on(&witnessed_db, Some(&config_path))?;
+    say!(
+        "aiaudit bench-http --witnesses {n}: batched ingest, {} events per round, plain and witnessed servers alternating",
+        o.batched_events
+    );
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()?;
+    let mut rng = Rng::new(11);
+    let (mut p, mut w) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        for (server, token, rates) in [(&plain, &plain_token, &mut p), (&wit, &wit_token, &mut w)] {
+            let (rate, _, _) = batched(
+                &rt,
+                &http,
+                &server.url,
+                token,
+                o.batched_events,
+                o.connections,
+                false,
+                &mut rng,
+            )?;
+            rates.push(rate);
+        }
+    }
+    let med = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (pm, wm) = (med(&mut p), med(&mut w));
+    say!("    without witnesses                       {pm:>10.0} events/s (median of 3)");
+    say!(
+        "    with {n} witnesses cosigning every 1 s    {wm:>10.0} events/s   ratio {:.2}   target: within noise",
+        wm / pm
+    );
+    std::thread::sleep(Duration::from_millis(1_500));
+    let note = rt.block_on(async {
+        http.get(format!("{}/v1/checkpoint?cosigned=true", wit.url))
+            .bearer_auth(&wit_read)
+            .send()
+            .await?
+            .text()
+            .await
+    })?;
+    let cosigs = note
+        .lines()
+        .filter(|l| l.starts_with("\u{2014} bench.example/w"))
+        .count();
+    say!(
+        "    the newest cosigned checkpoint: size {}, {cosigs} of {n} cosignatures",
+        note.lines().nth(1).unwrap_or("?")
+    );
+    drop((plain, wit, witnesses));
+    Ok(())
+}
+
 pub fn run(dir: Option<&Path>, o: &Options) -> Result<()> {
     let tmp = tempfile_dir(dir)?;
     let (server, ingest, read) = start_server(&tmp)?;
@@ -208,26 +396,17 @@ pub fn run(dir: Option<&Path>, o: &Options) -> Result<()> {
     let mut a_rates = Vec::new();
     let mut ids = Vec::new();
     for per_run in [false, true] {
-        let batches: Vec<bytes::Bytes> = (0..8)
-            .map(|b| {
-                let events: Vec<String> = (0..1_000)
-                    .map(|i| event_json(&mut rng, b * 1_000 + i, per_run))
-                    .collect();
-                bytes::Bytes::from(format!("[{}]", events.join(",")))
-            })
-            .collect();
-        let requests = o.batched_events.div_ceil(1_000);
-        let load = Load {
-            http: http.clone(),
-            url: format!("{url}/v1/events?wait=commit"),
-            token: ingest.clone(),
-            content_type: "application/json",
-            status: 201,
-            connections: o.connections,
-        };
-        let (secs, mut lat, got) = rt.block_on(load.run(batches, requests))?;
-        lat.sort();
-        let (a_rate, a_p99) = ((requests * 1_000) as f64 / secs, pct(&lat, 0.99));
+        let (a_rate, lat, got) = batched(
+            &rt,
+            &http,
+            &url,
+            &ingest,
+            o.batched_events,
+            o.connections,
+            per_run,
+            &mut rng,
+        )?;
+        let a_p99 = pct(&lat, 0.99);
         say!(
             "(a{}) batched ingest, 1,000/request, wait=commit  {a_rate:>10.0} events/s  (p99 {a_p99:.1} ms per request, {} connections; operation per {})  target >= 150,000",
             if per_run { 2 } else { 1 },

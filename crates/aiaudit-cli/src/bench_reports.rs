@@ -1,17 +1,18 @@
 //! `aiaudit bench-reports`: the reports and the dashboard over a large log, measured side by
 //! side with the bare read they cannot beat.
 
-use aiaudit::reports::{self, Request};
+use aiaudit::reports;
 use aiaudit::{AuditLogger, Durability, LogReader, Query};
+use aiaudit_core::report::Report;
 use aiaudit_core::timefmt::now_ns;
-use aiaudit_report::{Context, Kind, Lang};
+use aiaudit_report::{Context, Lang};
 use aiaudit_server::{Server, ServerConfig};
 use aiaudit_sqlite::TokenFile;
 use anyhow::{Context as _, Result, bail};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::bench::{CHUNK, chunk, median, remove_log, tempdir};
+use crate::bench::{CHUNK, bench_dir, chunk, median, remove_log};
 use crate::demo::Rng;
 
 /// The median of `runs` timings of `f`, in seconds.
@@ -51,17 +52,7 @@ fn build(db: &Path, events: u64) -> Result<f64> {
 }
 
 pub fn run(events: u64, dir: Option<&Path>, runs: usize) -> Result<()> {
-    let tmp;
-    let dir = match dir {
-        Some(d) => {
-            std::fs::create_dir_all(d)?;
-            d.to_owned()
-        }
-        None => {
-            tmp = tempdir()?;
-            tmp.clone()
-        }
-    };
+    let dir = bench_dir(dir)?;
     let db = dir.join("reports.db");
     say!(
         "aiaudit bench-reports: {events} predictions of one model, medians of {runs} runs, files in {}",
@@ -72,10 +63,6 @@ pub fn run(events: u64, dir: Option<&Path>, runs: usize) -> Result<()> {
 
     let reader = LogReader::open(&db)?;
     let now = now_ns();
-    let usage = Request::Usage {
-        model: "credit-risk".into(),
-        days: 30,
-    };
     // The floor: reading the same rows from SQLite on one thread, without parsing them.
     let q = Query {
         model: Some("credit-risk".into()),
@@ -90,14 +77,17 @@ pub fn run(events: u64, dir: Option<&Path>, runs: usize) -> Result<()> {
         })?;
         Ok(n)
     })?;
-    let (usage_secs, value) = time(runs, || Ok(usage.make(&reader, now)?))?;
+    let (usage_secs, value) = time(runs, || {
+        Ok(reports::usage(&reader, "credit-risk", 30, now)?)
+    })?;
     // The bare read also finds the pipeline's training, evaluation and deployment.
-    if value["total_predictions"].as_u64() != Some(events) || n < events {
+    if value.total_predictions != events || n < events {
         bail!(
             "the usage report counted {} of {events} predictions",
-            value["total_predictions"]
+            value.total_predictions
         );
     }
+    let value = Report::Usage(value);
     say!(
         "(a) usage report, JSON                   {:>9.3} s   target <= 1 s",
         usage_secs
@@ -108,9 +98,7 @@ pub fn run(events: u64, dir: Option<&Path>, runs: usize) -> Result<()> {
         usage_secs / bare
     );
     let ctx = Context::new(Lang::De, reader.info().origin.clone(), now);
-    let (html_secs, html) = time(runs, || {
-        Ok(aiaudit_report::html(Kind::Usage, &value, &ctx)?)
-    })?;
+    let (html_secs, html) = time(runs, || Ok(aiaudit_report::html(&value, &ctx)?))?;
     say!(
         "    rendering it as HTML (de)            {:>9.3} s   ({} KiB)",
         html_secs,
@@ -173,6 +161,23 @@ fn lineage(reader: &LogReader, events: u64, runs: usize) -> Result<()> {
         Ok(Evidence::build(reader, &g, &target)?)
     })?;
     say!("    ... with its evidence file           {proved:>9.4} s");
+    let now = now_ns();
+    let (made, report) = time(runs, || {
+        Ok(reports::lineage_report(
+            reader,
+            "credit-risk",
+            "2.3.0",
+            now,
+        )?)
+    })?;
+    if !report.evidence.proven || report.predictions.total == 0 {
+        bail!("the lineage report of credit-risk@2.3.0 is not proven or counts no predictions");
+    }
+    say!(
+        "    lineage report of credit-risk@2.3.0  {made:>9.4} s   ({} predictions counted, {} events proven)",
+        report.predictions.total,
+        report.evidence.events_proven
+    );
     Ok(())
 }
 

@@ -19,6 +19,17 @@ pub struct Cli {
     /// The signing key file (default: the database path with extension .key).
     #[arg(long = "signing-key", global = true, env = "AIAUDIT_SIGNING_KEY")]
     pub signing_key: Option<PathBuf>,
+    /// Sign checkpoints with this command instead of a key file (the key stays where the
+    /// command keeps it: an HSM, a KMS): `CMD public-key` prints the verifier key, `CMD sign`
+    /// signs standard input; words split at spaces.
+    #[arg(
+        long,
+        global = true,
+        env = "AIAUDIT_SIGNING_COMMAND",
+        value_name = "COMMAND",
+        conflicts_with = "signing_key"
+    )]
+    pub signing_command: Option<String>,
     /// A redaction policy: a TOML file with a [redaction] table (default: the built-in policy).
     #[arg(long, global = true, env = "AIAUDIT_POLICY", value_name = "FILE")]
     pub policy: Option<PathBuf>,
@@ -88,11 +99,39 @@ pub enum Command {
         /// The verifier key you trust (default: the key the log names).
         #[arg(long)]
         key: Option<String>,
+        /// A trust policy (c2sp.org/tlog-policy: the log's key and the witnesses' quorum) the
+        /// --against checkpoint must satisfy; its log key is the key trusted.
+        #[arg(
+            long,
+            value_name = "POLICY_FILE",
+            requires = "against",
+            conflicts_with = "key"
+        )]
+        policy: Option<PathBuf>,
         /// Only the check a writer runs before it extends the log, in bounded time: the head
         /// against the latest signed checkpoint and the last 8,192 records against their leaf
         /// hashes.
         #[arg(long, conflicts_with = "against")]
         quick: bool,
+        /// Also fetch every archived file and check each of its rows against its leaf hash
+        /// (by default archived records are checked through their signed manifests).
+        #[arg(long, conflicts_with = "quick")]
+        archive: bool,
+    },
+    /// Move records older than AGE to Parquet files on object storage, each with a manifest
+    /// the log's key signs; the log keeps every leaf and tree hash, so every proof still
+    /// checks, and reads of those records fetch them from the archive.
+    Archive {
+        /// Records sealed longer ago than this: 365d, 26w, 12h, 90m or 30s.
+        #[arg(long, value_name = "AGE", value_parser = crate::age::parse_age)]
+        older_than: std::time::Duration,
+        /// file:///dir, s3://bucket/prefix, gs://bucket/prefix or az://container/prefix
+        /// (credentials as each cloud's SDK finds them; AWS_ENDPOINT_URL for another S3).
+        #[arg(long, value_name = "URL")]
+        to: String,
+        /// Archive younger than six months (EU AI Act Art. 19, 26(6)); the reason is logged.
+        #[arg(long, value_name = "REASON")]
+        force: Option<String>,
     },
     /// Print the latest signed checkpoint.
     Checkpoint,
@@ -112,10 +151,26 @@ pub enum Command {
         #[arg(long = "to-v2", conflicts_with_all = ["from", "to"])]
         to_v2: bool,
     },
-    /// Export the log for other tools.
+    /// The log's signing key: rotate to a new one (both sign during the transition), retire
+    /// the old one, or list every key with the checkpoint sizes it is valid for.
+    Key {
+        #[command(subcommand)]
+        cmd: KeyCommand,
+    },
+    /// A witness (c2sp.org/tlog-witness): make its key, run it, or show this log's latest
+    /// checkpoint to one and print it cosigned.
+    Witness {
+        #[command(subcommand)]
+        cmd: WitnessCommand,
+    },
+    /// Export the log for other tools: `export tiles DIR`, or `export --format openlineage`
+    /// (or jsonl) with the filters of `query`.
+    #[command(args_conflicts_with_subcommands = true)]
     Export {
         #[command(subcommand)]
-        what: ExportWhat,
+        what: Option<ExportWhat>,
+        #[command(flatten)]
+        args: ExportArgs,
     },
     /// Show where an event or artifact came from and what came of it: the events and artifacts
     /// linked by what each event read and made, its parent and a prediction's deployment.
@@ -144,8 +199,12 @@ pub enum Command {
         /// The entry's seq.
         seq: u64,
         /// Prove against the checkpoint at this size (default: latest).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "checkpoint")]
         size: Option<u64>,
+        /// Prove against this checkpoint of the log, as kept with its witnesses' cosignatures
+        /// (from `aiaudit witness submit`), so that the proof carries them.
+        #[arg(long, value_name = "FILE")]
+        checkpoint: Option<PathBuf>,
     },
     /// Print a consistency proof from an older tree size to a newer checkpoint.
     ProveConsistency {
@@ -158,9 +217,14 @@ pub enum Command {
     VerifyProof {
         /// A file written by `prove` or `prove-consistency`.
         proof_file: PathBuf,
-        /// The log's verifier key (name+keyid+base64).
-        #[arg(long)]
-        key: String,
+        /// The log's verifier key (name+keyid+base64), or a file of them; repeat it for a key
+        /// set (a rotated log's keys): the checkpoint must be signed by one of them.
+        #[arg(long, required_unless_present = "policy")]
+        key: Vec<String>,
+        /// A trust policy (c2sp.org/tlog-policy): the log's key and the quorum of witnesses
+        /// whose cosignatures the proof's checkpoint must carry.
+        #[arg(long, value_name = "POLICY_FILE", conflicts_with = "key")]
+        policy: Option<PathBuf>,
     },
     /// Erase a data subject: destroy its key (crypto-shredding) and record the erasure. The log
     /// itself is untouched: verify and every proof still pass; its encrypted fields read as
@@ -197,9 +261,32 @@ pub enum Command {
     /// roles; every read is itself logged. Stops on SIGTERM or Ctrl-C after committing
     /// everything accepted.
     Serve(ServeArgs),
+    /// Measure a witness: add-checkpoint requests per second, each a new checkpoint with its
+    /// consistency proof, over HTTP from one client per log and in-process.
+    BenchWitness {
+        /// Logs submitting at once.
+        #[arg(long, default_value_t = 8)]
+        logs: usize,
+        /// Seconds per measurement.
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+    },
     /// Measure `aiaudit serve` under load: batched ingest, single POSTs at a fixed rate,
     /// queries by id (a server child process, the load from this one).
     BenchHttp(BenchHttpArgs),
+    /// Measure archiving 90% of a log to file://: the rate, Parquet bytes per event, the
+    /// database after against before, and a query of an archived range against the active one.
+    BenchArchive {
+        /// Predictions in the log.
+        #[arg(long, default_value_t = 1_000_000)]
+        events: u64,
+        /// Directory for the benchmark's files (default: a temporary directory).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Runs of each query measurement (medians are reported).
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
+        runs: u32,
+    },
     /// Measure the reports and the dashboard's first page over a large log.
     BenchReports {
         /// Predictions in the log.
@@ -283,6 +370,10 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct BenchHttpArgs {
+    /// Instead of the full run: batched ingest into a server without witnesses and into one
+    /// with this many witness processes cosigning every second, side by side.
+    #[arg(long, default_value_t = 0)]
+    pub witnesses: usize,
     /// Events for the batched ingest (1,000 per request).
     #[arg(long, default_value_t = 300_000)]
     pub batched_events: u64,
@@ -369,6 +460,14 @@ pub enum ReportKind {
         #[arg(long)]
         since: Option<String>,
     },
+    /// A model version's lineage: the datasets, code and runs it came from, its evaluations,
+    /// deployments and predictions, a graph, and every event proven against the latest signed
+    /// checkpoint.
+    Lineage {
+        /// The model version, as NAME@VERSION (credit-risk@2.3.0).
+        #[arg(long, value_name = "NAME@VERSION")]
+        model: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -376,6 +475,71 @@ pub enum ReportFormat {
     Json,
     Md,
     Html,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Make a new signing key beside the key file (DB.next.key, mode 0600) and record it in the
+    /// log, signed by the old key and the new: from then on every checkpoint carries both
+    /// signatures. Stop other writers of the log first (docs/key-rotation.md).
+    Rotate,
+    /// End the transition: record the old key's retirement, signed by the new key alone; the
+    /// new key takes the key file's place and the old one moves to DB.retired-<id>.key.
+    Retire,
+    /// Every key the log has had, with the checkpoint sizes each is valid for.
+    List {
+        /// JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WitnessCommand {
+    /// Make a witness key: the private key goes to --key (mode 0600, never overwritten), the
+    /// verifier key to standard output.
+    Init {
+        /// The witness's name, e.g. witness.example.org/w1.
+        #[arg(long)]
+        name: String,
+        /// Where to write the private key.
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+    },
+    /// Print a witness key's verifier key.
+    VerifierKey {
+        /// The private key file.
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+    },
+    /// Run a witness: POST /add-checkpoint cosigns a checkpoint of a configured log once its
+    /// signature and the consistency with the last one cosigned verify; state kept in --state.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:7380")]
+        listen: String,
+        /// The witness's private key (from `aiaudit witness init`).
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// The logs to witness: `[[log]]` tables with a `vkey` each.
+        #[arg(long, value_name = "FILE")]
+        logs: PathBuf,
+        /// The witness's state (SQLite; created if missing). Losing it means retiring the key.
+        #[arg(long, value_name = "FILE", default_value = "witness.db")]
+        state: PathBuf,
+    },
+    /// Show this log's latest checkpoint to a witness and print it with the cosignature.
+    Submit {
+        /// The witness's URL (its submission prefix).
+        #[arg(long)]
+        url: String,
+        /// The witness's verifier key: its cosignature must verify with it.
+        #[arg(long, value_name = "VKEY")]
+        witness_key: String,
+        /// Write the cosigned checkpoint here instead of standard output.
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -445,6 +609,27 @@ pub struct LogArgs {
 
 #[derive(Debug, Args)]
 pub struct QueryArgs {
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// At most this many events (0: all).
+    #[arg(long, default_value_t = 100)]
+    pub limit: usize,
+    /// Newest first.
+    #[arg(long)]
+    pub desc: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// CSV cells exactly as logged: without the leading `'` that keeps a cell beginning with
+    /// `=`, `+`, `-`, `@`, a tab or a carriage return from running as a spreadsheet formula
+    /// (for programs that parse the file).
+    #[arg(long)]
+    pub raw_csv: bool,
+}
+
+/// Which records: the filters `query` and `export` share.
+#[derive(Debug, clap::Args)]
+pub struct FilterArgs {
     /// Event type.
     #[arg(long = "type")]
     pub kind: Option<String>,
@@ -479,20 +664,34 @@ pub struct QueryArgs {
     /// Up to this time (a date means the end of that day).
     #[arg(long)]
     pub until: Option<String>,
-    /// At most this many events (0: all).
-    #[arg(long, default_value_t = 100)]
-    pub limit: usize,
-    /// Newest first.
-    #[arg(long)]
-    pub desc: bool,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "table")]
-    pub format: Format,
-    /// CSV cells exactly as logged: without the leading `'` that keeps a cell beginning with
-    /// `=`, `+`, `-`, `@`, a tab or a carriage return from running as a spreadsheet formula
-    /// (for programs that parse the file).
-    #[arg(long)]
-    pub raw_csv: bool,
+}
+
+/// What `export` writes, when it is not a subcommand.
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    /// openlineage: one OpenLineage RunEvent (spec 2-0-2) per line for every record with
+    /// lineage, each with its inclusion proof in the `aiaudit_proof` run facet; jsonl: every
+    /// record exactly as sealed, one per line; cloudevents: one CloudEvents 1.0 JSON event per
+    /// record; parquet: the archive's columns (docs/format.md §13.2), to a file or --to.
+    #[arg(long, value_enum)]
+    pub format: Option<ExportFormat>,
+    /// Write the export as this object (file:///dir/name, s3://bucket/key, gs://…, az://…)
+    /// instead of standard output.
+    #[arg(long, value_name = "URL", conflicts_with = "output")]
+    pub to: Option<String>,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Write to this file (written whole, then renamed into place) instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ExportFormat {
+    Openlineage,
+    Jsonl,
+    Cloudevents,
+    Parquet,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

@@ -19,13 +19,19 @@ macro_rules! say_raw {
     }};
 }
 
+mod age;
+mod archive;
 mod bench;
+mod bench_archive;
 mod bench_http;
 mod bench_otlp;
 mod bench_reports;
 mod bench_scale;
+mod bench_witness;
 mod cli;
 mod demo;
+mod export;
+mod keys;
 mod migrate;
 mod output;
 mod proofs;
@@ -35,6 +41,7 @@ mod report;
 mod safe_text;
 mod serve;
 mod subjects;
+mod witness;
 mod write;
 
 use std::process::ExitCode;
@@ -60,9 +67,26 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             raw_csv,
         } => read::tail(cli, *follow, *lines, *format, *raw_csv)?,
         Command::Verify { quick: true, .. } => return proofs::verify_quick(cli),
-        Command::Verify { against, key, .. } => {
-            return proofs::verify(cli, against.as_deref(), key.clone());
+        Command::Verify {
+            against,
+            key,
+            policy,
+            archive,
+            ..
+        } => {
+            return proofs::verify(
+                cli,
+                against.as_deref(),
+                key.clone(),
+                policy.as_deref(),
+                *archive,
+            );
         }
+        Command::Archive {
+            older_than,
+            to,
+            force,
+        } => archive::run(cli, *older_than, to, force.as_deref())?,
         Command::Checkpoint => read::checkpoint(cli)?,
         Command::Migrate { to_v2: true, .. } => return migrate::upgrade(&cli.db),
         Command::Migrate {
@@ -74,8 +98,13 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Migrate { .. } => anyhow::bail!("migrate: give --from and --to, or --to-v2"),
         Command::Export {
-            what: cli::ExportWhat::Tiles { dir },
+            what: Some(cli::ExportWhat::Tiles { dir }),
+            ..
         } => proofs::export_tiles(cli, dir)?,
+        Command::Export { what: None, args } => export::run(cli, args)?,
+        Command::Witness { cmd } => witness::run(cli, cmd)?,
+        Command::Key { cmd } => keys::run(cli, cmd)?,
+        Command::BenchWitness { logs, seconds } => bench_witness::run(*logs, *seconds)?,
         Command::Lineage {
             target,
             upstream,
@@ -91,11 +120,19 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             *per_artifact,
             prove.as_deref(),
         )?,
-        Command::Prove { seq, size } => proofs::prove(cli, *seq, *size)?,
+        Command::Prove {
+            seq,
+            size,
+            checkpoint,
+        } => proofs::prove(cli, *seq, *size, checkpoint.as_deref())?,
         Command::ProveConsistency { old_size, new_size } => {
             proofs::prove_consistency(cli, *old_size, *new_size)?
         }
-        Command::VerifyProof { proof_file, key } => return proofs::verify_proof(proof_file, key),
+        Command::VerifyProof {
+            proof_file,
+            key,
+            policy,
+        } => return proofs::verify_proof(proof_file, key, policy.as_deref()),
         Command::Redact { json, explain } => redact::run(cli, *json, *explain)?,
         Command::Forget { subject, reason } => subjects::forget(cli, subject, reason.as_deref())?,
         Command::Subject { id, format } => subjects::access(cli, id, *format)?,
@@ -106,9 +143,8 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             lang,
             output,
         } => report::run(cli, kind, *format, lang, output.as_deref())?,
-        Command::BenchHttp(a) => bench_http::run(
-            a.dir.as_deref(),
-            &bench_http::Options {
+        Command::BenchHttp(a) => {
+            let o = bench_http::Options {
                 batched_events: a.batched_events,
                 rate: a.rate,
                 seconds: a.seconds,
@@ -116,8 +152,15 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
                 connections: a.connections,
                 query_connections: a.query_connections,
                 otlp_spans: a.otlp_spans,
-            },
-        )?,
+            };
+            match a.witnesses {
+                0 => bench_http::run(a.dir.as_deref(), &o)?,
+                n => bench_http::witnessed(a.dir.as_deref(), &o, n)?,
+            }
+        }
+        Command::BenchArchive { events, dir, runs } => {
+            bench_archive::run(*events, dir.as_deref(), *runs as usize)?
+        }
         Command::BenchReports { events, dir, runs } => {
             bench_reports::run(*events, dir.as_deref(), *runs as usize)?
         }

@@ -2,6 +2,7 @@
 
 use aiaudit::VerifyOptions;
 use aiaudit_core::bundle::{CONSISTENCY_HEADER, TLOG_PROOF_HEADER};
+use aiaudit_core::policy::Policy;
 use aiaudit_core::{ConsistencyBundle, InclusionBundle, NoteVerifier, Record};
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -55,15 +56,90 @@ pub fn export_tiles(cli: &Cli, dir: &Path) -> Result<()> {
     Ok(())
 }
 
-pub fn verify(cli: &Cli, against: Option<&Path>, key: Option<String>) -> Result<ExitCode> {
+/// The policy in `path`.
+fn load_policy(path: &Path) -> Result<Policy> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    Policy::parse(&text).with_context(|| format!("the policy {}", path.display()))
+}
+
+/// Checks `note` against the policy and says which witnesses cosigned it.
+fn satisfies(policy: &Policy, note: &str, path: &Path) -> Result<Vec<NoteVerifier>> {
+    let check = policy.check(note).with_context(|| {
+        format!(
+            "the checkpoint does not satisfy the policy {}",
+            path.display()
+        )
+    })?;
+    say!(
+        "policy {}: the log's key and the quorum hold (cosigned by {})",
+        path.display(),
+        if check.cosigned_by.is_empty() {
+            "no witness; the policy asks for none".to_owned()
+        } else {
+            check.cosigned_by.join(", ")
+        }
+    );
+    policy
+        .log(&check.checkpoint.origin)
+        .map(<[NoteVerifier]>::to_vec)
+        .context("the policy has no key for the log")
+}
+
+/// The keys of `--key`: each value a verifier key, or a file of them (one a line, `#`
+/// comments), as `aiaudit key list` shows a rotated log's.
+fn key_set(values: &[String]) -> Result<Vec<NoteVerifier>> {
+    let mut keys = Vec::new();
+    for v in values {
+        let path = Path::new(v);
+        if !v.contains('+') && path.is_file() {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            for (i, line) in text.lines().enumerate() {
+                let line = line.split('#').next().unwrap_or_default().trim();
+                if let Some(word) = line.split_whitespace().next() {
+                    keys.push(
+                        NoteVerifier::parse(word)
+                            .with_context(|| format!("{} line {}", path.display(), i + 1))?,
+                    );
+                }
+            }
+        } else {
+            keys.push(NoteVerifier::parse(v).with_context(|| format!("--key {v}"))?);
+        }
+    }
+    if keys.is_empty() {
+        bail!("--key names no verifier key");
+    }
+    Ok(keys)
+}
+
+pub fn verify(
+    cli: &Cli,
+    against: Option<&Path>,
+    key: Option<String>,
+    policy: Option<&Path>,
+    archive: bool,
+) -> Result<ExitCode> {
     let r = reader(cli)?;
     let against = against
         .map(|p| std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display())))
         .transpose()?;
+    let key = match (policy, &against) {
+        (Some(path), Some(note)) => Some(
+            satisfies(&load_policy(path)?, note, path)?
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        _ => key,
+    };
     let bar = progress_bar(r.size()?, "verifying");
     let opts = VerifyOptions {
         trusted_key: key,
         against,
+        archive,
     };
     let started = std::time::Instant::now();
     let report = r.verify(&opts, &mut |done, _| bar.set_position(done))?;
@@ -82,6 +158,7 @@ pub fn verify(cli: &Cli, against: Option<&Path>, key: Option<String>) -> Result<
         if let Some(a) = &report.against {
             say!("the log extends your checkpoint of size {}", a.size);
         }
+        archived_lines(&report)?;
         Ok(ExitCode::SUCCESS)
     } else {
         match report.first_bad_seq() {
@@ -95,13 +172,58 @@ pub fn verify(cli: &Cli, against: Option<&Path>, key: Option<String>) -> Result<
     }
 }
 
+/// What `verify` says of the archived prefix.
+fn archived_lines(report: &aiaudit::VerifyReport) -> Result<()> {
+    let (Some(first), Some(last)) = (report.archived.first(), report.archived.last()) else {
+        return Ok(());
+    };
+    let mut urls: Vec<&str> = report.archived.iter().map(|f| f.url.as_str()).collect();
+    urls.dedup();
+    say!(
+        "archived: seqs {}..{} in {} files at {}, covered by manifests signed with the log's key{}",
+        first.first_seq,
+        last.end_seq - 1,
+        report.archived.len(),
+        urls.join(", "),
+        if report.archive_read {
+            "; every file fetched and every row checked against its leaf hash"
+        } else {
+            " and by the leaf hashes the log keeps (--archive also fetches the files and checks every row)"
+        }
+    );
+    Ok(())
+}
+
 fn b64(b: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(b)
 }
 
-pub fn prove(cli: &Cli, seq: u64, size: Option<u64>) -> Result<()> {
-    say_raw!("{}", reader(cli)?.prove(seq, size)?.to_text());
+pub fn prove(cli: &Cli, seq: u64, size: Option<u64>, checkpoint: Option<&Path>) -> Result<()> {
+    let r = reader(cli)?;
+    let Some(path) = checkpoint else {
+        say_raw!("{}", r.prove(seq, size)?.to_text());
+        return Ok(());
+    };
+    // A checkpoint kept elsewhere, with cosignatures: it must be this log's own, at a size it
+    // signed, with the root the log has there.
+    let note =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let keys = r.key_history()?;
+    let cp = keys
+        .open_checkpoint(&note)
+        .with_context(|| format!("{} is not a checkpoint signed by this log", path.display()))?;
+    let mut bundle = r.prove(seq, Some(cp.size))?;
+    let ours = keys.open_checkpoint(&bundle.checkpoint_note)?;
+    if ours.root != cp.root {
+        bail!(
+            "{} has another root at size {} than this log: it is not this log's history",
+            path.display(),
+            cp.size
+        );
+    }
+    bundle.checkpoint_note = note;
+    say_raw!("{}", bundle.to_text());
     Ok(())
 }
 
@@ -134,11 +256,19 @@ pub fn verify_quick(cli: &Cli) -> Result<ExitCode> {
     }
 }
 
-pub fn verify_proof(file: &Path, key: &str) -> Result<ExitCode> {
+pub fn verify_proof(file: &Path, key: &[String], policy: Option<&Path>) -> Result<ExitCode> {
     let text =
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-    let verifier = NoteVerifier::parse(key).context("--key")?;
     let header = text.lines().next().unwrap_or_default();
+    let verifier = match (key, policy) {
+        ([_, ..], _) => key_set(key)?,
+        ([], Some(path)) => {
+            let note = proof_checkpoint(&text)
+                .with_context(|| format!("{}: no checkpoint in the proof", file.display()))?;
+            satisfies(&load_policy(path)?, &note, path)?
+        }
+        ([], None) => bail!("give --key or --policy"),
+    };
     if header == TLOG_PROOF_HEADER {
         let bundle = InclusionBundle::parse(&text)?;
         let cp = bundle
@@ -152,7 +282,7 @@ pub fn verify_proof(file: &Path, key: &str) -> Result<ExitCode> {
             bundle.index,
             cp.origin,
             cp.size,
-            verifier.name()
+            signed_by(&verifier)
         );
         say!("record: {}", String::from_utf8_lossy(data));
         if rec.seq != bundle.index {
@@ -185,7 +315,7 @@ pub fn verify_proof(file: &Path, key: &str) -> Result<ExitCode> {
             v.events,
             v.checkpoint.origin,
             v.checkpoint.size,
-            verifier.name(),
+            signed_by(&verifier),
             v.edges
         );
     } else {
@@ -195,6 +325,23 @@ pub fn verify_proof(file: &Path, key: &str) -> Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The log a key set is of (its keys share the log's origin as their name).
+fn signed_by(keys: &[NoteVerifier]) -> &str {
+    keys.first().map_or("", NoteVerifier::name)
+}
+
+/// The signed checkpoint a proof file carries.
+fn proof_checkpoint(text: &str) -> Result<String> {
+    let header = text.lines().next().unwrap_or_default();
+    Ok(if header == TLOG_PROOF_HEADER {
+        InclusionBundle::parse(text)?.checkpoint_note
+    } else if header == CONSISTENCY_HEADER {
+        ConsistencyBundle::parse(text)?.checkpoint_note
+    } else {
+        aiaudit::lineage::Evidence::parse(text)?.checkpoint
+    })
 }
 
 /// `aiaudit lineage`: the graph in the chosen format, and with `--prove` its evidence file.

@@ -6,7 +6,7 @@ use anyhow::{Result, bail};
 use std::io::Write;
 use std::time::Duration;
 
-use crate::cli::{Cli, Format, QueryArgs, ShowFormat};
+use crate::cli::{Cli, FilterArgs, Format, QueryArgs, ShowFormat};
 use crate::output;
 
 pub fn reader(cli: &Cli) -> Result<LogReader> {
@@ -24,9 +24,10 @@ fn artifact_key(name: &str, v: &Option<String>) -> Result<Option<String>> {
         .transpose()
 }
 
-pub fn query(cli: &Cli, a: &QueryArgs) -> Result<()> {
+/// The query the filters ask for (no limit, oldest first).
+pub fn filter_query(a: &FilterArgs) -> Result<Query> {
     let now = now_ns();
-    let q = Query {
+    Ok(Query {
         kind: a.kind.clone(),
         status: a.status.as_ref().map(|s| s.to_ascii_uppercase()),
         model: a.model.clone(),
@@ -49,8 +50,16 @@ pub fn query(cli: &Cli, a: &QueryArgs) -> Result<()> {
             .transpose()?,
         after_seq: None,
         before_seq: None,
+        descending: false,
+        limit: 0,
+    })
+}
+
+pub fn query(cli: &Cli, a: &QueryArgs) -> Result<()> {
+    let q = Query {
         descending: a.desc,
         limit: a.limit,
+        ..filter_query(&a.filter)?
     };
     let entries = reader(cli)?.query(&q)?;
     print_entries(a.format, &entries, a.raw_csv)
@@ -153,7 +162,10 @@ pub fn checkpoint(cli: &Cli) -> Result<()> {
     Ok(())
 }
 
+/// The keys the log signs with now, one a line: two during a key rotation.
 pub fn verifier_key(cli: &Cli) -> Result<()> {
-    say!("{}", reader(cli)?.info().verifier_key);
+    for k in reader(cli)?.key_history()?.current() {
+        say!("{k}");
+    }
     Ok(())
 }

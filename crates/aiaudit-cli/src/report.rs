@@ -2,7 +2,7 @@
 
 use aiaudit::reports::Request;
 use aiaudit_core::timefmt::{DayEdge, now_ns, parse_bound};
-use aiaudit_report::{Context, Kind, Lang};
+use aiaudit_report::{Context, Lang};
 use anyhow::{Context as _, Result};
 use std::path::Path;
 
@@ -33,6 +33,7 @@ fn request(kind: &ReportKind, now: i64) -> Result<Request> {
         ReportKind::AiAct { since: s } => Request::AiAct {
             since_ns: since(s)?,
         },
+        ReportKind::Lineage { model } => Request::lineage(model).context("--model")?,
     })
 }
 
@@ -48,13 +49,12 @@ pub fn run(
     let now = now_ns();
     let request = request(kind, now)?;
     let reader = crate::read::reader(cli)?;
-    let value = request.make(&reader, now)?;
-    let kind: Kind = request.name().parse()?;
+    let report = request.make(&reader, now)?;
     let ctx = Context::new(lang, reader.info().origin.clone(), now);
     let text = match format {
-        ReportFormat::Json => serde_json::to_string_pretty(&value)? + "\n",
-        ReportFormat::Md => aiaudit_report::markdown(kind, &value, &ctx)?,
-        ReportFormat::Html => aiaudit_report::html(kind, &value, &ctx)?,
+        ReportFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
+        ReportFormat::Md => aiaudit_report::markdown(&report, &ctx)?,
+        ReportFormat::Html => aiaudit_report::html(&report, &ctx)?,
     };
     match output {
         Some(path) => {

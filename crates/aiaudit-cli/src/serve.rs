@@ -18,6 +18,10 @@ fn config(cli: &Cli, file: Option<&Path>) -> Result<ServerConfig> {
     if cli.db_given || file.is_none() {
         c.db.clone_from(&cli.db);
     }
+    if let Some(cmd) = &cli.signing_command {
+        c.signing_command = Some(cmd.split_whitespace().map(str::to_owned).collect());
+        c.signing_key = None;
+    }
     if let Some(k) = &cli.signing_key {
         c.signing_key = Some(k.clone());
     }

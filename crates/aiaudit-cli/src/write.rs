@@ -7,8 +7,19 @@ use serde_json::{Map, Value};
 
 use crate::cli::{Cli, LogArgs};
 
+/// The signer `--signing-command` names.
+pub fn command_signer(cmd: &str) -> Result<aiaudit_core::NoteSigner> {
+    let argv: Vec<String> = cmd.split_whitespace().map(str::to_owned).collect();
+    Ok(aiaudit::signer::CommandSigner::open(argv)?)
+}
+
 /// Opens (creating if needed) the log for writing, with the CLI's key path.
 pub fn open_logger(cli: &Cli, durability: Durability) -> Result<AuditLogger> {
+    Ok(logger_builder(cli, durability)?.open()?)
+}
+
+/// The builder [`open_logger`] opens, for a command that sets more.
+pub fn logger_builder(cli: &Cli, durability: Durability) -> Result<aiaudit::AuditLoggerBuilder> {
     // A one-shot command fails on an outage (a full disk) rather than wait for it to pass.
     let mut b = AuditLogger::builder(&cli.db)
         .durability(durability)
@@ -16,10 +27,13 @@ pub fn open_logger(cli: &Cli, durability: Durability) -> Result<AuditLogger> {
     if let Some(k) = &cli.signing_key {
         b = b.signing_key_path(k);
     }
+    if let Some(cmd) = &cli.signing_command {
+        b = b.signing_key(command_signer(cmd)?);
+    }
     if let Some(p) = &cli.policy {
         b = b.redaction_policy_file(p);
     }
-    Ok(b.open()?)
+    Ok(b)
 }
 
 pub fn init(cli: &Cli, origin: Option<String>) -> Result<()> {
@@ -33,6 +47,9 @@ pub fn init(cli: &Cli, origin: Option<String>) -> Result<()> {
     let mut b = AuditLogger::builder(&cli.db).durability(Durability::Sync);
     if let Some(k) = &cli.signing_key {
         b = b.signing_key_path(k);
+    }
+    if let Some(cmd) = &cli.signing_command {
+        b = b.signing_key(command_signer(cmd)?);
     }
     if let Some(p) = &cli.policy {
         b = b.redaction_policy_file(p);
@@ -95,6 +112,9 @@ fn init_side_files(cli: &Cli, origin_given: bool) -> Result<()> {
         .create_side_files(true);
     if let Some(k) = &cli.signing_key {
         b = b.signing_key_path(k);
+    }
+    if let Some(cmd) = &cli.signing_command {
+        b = b.signing_key(command_signer(cmd)?);
     }
     if let Some(p) = &cli.policy {
         b = b.redaction_policy_file(p);

@@ -6,49 +6,9 @@
 mod common;
 
 use aiaudit::{AuditLogger, Durability, Event};
-use common::{run, stderr, stdout};
+use common::{pipeline, run, stderr, stdout};
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
-
-/// The pipeline's log; the seqs of its first five events are 0..5.
-fn pipeline(dir: &Path) -> PathBuf {
-    let db = dir.join("pipeline.db");
-    let log = AuditLogger::builder(&db)
-        .durability(Durability::Sync)
-        .open()
-        .expect("open");
-    let dataset = |name: &str, v: &str| json!({"type": "dataset", "name": name, "version": v});
-    let steps = [
-        Event::new("data_ingestion", "load loans from the warehouse")
-            .detail("outputs", json!([dataset("raw_loans", "2026-11")])),
-        Event::new("data_transformation", "clean and encode")
-            .detail("inputs", json!([dataset("raw_loans", "2026-11")]))
-            .detail("outputs", json!([dataset("clean_loans", "2026-11")])),
-        Event::new("model_training", "train credit-risk")
-            .model("credit-risk", "2.3.0")
-            .detail("inputs", json!([dataset("clean_loans", "2026-11")])),
-        Event::new("evaluation", "holdout evaluation")
-            .model("credit-risk", "2.3.0")
-            .detail("inputs", json!([dataset("holdout", "2026-11")])),
-        Event::new("deployment", "deploy to production")
-            .model("credit-risk", "2.3.0")
-            .detail("environment", "production"),
-    ];
-    for e in steps {
-        log.log(e).expect("log");
-    }
-    for i in 0..1_000 {
-        log.log(
-            Event::new("model_inference", "credit decision")
-                .model("credit-risk", "2.3.0")
-                .operation(format!("req-{i:04}"), "POST /predict")
-                .detail("output", json!({"prediction": "approved"})),
-        )
-        .expect("log");
-    }
-    log.close().expect("close");
-    db
-}
+use std::path::Path;
 
 fn graph(db: &Path, args: &[&str]) -> Value {
     let out = run(

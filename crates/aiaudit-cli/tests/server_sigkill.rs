@@ -76,9 +76,15 @@ fn proxy(
                         break;
                     }
                     let k = answers.fetch_add(1, Ordering::SeqCst) + 1;
-                    if k % every == 0 && swallowed.load(Ordering::SeqCst) < max {
+                    // One swallow per kill: an answer arriving while a kill is already due
+                    // passes, so that every swallowed answer is followed by its own kill.
+                    if k % every == 0
+                        && swallowed.load(Ordering::SeqCst) < max
+                        && kill
+                            .compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst)
+                            .is_ok()
+                    {
                         swallowed.fetch_add(1, Ordering::SeqCst);
-                        kill.store(true, Ordering::SeqCst);
                         break;
                     }
                     if c_out.write_all(&buf[..n]).is_err() {

@@ -10,7 +10,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use crate::error::{Error, Result};
 use crate::hash::{Hash, leaf_hash};
 use crate::merkle::{verify_consistency, verify_inclusion};
-use crate::note::{Checkpoint, NoteVerifier};
+use crate::note::{Checkpoint, NoteKeys};
 
 /// First line of an inclusion proof bundle.
 pub const TLOG_PROOF_HEADER: &str = "c2sp.org/tlog-proof@v1";
@@ -140,9 +140,9 @@ impl InclusionBundle {
         })
     }
 
-    /// Verifies the bundle with the log's key: the checkpoint's signature, then that the leaf
+    /// Verifies the bundle with the log's key (or key set): the checkpoint's signature, then that the leaf
     /// data is the entry at `index` of that checkpoint's tree. Returns the checkpoint.
-    pub fn verify(&self, verifier: &NoteVerifier) -> Result<Checkpoint> {
+    pub fn verify(&self, verifier: &(impl NoteKeys + ?Sized)) -> Result<Checkpoint> {
         let cp = Checkpoint::open(&self.checkpoint_note, verifier)?;
         let data = self
             .leaf_data
@@ -203,7 +203,7 @@ impl ConsistencyBundle {
     }
 
     /// Verifies the newer checkpoint's signature and that it extends the older tree.
-    pub fn verify(&self, verifier: &NoteVerifier) -> Result<Checkpoint> {
+    pub fn verify(&self, verifier: &(impl NoteKeys + ?Sized)) -> Result<Checkpoint> {
         let cp = Checkpoint::open(&self.checkpoint_note, verifier)?;
         verify_consistency(
             self.old_size,

@@ -122,6 +122,10 @@ pub enum Error {
     /// not decode, a tile that does not continue the one before it. Damage, never a guess.
     #[error("the stored layout is damaged: {0}")]
     Layout(String),
+    /// A read needs records that were moved to the archive (docs/format.md §13) and the
+    /// archive cannot be read: the message names the seqs, the file and why.
+    #[error("{0}")]
+    Archived(String),
     /// A storage backend failed.
     #[error("store: {0}")]
     Store(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),

@@ -31,18 +31,23 @@
 //! # Ok::<(), aiaudit_core::Error>(())
 //! ```
 
+pub mod archive;
 pub mod bundle;
 pub mod canonical;
+pub mod cosignature;
 mod error;
 pub mod event;
 mod hash;
 mod head;
+pub mod keys;
 pub mod layout;
 pub mod lineage;
 pub mod merkle;
 pub mod note;
+pub mod policy;
 pub mod postings;
 pub mod redact;
+pub mod report;
 pub mod seal;
 pub mod store;
 pub mod strict_json;
@@ -59,7 +64,7 @@ pub use merkle::{
     CompactRange, CompletedNode, MemoryTree, NODE_STRIDE, NodeSource, consistency_proof,
     inclusion_proof, root_at, verify_consistency, verify_inclusion,
 };
-pub use note::{Checkpoint, NoteSigner, NoteVerifier};
+pub use note::{Checkpoint, NoteKeys, NoteSigner, NoteVerifier, SignatureBackend};
 pub use seal::{reseal, seal};
 pub use store::{
     AppendBatch, Failure, LogInfo, Query, Rebase, RecordHead, Store, StoredCheckpoint, StoredEntry,

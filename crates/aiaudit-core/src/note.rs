@@ -19,7 +19,7 @@ const ALG_ED25519: u8 = 0x01;
 /// At most this many signature lines are read from a note.
 const MAX_SIGNATURES: usize = 100;
 
-fn check_name(name: &str) -> Result<()> {
+pub(crate) fn check_name(name: &str) -> Result<()> {
     if name.is_empty() || name.contains('+') || name.chars().any(char::is_whitespace) {
         return Err(Error::Key(format!(
             "key name {name:?} must be non-empty, without spaces or '+'"
@@ -29,10 +29,15 @@ fn check_name(name: &str) -> Result<()> {
 }
 
 fn key_id(name: &str, public: &[u8; 32]) -> u32 {
+    typed_key_id(name, ALG_ED25519, public)
+}
+
+/// `SHA-256(name ‖ 0x0A ‖ alg ‖ pubkey)[:4]`, the key id of every signed-note key type.
+pub(crate) fn typed_key_id(name: &str, alg: u8, public: &[u8; 32]) -> u32 {
     let mut data = Vec::with_capacity(name.len() + 34);
     data.extend_from_slice(name.as_bytes());
     data.push(b'\n');
-    data.push(ALG_ED25519);
+    data.push(alg);
     data.extend_from_slice(public);
     let h = sha256(&data);
     u32::from_be_bytes([h[0], h[1], h[2], h[3]])
@@ -40,6 +45,15 @@ fn key_id(name: &str, public: &[u8; 32]) -> u32 {
 
 /// Splits `name+hex+b64` at the first two `+` (base64 may itself contain `+`).
 fn split_key(s: &str) -> Result<(&str, u32, Vec<u8>)> {
+    split_typed_key(s, ALG_ED25519, "an Ed25519 key (0x01 ‖ 32 bytes)")
+}
+
+/// Splits `name+hex+b64(alg ‖ 32 bytes)`, refusing another type as not `what`.
+pub(crate) fn split_typed_key<'a>(
+    s: &'a str,
+    alg: u8,
+    what: &str,
+) -> Result<(&'a str, u32, Vec<u8>)> {
     let mut parts = s.trim().splitn(3, '+');
     let (Some(name), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
         return Err(Error::Key("expected name+keyid+base64key".into()));
@@ -53,24 +67,63 @@ fn split_key(s: &str) -> Result<(&str, u32, Vec<u8>)> {
     let key = B64
         .decode(key)
         .map_err(|e| Error::Key(format!("key is not base64: {e}")))?;
-    if key.len() != 33 || key[0] != ALG_ED25519 {
-        return Err(Error::Key(
-            "key is not an Ed25519 key (0x01 ‖ 32 bytes)".into(),
-        ));
+    if key.len() != 33 || key[0] != alg {
+        return Err(Error::Key(format!("key is not {what}")));
     }
     Ok((name, id, key[1..].to_vec()))
 }
 
-/// A note signer: an Ed25519 private key with its name.
+/// Ed25519 signatures made outside this process: a key in a hardware module, a KMS, or an
+/// external command, for a signer whose private key the log never holds.
+pub trait SignatureBackend: Send + Sync {
+    /// The 64-byte Ed25519 signature of `message`.
+    fn sign(&self, message: &[u8]) -> Result<[u8; 64]>;
+    /// What to call the backend in messages (a command line, a key label).
+    fn describe(&self) -> String;
+}
+
+/// Where a signer's private key is.
+#[derive(Clone)]
+enum KeyHolder {
+    /// In memory (from a key file).
+    Local(SigningKey),
+    /// Elsewhere: only the public key is here; every signature is checked with it before use.
+    External {
+        public: VerifyingKey,
+        backend: std::sync::Arc<dyn SignatureBackend>,
+    },
+}
+
+impl KeyHolder {
+    fn public(&self) -> VerifyingKey {
+        match self {
+            KeyHolder::Local(k) => k.verifying_key(),
+            KeyHolder::External { public, .. } => *public,
+        }
+    }
+}
+
+/// A note signer: an Ed25519 key with its name, held in memory or by a
+/// [`SignatureBackend`].
+#[derive(Clone)]
 pub struct NoteSigner {
     name: String,
-    key: SigningKey,
+    key: KeyHolder,
     id: u32,
 }
 
 impl fmt::Debug for NoteSigner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "NoteSigner({}+{:08x})", self.name, self.id)
+        match &self.key {
+            KeyHolder::Local(_) => write!(f, "NoteSigner({}+{:08x})", self.name, self.id),
+            KeyHolder::External { backend, .. } => write!(
+                f,
+                "NoteSigner({}+{:08x} by {})",
+                self.name,
+                self.id,
+                backend.describe()
+            ),
+        }
     }
 }
 
@@ -88,9 +141,30 @@ impl NoteSigner {
         let id = key_id(name, key.verifying_key().as_bytes());
         NoteSigner {
             name: name.to_owned(),
-            key,
+            key: KeyHolder::Local(key),
             id,
         }
+    }
+
+    /// A signer for `verifier`'s key whose signatures `backend` makes. Each signature is
+    /// checked against the verifier before a note carries it.
+    pub fn external(
+        verifier: &NoteVerifier,
+        backend: std::sync::Arc<dyn SignatureBackend>,
+    ) -> Self {
+        NoteSigner {
+            name: verifier.name.clone(),
+            key: KeyHolder::External {
+                public: verifier.key,
+                backend,
+            },
+            id: verifier.id,
+        }
+    }
+
+    /// Whether the private key is held outside this process.
+    pub fn is_external(&self) -> bool {
+        matches!(self.key, KeyHolder::External { .. })
     }
 
     /// Parses `PRIVATE+KEY+name+keyid+base64(0x01 ‖ seed)`.
@@ -113,16 +187,22 @@ impl NoteSigner {
         Ok(signer)
     }
 
-    /// The private key string (keep it secret).
-    pub fn to_private_string(&self) -> String {
+    /// The private key string (keep it secret); an error for a key held by a backend.
+    pub fn to_private_string(&self) -> Result<String> {
+        let KeyHolder::Local(key) = &self.key else {
+            return Err(Error::Key(format!(
+                "the key {} is held outside this process; it has no private key string",
+                self.name
+            )));
+        };
         let mut k = vec![ALG_ED25519];
-        k.extend_from_slice(self.key.as_bytes());
-        format!(
+        k.extend_from_slice(key.as_bytes());
+        Ok(format!(
             "PRIVATE+KEY+{}+{:08x}+{}",
             self.name,
             self.id,
             B64.encode(k)
-        )
+        ))
     }
 
     /// The key name (the log's origin).
@@ -135,23 +215,110 @@ impl NoteSigner {
         NoteVerifier {
             name: self.name.clone(),
             id: self.id,
-            key: self.key.verifying_key(),
+            key: self.key.public(),
         }
     }
 
     /// Signs `text` (which must end in a newline) and returns the whole note.
     pub fn sign(&self, text: &str) -> Result<String> {
+        Ok(format!("{text}\n{}", self.signature_line(text)?))
+    }
+
+    /// The signature line `— name base64(key id ‖ signature)\n` of `text`, which must end in a
+    /// newline: for a note that several keys sign ([`sign_all`]).
+    pub fn signature_line(&self, text: &str) -> Result<String> {
         if !text.ends_with('\n') {
             return Err(Error::malformed("note", "text must end with a newline"));
         }
-        let sig = self.key.sign(text.as_bytes());
+        let sig = match &self.key {
+            KeyHolder::Local(key) => key.sign(text.as_bytes()),
+            KeyHolder::External { public, backend } => {
+                let sig = Signature::from_bytes(&backend.sign(text.as_bytes())?);
+                public.verify(text.as_bytes(), &sig).map_err(|_| {
+                    Error::Signature(format!(
+                        "the signer {} returned a signature that does not verify with {}+{:08x}; the note is not signed",
+                        backend.describe(),
+                        self.name,
+                        self.id
+                    ))
+                })?;
+                sig
+            }
+        };
         let mut blob = self.id.to_be_bytes().to_vec();
         blob.extend_from_slice(&sig.to_bytes());
-        Ok(format!(
-            "{text}\n\u{2014} {} {}\n",
-            self.name,
-            B64.encode(blob)
-        ))
+        Ok(format!("\u{2014} {} {}\n", self.name, B64.encode(blob)))
+    }
+}
+
+/// Signs `text` with every signer in order (the note carries one line per signer); an error
+/// for no signers.
+pub fn sign_all(signers: &[NoteSigner], text: &str) -> Result<String> {
+    if signers.is_empty() {
+        return Err(Error::Key("a note needs at least one signer".into()));
+    }
+    let mut note = format!("{text}\n");
+    for s in signers {
+        note.push_str(&s.signature_line(text)?);
+    }
+    Ok(note)
+}
+
+/// The keys a note may be opened with: one [`NoteVerifier`], or a set of them (a log's keys
+/// across a rotation), any one of whose signatures opens the note.
+pub trait NoteKeys {
+    /// The note's text once a signature by one of these keys verifies. A signature line that
+    /// names one of the keys but does not verify rejects the note.
+    fn open_note<'a>(&self, note: &'a str) -> Result<&'a str>;
+    /// Whether the key set holds a key named `name` (a checkpoint's origin must be one).
+    fn names(&self, name: &str) -> bool;
+}
+
+impl NoteKeys for NoteVerifier {
+    fn open_note<'a>(&self, note: &'a str) -> Result<&'a str> {
+        self.open(note)
+    }
+    fn names(&self, name: &str) -> bool {
+        self.name == name
+    }
+}
+
+impl NoteKeys for [NoteVerifier] {
+    fn open_note<'a>(&self, note: &'a str) -> Result<&'a str> {
+        let (text, sigs) = split_note(note)?;
+        let mut opened = false;
+        for key in self {
+            let signed = sigs
+                .iter()
+                .any(|(name, blob)| *name == key.name && blob[..4] == key.id.to_be_bytes());
+            if signed {
+                key.open(note)?;
+                opened = true;
+            }
+        }
+        if !opened {
+            let keys: Vec<String> = self
+                .iter()
+                .map(|k| format!("{}+{:08x}", k.name, k.id))
+                .collect();
+            return Err(Error::Signature(format!(
+                "no signature by any of the keys {} on the note",
+                keys.join(", ")
+            )));
+        }
+        Ok(text)
+    }
+    fn names(&self, name: &str) -> bool {
+        self.iter().any(|k| k.name == name)
+    }
+}
+
+impl NoteKeys for Vec<NoteVerifier> {
+    fn open_note<'a>(&self, note: &'a str) -> Result<&'a str> {
+        self.as_slice().open_note(note)
+    }
+    fn names(&self, name: &str) -> bool {
+        self.as_slice().names(name)
     }
 }
 
@@ -193,34 +360,9 @@ impl NoteVerifier {
     /// Opens a signed note: returns its text once this key's signature verifies. Signatures of
     /// other keys are ignored; a bad signature by this key rejects the note.
     pub fn open<'a>(&self, note: &'a str) -> Result<&'a str> {
-        let bad = |why: &str| Error::malformed("signed note", why);
-        if note.chars().any(|c| c.is_control() && c != '\n') {
-            return Err(bad("contains control characters"));
-        }
-        let split = note
-            .rfind("\n\n")
-            .ok_or_else(|| bad("no blank line before the signatures"))?;
-        let (text, sigs) = (&note[..split + 1], &note[split + 2..]);
-        if sigs.is_empty() || !sigs.ends_with('\n') {
-            return Err(bad("the signature block must end with a newline"));
-        }
+        let (text, sigs) = split_note(note)?;
         let mut verified = false;
-        for (i, line) in sigs.lines().enumerate() {
-            if i >= MAX_SIGNATURES {
-                return Err(bad("too many signatures"));
-            }
-            let rest = line
-                .strip_prefix("\u{2014} ")
-                .ok_or_else(|| bad("a signature line must start with an em dash and a space"))?;
-            let (name, b64) = rest
-                .split_once(' ')
-                .ok_or_else(|| bad("a signature line is `— name signature`"))?;
-            let blob = B64
-                .decode(b64)
-                .map_err(|_| bad("a signature is not base64"))?;
-            if blob.len() < 5 {
-                return Err(bad("a signature is too short"));
-            }
+        for (name, blob) in sigs {
             let id = u32::from_be_bytes([blob[0], blob[1], blob[2], blob[3]]);
             if name != self.name || id != self.id {
                 continue;
@@ -240,6 +382,47 @@ impl NoteVerifier {
         }
         Ok(text)
     }
+}
+
+/// A signature line of a note: the key name and the decoded signature (key id first).
+pub type NoteSignature<'a> = (&'a str, Vec<u8>);
+
+/// A signed note's text (with its final newline) and its signature lines, each as the key
+/// name and the decoded signature (at least the 4 bytes of the key id). Refuses control
+/// characters, a missing blank line, a line that is not `— name base64`, and more than 100
+/// signatures.
+pub fn split_note(note: &str) -> Result<(&str, Vec<NoteSignature<'_>>)> {
+    let bad = |why: &str| Error::malformed("signed note", why);
+    if note.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(bad("contains control characters"));
+    }
+    let split = note
+        .rfind("\n\n")
+        .ok_or_else(|| bad("no blank line before the signatures"))?;
+    let (text, sigs) = (&note[..split + 1], &note[split + 2..]);
+    if sigs.is_empty() || !sigs.ends_with('\n') {
+        return Err(bad("the signature block must end with a newline"));
+    }
+    let mut out = Vec::new();
+    for (i, line) in sigs.lines().enumerate() {
+        if i >= MAX_SIGNATURES {
+            return Err(bad("too many signatures"));
+        }
+        let rest = line
+            .strip_prefix("\u{2014} ")
+            .ok_or_else(|| bad("a signature line must start with an em dash and a space"))?;
+        let (name, b64) = rest
+            .split_once(' ')
+            .ok_or_else(|| bad("a signature line is `— name signature`"))?;
+        let blob = B64
+            .decode(b64)
+            .map_err(|_| bad("a signature is not base64"))?;
+        if blob.len() < 5 {
+            return Err(bad("a signature is too short"));
+        }
+        out.push((name, blob));
+    }
+    Ok((text, out))
 }
 
 impl fmt::Display for NoteVerifier {
@@ -307,15 +490,20 @@ impl Checkpoint {
         signer.sign(&self.to_text())
     }
 
-    /// Opens a signed checkpoint note with `verifier` and checks the origin matches the key.
-    pub fn open(note: &str, verifier: &NoteVerifier) -> Result<Self> {
-        let text = verifier.open(note)?;
+    /// Signs the checkpoint with every signer (a log in a key transition signs with both).
+    pub fn sign_all(&self, signers: &[NoteSigner]) -> Result<String> {
+        sign_all(signers, &self.to_text())
+    }
+
+    /// Opens a signed checkpoint note with `keys` (one verifier or a key set) and checks the
+    /// origin matches the keys' name.
+    pub fn open(note: &str, keys: &(impl NoteKeys + ?Sized)) -> Result<Self> {
+        let text = keys.open_note(note)?;
         let cp = Checkpoint::parse_text(text)?;
-        if cp.origin != verifier.name() {
+        if !keys.names(&cp.origin) {
             return Err(Error::Signature(format!(
-                "checkpoint origin {:?} is not the key's log {:?}",
+                "checkpoint origin {:?} is not the key's log",
                 cp.origin,
-                verifier.name()
             )));
         }
         Ok(cp)
@@ -336,7 +524,7 @@ mod tests {
     #[test]
     fn interoperates_with_go_sumdb_note() {
         let signer = NoteSigner::parse(PRIV).expect("private key parses");
-        assert_eq!(signer.to_private_string(), PRIV);
+        assert_eq!(signer.to_private_string().ok().as_deref(), Some(PRIV));
         assert_eq!(signer.verifier().to_string(), VKEY);
         let note = signer.sign(TEXT).expect("signs");
         assert_eq!(note, format!("{TEXT}\n{SIG}"));

@@ -387,6 +387,39 @@ pub trait Store: NodeSource + Send {
         Ok(())
     }
 
+    /// The files its records were archived to (docs/format.md §13), in seq order. They always
+    /// cover a prefix of the log, `[0, end_seq of the last)`. Stores that never archived say none.
+    fn archived(&self) -> Result<Vec<crate::archive::ArchivedFile>> {
+        Ok(Vec::new())
+    }
+
+    /// Where reads of archived records go from now on; `None` detaches, after which a read that
+    /// needs an archived record fails naming its seqs and file ([`crate::Error::Archived`]).
+    fn attach_archive(&self, source: Option<std::sync::Arc<dyn crate::archive::ArchiveSource>>) {
+        let _ = source;
+    }
+
+    /// The archive attached by [`Store::attach_archive`], if any.
+    fn archive_source(&self) -> Option<std::sync::Arc<dyn crate::archive::ArchiveSource>> {
+        None
+    }
+
+    /// Records `files` and drops from the store the records they hold, in one transaction:
+    /// the sanctioned removal. The files must continue the archived prefix with whole bundles
+    /// below the latest checkpoint; their leaf and tree hashes stay.
+    fn drop_archived(&mut self, files: &[crate::archive::ArchivedFile]) -> Result<()> {
+        let _ = files;
+        Err(crate::Error::Archived(
+            "this store cannot archive its records".into(),
+        ))
+    }
+
+    /// Gives the space of dropped records back (SQLite: `VACUUM`), outside any transaction.
+    /// Stores that reclaim space by themselves do nothing.
+    fn reclaim(&mut self) -> Result<()> {
+        Ok(())
+    }
+
     /// What `e`, returned by one of this store's operations, means: whether a retry may
     /// succeed, or the store is damaged. Stores that cannot tell say [`Failure::Fatal`].
     fn classify(&self, e: &crate::Error) -> Failure {

@@ -67,6 +67,7 @@ pub(crate) fn report_json(r: &aiaudit::VerifyReport) -> Value {
         "latest": r.latest.as_ref().map(cp),
         "against": r.against.as_ref().map(cp),
         "findings": r.findings.iter().map(|f| json!({"seq": f.seq, "range_end": f.range_end, "message": f.message})).collect::<Vec<_>>(),
+        "archived": r.archived.iter().map(|f| json!({"first_seq": f.first_seq, "end_seq": f.end_seq, "file": f.file, "url": f.url})).collect::<Vec<_>>(),
     })
 }
 
@@ -153,12 +154,70 @@ fn canonical_json(data: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
         .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))
 }
 
-/// Checks a proof bundle (inclusion, consistency, or lineage evidence) against a verifier key,
-/// offline; returns
-/// what it proves, or raises `ProofError`.
+/// Checks a proof bundle (inclusion, consistency, or lineage evidence) offline against a
+/// verifier key, or against a trust policy (c2sp.org/tlog-policy text: the log's key and the
+/// quorum of witnesses whose cosignatures the bundle's checkpoint must carry); returns what it
+/// proves (with `cosigned_by` under a policy), or raises `ProofError`.
 #[pyfunction]
-fn verify_proof<'py>(py: Python<'py>, bundle: &str, key: &str) -> PyResult<Bound<'py, PyAny>> {
-    let verifier = NoteVerifier::parse(key).py(py)?;
+#[pyo3(signature = (bundle, key=None, *, policy=None))]
+fn verify_proof<'py>(
+    py: Python<'py>,
+    bundle: &str,
+    key: Option<&Bound<'py, PyAny>>,
+    policy: Option<&str>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let (verifier, cosigned_by) = match (key, policy) {
+        (Some(k), None) => {
+            // One verifier key, or a list of them (a rotated log's key set).
+            let keys: Vec<String> = match k.extract::<String>() {
+                Ok(one) => vec![one],
+                Err(_) => k.extract().map_err(|_| {
+                    pyo3::exceptions::PyTypeError::new_err(
+                        "key must be a verifier key string or a list of them",
+                    )
+                })?,
+            };
+            let keys = keys
+                .iter()
+                .map(|k| NoteVerifier::parse(k).py(py))
+                .collect::<PyResult<Vec<_>>>()?;
+            if keys.is_empty() {
+                return Err(pyo3::exceptions::PyValueError::new_err(
+                    "key is an empty list: give at least one verifier key",
+                ));
+            }
+            (keys, None)
+        }
+        (None, Some(text)) => {
+            let policy = aiaudit_core::policy::Policy::parse(text).py(py)?;
+            let note = if bundle.starts_with("c2sp.org/tlog-proof@v1") {
+                InclusionBundle::parse(bundle).py(py)?.checkpoint_note
+            } else if bundle.trim_start().starts_with('{') {
+                aiaudit::lineage::Evidence::parse(bundle)
+                    .map_err(|err| errors::raise(py, "ProofError", err.to_string()))?
+                    .checkpoint
+            } else {
+                ConsistencyBundle::parse(bundle).py(py)?.checkpoint_note
+            };
+            let check = policy.check(&note).py(py)?;
+            let key = policy
+                .log(&check.checkpoint.origin)
+                .map(<[NoteVerifier]>::to_vec)
+                .ok_or_else(|| {
+                    errors::raise(
+                        py,
+                        "ProofError",
+                        "the policy has no key for the log".to_owned(),
+                    )
+                })?;
+            (key, Some(check.cosigned_by))
+        }
+        _ => {
+            return Err(pyo3::exceptions::PyValueError::new_err(
+                "give the log's key or a policy, not both and not neither",
+            ));
+        }
+    };
     let v = if bundle.starts_with("c2sp.org/tlog-proof@v1") {
         let b = InclusionBundle::parse(bundle).py(py)?;
         let cp = b.verify(&verifier).py(py)?;
@@ -181,6 +240,10 @@ fn verify_proof<'py>(py: Python<'py>, bundle: &str, key: &str) -> PyResult<Bound
         let cp = b.verify(&verifier).py(py)?;
         json!({"kind": "consistency", "old_size": b.old_size, "old_root": hex::encode(b.old_root), "size": cp.size, "origin": cp.origin, "root": hex::encode(cp.root)})
     };
+    let mut v = v;
+    if let Some(by) = cosigned_by {
+        v["cosigned_by"] = json!(by);
+    }
     convert::to_py(py, &v)
 }
 

@@ -545,9 +545,12 @@ impl Logger {
         Ok(Logger::handle(slf)?.shared.log.info().origin.clone())
     }
 
-    /// The verifier key of the log's checkpoints.
+    /// The verifier key the log's checkpoints are signed with now (after a key rotation, the
+    /// newest).
     #[getter]
     fn verifier_key(slf: &Bound<'_, Self>) -> PyResult<String> {
-        Ok(Logger::handle(slf)?.shared.log.info().verifier_key.clone())
+        let log = &Logger::handle(slf)?.shared.log;
+        let key = log.reader().and_then(|r| r.verifier());
+        key.map(|k| k.to_string()).py(slf.py())
     }
 }

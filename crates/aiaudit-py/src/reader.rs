@@ -76,10 +76,22 @@ impl Reader {
         self.read(py, |r| r.size())
     }
 
-    /// The log's verifier key.
+    /// The verifier key the log signs with now (after a key rotation, the newest).
     #[getter]
     fn verifier_key(&self, py: Python<'_>) -> PyResult<String> {
-        self.read(py, |r| Ok(r.info().verifier_key.clone()))
+        self.read(py, |r| Ok(r.verifier()?.to_string()))
+    }
+
+    /// Every key the log has signed with, oldest first: the key set for proofs of any age.
+    #[getter]
+    fn verifier_keys(&self, py: Python<'_>) -> PyResult<Vec<String>> {
+        self.read(py, |r| {
+            Ok(r.key_history()?
+                .all()
+                .iter()
+                .map(ToString::to_string)
+                .collect())
+        })
     }
 
     /// Records matching the filters, as dicts.
@@ -219,6 +231,7 @@ impl Reader {
         let opts = aiaudit::VerifyOptions {
             trusted_key: key,
             against,
+            archive: false,
         };
         let report = self.read(py, |r| r.verify(&opts, &mut |_, _| {}))?;
         convert::to_py(py, &crate::report_json(&report))
@@ -259,7 +272,9 @@ impl Reader {
         days: u32,
     ) -> PyResult<Bound<'py, PyAny>> {
         let now = aiaudit_core::timefmt::now_ns();
-        let v = self.read(py, |r| aiaudit::reports::data_access(r, &user, days, now))?;
+        let report = self.read(py, |r| aiaudit::reports::data_access(r, &user, days, now))?;
+        let v = serde_json::to_value(&report)
+            .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))?;
         convert::to_py(py, &v)
     }
 }

@@ -1,30 +1,39 @@
-//! Renders aiaudit's compliance reports (the JSON values of `aiaudit::reports`) for people:
+//! Renders aiaudit's compliance reports (the typed data of [`aiaudit_core::report`], made by
+//! `aiaudit::reports`) for people:
 //! Markdown, and one self-contained HTML file — inline CSS and SVG charts, no script, nothing
 //! fetched — that prints well to PDF. The words come from message catalogues (English, German,
 //! French); numbers and dates follow the chosen language's conventions.
 //!
 //! ```
-//! use aiaudit_report::{Context, Kind, Lang};
-//! use serde_json::json;
+//! use aiaudit_core::report::{AccessReport, AccessRow, Report};
+//! use aiaudit_report::{Context, Lang};
+//! use std::collections::BTreeMap;
 //!
-//! let report = json!({
-//!     "model": "credit-risk", "period_days": 30, "total_predictions": 1234,
-//!     "prediction_distribution": {"approved": 1000, "declined": 234},
-//!     "first_prediction": "2026-11-24T09:30:00.000000000Z",
+//! let report = Report::Access(AccessReport {
+//!     user_id: "u-17".into(),
+//!     period_days: 30,
+//!     total_requests: 1234,
+//!     models_used: BTreeMap::from([("credit-risk".to_owned(), 1234)]),
+//!     requests: vec![AccessRow {
+//!         request_id: "r-1".into(),
+//!         timestamp: "2026-11-24T09:30:00.000000000Z".into(),
+//!         model: "credit-risk".into(),
+//!     }],
 //! });
 //! let ctx = Context::new(Lang::De, "aiaudit.example/log", 1_764_000_000_000_000_000);
-//! let md = aiaudit_report::markdown(Kind::Usage, &report, &ctx)?;
-//! assert!(md.starts_with("# Modellnutzung: credit-risk, letzte 30 Tage"));
-//! assert!(md.contains("| Vorhersagen gesamt | 1.234 |"));
+//! let md = aiaudit_report::markdown(&report, &ctx)?;
+//! assert!(md.starts_with("# Datenzugriff: u-17, letzte 30 Tage"), "{md}");
+//! assert!(md.contains("| Anfragen gesamt | 1.234 |"), "{md}");
 //! assert!(md.contains("24.11.2026, 09:30:00 UTC"));
 //!
-//! let html = aiaudit_report::html(Kind::Usage, &report, &ctx)?;
+//! let html = aiaudit_report::html(&report, &ctx)?;
 //! assert!(html.starts_with("<!DOCTYPE html>") && html.contains("<svg"));
 //! assert!(!html.contains("<script"));
 //! # Ok::<(), aiaudit_report::Error>(())
 //! ```
 
 mod catalogue;
+mod fields;
 mod html;
 mod markdown;
 mod verdicts;
@@ -33,6 +42,7 @@ pub use catalogue::Catalogue;
 pub use html::render as html;
 pub use markdown::render as markdown;
 
+use aiaudit_core::report::Report;
 use serde_json::Value;
 use std::fmt;
 use std::str::FromStr;
@@ -45,8 +55,11 @@ pub enum Error {
     #[error("no report texts in {0:?}: use en, de or fr")]
     UnknownLanguage(String),
     /// A report kind that does not exist.
-    #[error("no report {0:?}: use usage, access, operations, integrity or ai-act")]
+    #[error("no report {0:?}: use usage, access, operations, integrity, ai-act or lineage")]
     UnknownKind(String),
+    /// A report whose data does not become JSON (a defect).
+    #[error("the report does not serialize: {0}")]
+    Data(#[source] serde_json::Error),
     /// A catalogue compiled into the binary does not parse (a build defect).
     #[error("the {lang} report catalogue is malformed: {source}")]
     Catalogue {
@@ -115,17 +128,32 @@ pub enum Kind {
     Integrity,
     /// EU AI Act record keeping.
     AiAct,
+    /// A model version's lineage.
+    Lineage,
 }
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 6] = [
         Kind::Usage,
         Kind::Access,
         Kind::Operations,
         Kind::Integrity,
         Kind::AiAct,
+        Kind::Lineage,
     ];
+
+    /// The kind of a made report.
+    pub fn of(report: &Report) -> Kind {
+        match report {
+            Report::Access(_) => Kind::Access,
+            Report::Operations(_) => Kind::Operations,
+            Report::Integrity(_) => Kind::Integrity,
+            Report::AiAct(_) => Kind::AiAct,
+            Report::Lineage(_) => Kind::Lineage,
+            Report::Usage(_) => Kind::Usage,
+        }
+    }
 
     /// The name used on the command line and in URLs (`ai-act`).
     pub fn name(self) -> &'static str {
@@ -135,6 +163,7 @@ impl Kind {
             Kind::Operations => "operations",
             Kind::Integrity => "integrity",
             Kind::AiAct => "ai-act",
+            Kind::Lineage => "lineage",
         }
     }
 
@@ -182,20 +211,28 @@ impl Context {
 }
 
 /// The report's title, with its parameters filled in from the report.
-fn title(c: &Catalogue, kind: Kind, v: &Value) -> String {
-    let s = |k: &str| match &v[k] {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => c.value(other),
+fn title(c: &Catalogue, report: &Report) -> String {
+    let (model, version, user, days) = match report {
+        Report::Usage(r) => (r.model.as_str(), "", "", Some(r.period_days)),
+        Report::Access(r) => ("", "", r.user_id.as_str(), Some(r.period_days)),
+        Report::Lineage(r) => (r.model.as_str(), r.version.as_str(), "", None),
+        _ => ("", "", "", None),
     };
+    let days = days.map(|d| c.value(&Value::from(d))).unwrap_or_default();
     c.fill(
-        c.text("title", kind.key()),
+        c.text("title", Kind::of(report).key()),
         &[
-            ("model", &s("model")),
-            ("user", &s("user_id")),
-            ("days", &s("period_days")),
+            ("model", model),
+            ("version", version),
+            ("user", user),
+            ("days", &days),
         ],
     )
+}
+
+/// The report as the JSON the generic sections walk.
+fn data(report: &Report) -> Result<Value, Error> {
+    serde_json::to_value(report).map_err(Error::Data)
 }
 
 #[cfg(test)]

@@ -1,178 +1,76 @@
 //! Reports as Markdown: the title and verdicts, then every field, translated.
 
+use aiaudit_core::report::Report;
 use serde_json::{Map, Value};
 use std::fmt::Write as _;
 
 use crate::catalogue::Catalogue;
-use crate::{Context, Error, Kind};
-
-/// Objects whose keys are data (labels, statuses, versions), not field names: shown as
-/// key–count tables, never translated.
-pub(crate) const DATA_KEYED: [&str; 7] = [
-    "prediction_distribution",
-    "versions_used",
-    "status_mix",
-    "statuses",
-    "types",
-    "models_used",
-    "by_status",
-];
-
-/// The order fields are shown in (report JSON objects keep their keys sorted); fields not
-/// listed come after, by name.
-const ORDER: &[&str] = &[
-    "model",
-    "version",
-    "user_id",
-    "person",
-    "dataset",
-    "period_days",
-    "since",
-    "generated_at",
-    "intact",
-    "events",
-    "total_predictions",
-    "total_requests",
-    "total_events",
-    "total_operations",
-    "unique_users",
-    "first_prediction",
-    "last_prediction",
-    "entries",
-    "checkpoints_checked",
-    "first_bad_seq",
-    "origin",
-    "verifier_key",
-    "events_without_operation",
-    "operations_omitted",
-    "coverage",
-    "covers_six_months",
-    "first_event",
-    "last_event",
-    "days_covered",
-    "required_from",
-    "latency_stats",
-    "mean_ms",
-    "p50_ms",
-    "p95_ms",
-    "p99_ms",
-    "max_ms",
-    "status_mix",
-    "prediction_distribution",
-    "versions_used",
-    "models_used",
-    "events_per_day",
-    "latency_histogram",
-    "bucket_ms",
-    "buckets",
-    "version_timeline",
-    "latest_checkpoint",
-    "size",
-    "signed_at",
-    "note",
-    "findings",
-    "periods_of_use",
-    "models_in_use",
-    "reference_data",
-    "verifiers",
-    "incidents",
-    "total",
-    "omitted",
-    "gap_s",
-    "by_status",
-    "per_day",
-    "periods",
-    "requests",
-    "operations",
-    "seq",
-    "time",
-    "timestamp",
-    "request_id",
-    "id",
-    "name",
-    "day",
-    "start",
-    "end",
-    "first",
-    "last",
-    "duration_s",
-    "state",
-    "worst_status",
-    "type",
-    "status",
-    "statuses",
-    "types",
-    "regulations",
-    "predictions",
-    "uses",
-    "verifications",
-    "trainings",
-    "evaluations",
-    "deployments",
-    "environment",
-    "by",
-    "from_ms",
-    "to_ms",
-    "count",
-    "event_rows_omitted",
-    "event_rows",
-];
-
-/// An object's members in display order.
-pub(crate) fn ordered(m: &Map<String, Value>) -> Vec<(&String, &Value)> {
-    let rank = |k: &str| ORDER.iter().position(|x| *x == k).unwrap_or(ORDER.len());
-    let mut v: Vec<(&String, &Value)> = m.iter().collect();
-    v.sort_by(|a, b| rank(a.0).cmp(&rank(b.0)).then(a.0.cmp(b.0)));
-    v
-}
-
-/// Fields a renderer shows in its own way rather than as a generic section.
-pub(crate) const SPECIAL: [&str; 1] = ["check_offline"];
+use crate::fields::{
+    DATA_KEYED, SPECIAL, cell_text, columns, generated, heading, nested_rows, node_label, ordered,
+};
+use crate::{Context, Error};
 
 /// The report as Markdown in the context's language.
-pub fn render(kind: Kind, v: &Value, ctx: &Context) -> Result<String, Error> {
+pub fn render(report: &Report, ctx: &Context) -> Result<String, Error> {
     let c = Catalogue::load(ctx.lang)?;
-    let mut out = format!("# {}\n\n", md(&crate::title(&c, kind, v)));
+    let v = crate::data(report)?;
+    let mut out = format!("# {}\n\n", md(&crate::title(&c, report)));
     // The origin is the operator's text, not the report's: escaped like any logged text.
     let _ = writeln!(out, "_{}_\n", generated(&c, ctx, &md(&ctx.origin)));
-    for line in crate::verdicts::verdicts(&c, kind, v) {
+    for line in crate::verdicts::verdicts(&c, report) {
         let _ = writeln!(out, "**{}**\n", line.text);
     }
-    section(&c, &mut out, v, 2);
-    if kind == Kind::Integrity {
-        let _ = writeln!(out, "## {}\n", c.text("text", "offline"));
-        for (key, intro) in [("extends", "offline_extends"), ("entry", "offline_entry")] {
-            if let Some(cmd) = v["check_offline"][key].as_str() {
+    section(&c, &mut out, &v, 2);
+    match report {
+        Report::Integrity(r) => {
+            let _ = writeln!(out, "## {}\n", c.text("text", "offline"));
+            for (cmd, intro) in [
+                (&r.check_offline.extends, "offline_extends"),
+                (&r.check_offline.entry, "offline_entry"),
+            ] {
                 let _ = writeln!(out, "{}\n\n```\n{cmd}\n```\n", c.text("text", intro));
             }
         }
+        Report::Lineage(r) => {
+            // Mermaid, which GitHub and GitLab draw; every label is quoted and stripped of
+            // what would end the quote or the line.
+            let _ = writeln!(out, "## {}\n\n```mermaid\nflowchart LR", c.label("graph"));
+            for (i, n) in r.graph.nodes.iter().enumerate() {
+                let label = node_label(&c, n, r.predictions.total);
+                let _ = writeln!(out, "  n{i}[\"{}\"]", mermaid_text(&label));
+            }
+            let index = |id: &str| r.graph.nodes.iter().position(|n| n.id == id);
+            for e in &r.graph.edges {
+                if let (Some(a), Some(b)) = (index(&e.from), index(&e.to)) {
+                    let _ = writeln!(
+                        out,
+                        "  n{a} -->|{}| n{b}",
+                        mermaid_text(&c.label(&e.relation))
+                    );
+                }
+            }
+            out.push_str("```\n\n");
+            let _ = writeln!(
+                out,
+                "{}\n\n```\n{}\n```\n",
+                c.text("text", "lineage_offline"),
+                r.evidence.prove_command
+            );
+        }
+        _ => {}
     }
     let _ = writeln!(out, "---\n\n{}", c.text("text", "evidence"));
     Ok(out)
 }
 
-/// The "generated at … from …" line, with `origin` as the caller has made it safe for its
-/// format.
-pub(crate) fn generated(c: &Catalogue, ctx: &Context, origin: &str) -> String {
-    let time = c.value(&Value::String(aiaudit_core::timefmt::format_rfc3339(
-        ctx.generated_ns,
-    )));
-    c.fill(
-        c.text("text", "generated"),
-        &[("time", &time), ("origin", origin)],
-    )
-}
-
-/// A value as compact one-line text (an object as `key value, …`), not yet escaped.
-pub(crate) fn cell_text(c: &Catalogue, v: &Value) -> String {
-    match v {
-        Value::Object(m) => m
-            .iter()
-            .map(|(k, x)| format!("{k} {}", c.value(x)))
-            .collect::<Vec<_>>()
-            .join(", "),
-        other => c.value(other),
-    }
+/// Text safe inside a quoted Mermaid label: no quote, bracket, pipe, backtick or line break.
+fn mermaid_text(s: &str) -> String {
+    s.chars()
+        .map(|ch| match ch {
+            '"' | '`' | '[' | ']' | '|' | '<' | '>' | '\n' | '\r' | '{' | '}' => ' ',
+            c => c,
+        })
+        .collect()
 }
 
 /// A value in a Markdown table cell.
@@ -215,34 +113,6 @@ fn fence(text: &str) -> String {
 
 fn multiline(v: &Value) -> bool {
     v.as_str().is_some_and(|s| s.contains('\n'))
-}
-
-/// Is this an array of objects that hold lists of objects themselves (each becomes a
-/// subsection rather than a table row)?
-pub(crate) fn nested_rows(items: &[Value]) -> bool {
-    items.iter().any(|i| {
-        i.as_object().is_some_and(|m| {
-            m.values()
-                .any(|x| x.as_array().is_some_and(|a| a.iter().any(Value::is_object)))
-        })
-    })
-}
-
-/// The columns of a table of objects: every key, in first-seen order, leaving out lists of
-/// objects.
-pub(crate) fn columns(items: &[Value]) -> Vec<&str> {
-    let mut cols: Vec<&str> = Vec::new();
-    for i in items {
-        if let Value::Object(m) = i {
-            for (k, x) in ordered(m) {
-                let table = x.as_array().is_some_and(|a| a.iter().any(Value::is_object));
-                if !table && !cols.contains(&k.as_str()) {
-                    cols.push(k);
-                }
-            }
-        }
-    }
-    cols
 }
 
 fn table(c: &Catalogue, out: &mut String, items: &[Value]) {
@@ -322,23 +192,6 @@ fn section(c: &Catalogue, out: &mut String, v: &Value, level: usize) {
     }
 }
 
-/// The heading of an item shown as a subsection: its name and id, a model and version, or
-/// its first text.
-pub(crate) fn heading(item: &Value) -> String {
-    let s = |k: &str| item[k].as_str().filter(|s| !s.is_empty());
-    match (s("name"), s("id"), s("model"), s("version")) {
-        (Some(n), Some(i), ..) => format!("{n} ({i})"),
-        (Some(n), None, ..) => n.to_owned(),
-        (None, Some(i), ..) => i.to_owned(),
-        (None, None, Some(m), Some(v)) => format!("{m} {v}"),
-        _ => item
-            .as_object()
-            .and_then(|m| ordered(m).into_iter().find_map(|(_, v)| v.as_str()))
-            .unwrap_or_default()
-            .to_owned(),
-    }
-}
-
 fn counts(c: &Catalogue, out: &mut String, m: &Map<String, Value>) {
     if m.is_empty() {
         let _ = writeln!(out, "{}\n", c.text("text", "none"));
@@ -355,17 +208,44 @@ fn counts(c: &Catalogue, out: &mut String, m: &Map<String, Value>) {
 mod tests {
     use super::*;
     use crate::Lang;
-    use serde_json::json;
+    use aiaudit_core::report::{EventRow, OperationRow, OperationsReport};
+
+    /// An operations report of one operation with one event, both named `name`.
+    fn named(name: &str) -> Report {
+        Report::Operations(OperationsReport {
+            since: None,
+            total_operations: 1,
+            events_without_operation: 0,
+            operations_omitted: 0,
+            operations: vec![OperationRow {
+                id: Some("op".into()),
+                name: name.into(),
+                state: "open".into(),
+                first: "2026-11-24T09:30:00.000000000Z".into(),
+                last: "2026-11-24T09:30:00.000000000Z".into(),
+                duration_s: Some(0.0),
+                events: 1,
+                worst_status: None,
+                regulations: vec![],
+                types: Default::default(),
+                statuses: Default::default(),
+                event_rows: vec![EventRow {
+                    seq: 0,
+                    time: "2026-11-24T09:30:00.000000000Z".into(),
+                    kind: "event".into(),
+                    status: "INFO".into(),
+                    name: name.into(),
+                }],
+                event_rows_omitted: 0,
+            }],
+        })
+    }
 
     #[test]
     fn log_text_is_inert_in_markdown() -> Result<(), Error> {
         let evil = "x\n\n**The log is intact**<img src=x onerror=alert(1)> | [a](b)";
-        let report = json!({
-            "total_operations": 1,
-            "operations": [{"id": "op", "name": evil, "event_rows": [{"name": evil}]}],
-        });
         let ctx = Context::new(Lang::En, "o", 0);
-        let out = render(Kind::Operations, &report, &ctx)?;
+        let out = render(&named(evil), &ctx)?;
         // In headings and tables the text is escaped; a name of several lines is shown
         // verbatim, inside a fence that it cannot close.
         assert!(
@@ -382,10 +262,7 @@ mod tests {
         let outside: String = out.split("```").step_by(2).collect();
         assert!(!outside.contains("<img"), "{out}");
         assert!(!outside.contains("\n**The log is intact**"), "{out}");
-        let sneaky = json!({"total_operations": 1, "operations": [
-            {"id": "op", "name": "a\n```\n# Forged", "event_rows": [{"name": "e"}]}
-        ]});
-        let out = render(Kind::Operations, &sneaky, &ctx)?;
+        let out = render(&named("a\n```\n# Forged"), &ctx)?;
         assert!(out.contains("````\na\n```\n# Forged\n````\n"), "{out}");
         assert_eq!(fence("no ticks"), "```");
         Ok(())
@@ -393,9 +270,8 @@ mod tests {
 
     #[test]
     fn the_origin_is_escaped_too() -> Result<(), Error> {
-        let report = json!({"total_operations": 0, "operations": []});
         let ctx = Context::new(Lang::En, "<script>alert(1)</script> *x*", 0);
-        let out = render(Kind::Operations, &report, &ctx)?;
+        let out = render(&named("x"), &ctx)?;
         assert!(!out.contains("<script>"), "{out}");
         assert!(
             out.contains("&lt;script&gt;alert(1)&lt;/script&gt; \\*x\\*"),

@@ -1,6 +1,7 @@
 // The aiaudit dashboard: signs in with an API token, lists and filters events, follows new
 // ones over server-sent events, checks an event's inclusion proof and the checkpoint's
-// signature in the page, runs a verification, and shows the usage report. Every data view is
+// signature in the page, walks an event's lineage, runs a verification, and shows the usage
+// report. Every data view is
 // an API call the server records as an access event. Text from the log is only ever set as
 // textContent, never parsed as HTML.
 "use strict";
@@ -8,7 +9,7 @@
 const $ = (id) => document.getElementById(id);
 // The list leaves out the viewer's own reads (each is an access event) unless asked for them.
 const DEFAULT_FILTERS = { own_access: "false" };
-const state = { token: null, who: null, filters: { ...DEFAULT_FILTERS }, oldest: null, newest: null, stream: null, shown: 0, generation: 0 };
+const state = { token: null, who: null, filters: { ...DEFAULT_FILTERS }, oldest: null, newest: null, stream: null, shown: 0, generation: 0, shownSeq: null };
 
 class ApiError extends Error {
   constructor(status, body) {
@@ -206,6 +207,7 @@ async function loadCheckpoint() {
 // ---- one event and its proof ---------------------------------------------------------------
 
 async function show(seq) {
+  state.shownSeq = seq;
   $("detail").hidden = false;
   $("detail-seq").textContent = `#${seq}`;
   $("record").textContent = "…";
@@ -360,6 +362,113 @@ async function verify() {
   }
 }
 
+// ---- lineage -------------------------------------------------------------------------------
+
+const SVG = "http://www.w3.org/2000/svg";
+const BOX = { w: 210, h: 44, gx: 70, gy: 14, m: 12 };
+
+function svgEl(name, attrs, text) {
+  const el = document.createElementNS(SVG, name);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+  if (text !== undefined) el.textContent = text;
+  return el;
+}
+
+const nodeId = (n) => (n.node === "event" ? `e${n.seq}` : `a:${n.key}`);
+const short = (s, n) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+
+// Each node's column: the longest path to it from a node without inputs; the relaxation runs at
+// most once per node, so a graph with a cycle still gets a layout.
+function columns(ids, edges) {
+  const col = new Map(ids.map((id) => [id, 0]));
+  for (let round = 0; round < ids.length; round++) {
+    let changed = false;
+    for (const e of edges) {
+      const a = col.get(e.from), b = col.get(e.to);
+      if (a === undefined || b === undefined) continue;
+      if (b < a + 1 && a + 1 < ids.length) { col.set(e.to, a + 1); changed = true; }
+    }
+    if (!changed) break;
+  }
+  return col;
+}
+
+function drawLineage(g) {
+  const nodes = new Map();
+  for (const e of Object.values(g.events)) {
+    nodes.set(`e${e.seq}`, { kind: e.type, label: `#${e.seq} ${e.name}`, seq: e.seq, status: e.status });
+  }
+  for (const [key, a] of Object.entries(g.artifacts)) {
+    nodes.set(`a:${key}`, { kind: a.kind, label: a.version ? `${a.name}@${a.version}` : a.name, key });
+  }
+  const targets = new Set(g.targets.map(nodeId));
+  const edges = g.edges.map((e) => ({ from: nodeId(e.from), to: nodeId(e.to), relation: e.relation }));
+  const col = columns([...nodes.keys()], edges);
+  const rows = new Map();
+  const pos = new Map();
+  for (const [id] of nodes) {
+    const c = col.get(id);
+    const r = rows.get(c) || 0;
+    rows.set(c, r + 1);
+    pos.set(id, { x: BOX.m + c * (BOX.w + BOX.gx), y: BOX.m + r * (BOX.h + BOX.gy) });
+  }
+  const ncol = Math.max(1, ...[...rows.keys()].map((c) => c + 1));
+  const nrow = Math.max(1, ...rows.values());
+  const w = 2 * BOX.m + ncol * BOX.w + (ncol - 1) * BOX.gx;
+  const h = 2 * BOX.m + nrow * (BOX.h + BOX.gy);
+  const svg = svgEl("svg", { viewBox: `0 0 ${w} ${h}`, width: w, height: h, role: "img", "aria-label": "Lineage graph" });
+  const defs = svgEl("defs", {});
+  const marker = svgEl("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" });
+  marker.appendChild(svgEl("path", { d: "M0,0 L10,5 L0,10 z", fill: "#64748b" }));
+  defs.appendChild(marker);
+  svg.appendChild(defs);
+  for (const e of edges) {
+    const a = pos.get(e.from), b = pos.get(e.to);
+    if (!a || !b) continue;
+    const x1 = a.x + BOX.w, y1 = a.y + BOX.h / 2, x2 = b.x, y2 = b.y + BOX.h / 2;
+    const mid = (x1 + x2) / 2;
+    const d = x2 > x1 ? `M${x1},${y1} C${mid},${y1} ${mid},${y2} ${x2},${y2}`
+      : `M${x1},${y1} C${x1 + 40},${Math.max(y1, y2) + BOX.h} ${x2 - 40},${Math.max(y1, y2) + BOX.h} ${x2},${y2}`;
+    const path = svgEl("path", { d, class: "edge", "marker-end": "url(#arrow)" });
+    path.appendChild(svgEl("title", {}, e.relation));
+    svg.appendChild(path);
+  }
+  for (const [id, n] of nodes) {
+    const p = pos.get(id);
+    const cls = ["node", n.seq !== undefined ? "event" : "artifact", targets.has(id) ? "target" : "", n.status ? `s-${n.status}` : ""].join(" ").trim();
+    const grp = svgEl("g", { class: cls, "data-id": id });
+    grp.appendChild(svgEl("title", {}, n.seq !== undefined ? `${n.kind}: ${n.label}` : `${n.kind} ${n.key}`));
+    grp.appendChild(svgEl("rect", { x: p.x, y: p.y, width: BOX.w, height: BOX.h, rx: 6 }));
+    grp.appendChild(svgEl("text", { x: p.x + 8, y: p.y + 15, class: "kind" }, short(n.kind, 32)));
+    grp.appendChild(svgEl("text", { x: p.x + 8, y: p.y + 33, class: "label" }, short(n.label, 30)));
+    if (n.seq !== undefined) {
+      grp.setAttribute("tabindex", "0");
+      grp.addEventListener("click", () => show(n.seq));
+      grp.addEventListener("keydown", (ev) => { if (ev.key === "Enter") show(n.seq); });
+    }
+    svg.appendChild(grp);
+  }
+  $("lineage-graph").replaceChildren(svg);
+  const parts = [`${nodes.size - Object.keys(g.artifacts).length} events, ${Object.keys(g.artifacts).length} artifacts, ${edges.length} links`];
+  for (const [key, listed] of Object.entries(g.truncated || {})) parts.push(`${key}: first ${listed} listed`);
+  $("lineage-summary").textContent = parts.join("; ");
+}
+
+async function lineage(target) {
+  $("lineage").hidden = false;
+  $("lineage-target").textContent = `#${target}`;
+  $("lineage-error").textContent = "";
+  $("lineage-summary").textContent = "…";
+  $("lineage-graph").replaceChildren();
+  try {
+    drawLineage(await (await api(`/v1/lineage/${encodeURIComponent(target)}`)).json());
+  } catch (e) {
+    $("lineage-summary").textContent = "";
+    $("lineage-error").textContent = e.message;
+  }
+  $("lineage").scrollIntoView({ behavior: "smooth", block: "nearest" });
+}
+
 // ---- the usage report ----------------------------------------------------------------------
 
 async function report(ev) {
@@ -400,6 +509,8 @@ document.addEventListener("DOMContentLoaded", () => {
   $("more").addEventListener("click", older);
   $("verify").addEventListener("click", verify);
   $("detail-close").addEventListener("click", () => { $("detail").hidden = true; });
+  $("detail-lineage").addEventListener("click", () => lineage(state.shownSeq));
+  $("lineage-close").addEventListener("click", () => { $("lineage").hidden = true; });
   $("report-form").addEventListener("submit", report);
   $("vkey").addEventListener("change", () => {
     if (state.who) localStorage.setItem(`aiaudit-vkey:${state.who.origin}`, $("vkey").value.trim());

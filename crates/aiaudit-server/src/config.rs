@@ -19,6 +19,8 @@ pub struct ServerConfig {
     pub tokens: Option<PathBuf>,
     /// The signing key (default `<db>.key`).
     pub signing_key: Option<PathBuf>,
+    /// A command that signs instead of a key file (`aiaudit::signer::CommandSigner`).
+    pub signing_command: Option<Vec<String>>,
     /// TLS certificate chain and private key (PEM), both or neither.
     pub tls: Option<(PathBuf, PathBuf)>,
     /// The redaction policy as TOML text with a `[redaction]` table (default: built in).
@@ -46,6 +48,12 @@ pub struct ServerConfig {
     /// `GET /checkpoint` and `/tile/…` answer without a token (`[tiles] public = true`): a
     /// public log, whose records anyone may read. Otherwise they need the `audit` role.
     pub public_tiles: bool,
+    /// The witnesses each new checkpoint is shown to (`[[witnesses]]`: name, url, vkey).
+    pub witnesses: Vec<aiaudit_witness::WitnessTarget>,
+    /// How often they are shown the latest checkpoint (`[server] witness_every`, default 10 s).
+    pub witness_every: std::time::Duration,
+    /// Scheduled archiving (`[retention]`), if configured.
+    pub retention: Option<crate::retention::Retention>,
 }
 
 /// The `[otlp]` table: what the OTLP receiver keeps.
@@ -141,6 +149,7 @@ impl ServerConfig {
             db: db.into(),
             tokens: None,
             signing_key: None,
+            signing_command: None,
             tls: None,
             policy_toml: None,
             statuses: Vec::new(),
@@ -150,9 +159,12 @@ impl ServerConfig {
             open_metrics: false,
             nats: None,
             verify_every: Some(std::time::Duration::from_secs(86_400)),
+            witnesses: Vec::new(),
+            witness_every: std::time::Duration::from_secs(10),
             after_commit: AfterCommit::default(),
             otlp: Otlp::default(),
             public_tiles: false,
+            retention: None,
         }
     }
 
@@ -192,6 +204,12 @@ impl ServerConfig {
         }
         c.tokens = s.tokens.map(rel);
         c.signing_key = s.signing_key.map(rel);
+        c.signing_command = s.signing_command;
+        if c.signing_key.is_some() && c.signing_command.is_some() {
+            return Err(bad(
+                "server.signing_key and server.signing_command exclude each other".into(),
+            ));
+        }
         c.tls = match (s.tls_cert, s.tls_key) {
             (Some(cert), Some(key)) => Some((rel(cert), rel(key))),
             (None, None) => None,
@@ -228,6 +246,29 @@ impl ServerConfig {
         if let Some(v) = s.verify_every {
             c.verify_every =
                 parse_every(&v).map_err(|why| bad(format!("server.verify_every {v:?}: {why}")))?;
+        }
+        if let Some(v) = s.witness_every {
+            c.witness_every = parse_every(&v)
+                .map_err(|why| bad(format!("server.witness_every {v:?}: {why}")))?
+                .ok_or_else(|| {
+                    bad("server.witness_every cannot be off; remove [[witnesses]] instead".into())
+                })?;
+        }
+        for (i, w) in file.witnesses.iter().enumerate() {
+            let key = aiaudit_core::cosignature::CosignatureVerifier::parse(&w.vkey)
+                .map_err(|e| bad(format!("[[witnesses]] {} ({}): vkey: {e}", i + 1, w.name)))?;
+            if c.witnesses.iter().any(|t| t.name == w.name) {
+                return Err(bad(format!(
+                    "[[witnesses]] {}: the name {:?} is used twice",
+                    i + 1,
+                    w.name
+                )));
+            }
+            c.witnesses.push(aiaudit_witness::WitnessTarget {
+                name: w.name.clone(),
+                url: w.url.clone(),
+                key,
+            });
         }
         c.open_health = s.open_health.unwrap_or(true);
         c.open_metrics = s.open_metrics.unwrap_or(false);
@@ -279,6 +320,9 @@ impl ServerConfig {
         }
         if let Some(t) = file.tiles {
             c.public_tiles = t.public.unwrap_or(false);
+        }
+        if let Some(r) = file.retention {
+            c.retention = Some(r.check(parse_every).map_err(bad)?);
         }
         c.check()?;
         Ok(c)
@@ -358,6 +402,17 @@ struct File {
     alerts: Option<toml::Value>,
     otlp: Option<OtlpTable>,
     tiles: Option<TilesTable>,
+    #[serde(default)]
+    witnesses: Vec<WitnessTable>,
+    retention: Option<crate::retention::RetentionTable>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WitnessTable {
+    name: String,
+    url: String,
+    vkey: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -403,6 +458,7 @@ struct ServerTable {
     db: Option<PathBuf>,
     tokens: Option<PathBuf>,
     signing_key: Option<PathBuf>,
+    signing_command: Option<Vec<String>>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     statuses: Option<Vec<String>>,
@@ -419,6 +475,7 @@ struct ServerTable {
     ingest_batch: Option<usize>,
     ingest_ack_wait_s: Option<u64>,
     verify_every: Option<String>,
+    witness_every: Option<String>,
     header_timeout: Option<String>,
     body_timeout: Option<String>,
     idle_timeout: Option<String>,

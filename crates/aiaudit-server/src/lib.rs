@@ -57,9 +57,13 @@ pub mod ingest;
 mod metrics;
 mod openapi;
 pub mod query;
+pub mod retention;
 mod routes;
+mod scheduled_archive;
 mod scheduled_verify;
 mod state;
+pub mod witnessing;
+mod witnessing_run;
 
 pub use auth::Role;
 pub use config::{AfterCommit, Limits, NatsIngest, ServerConfig};
@@ -134,12 +138,23 @@ impl Server {
                 .await
                 .map_err(|e| Error::Invalid(format!("starting the sinks: {e}")))??
         };
+        let witnessing = if config.witnesses.is_empty() {
+            None
+        } else {
+            let path = config.tokens_path().with_extension("cosignatures");
+            Some(Arc::new(witnessing::Witnessing::open(
+                &path,
+                config.witnesses.clone(),
+                config.witness_every,
+            )?))
+        };
         let state = AppState::new(
             Arc::clone(&logger),
             tokens,
             Arc::clone(&metrics),
             committed,
             &config,
+            witnessing.clone(),
         );
         let stopping = state.stopping.clone();
         let nats = match &config.nats {
@@ -155,6 +170,16 @@ impl Server {
             }
             None => None,
         };
+        if let Some(w) = witnessing {
+            tokio::spawn(witnessing_run::run(state.clone(), w, stopping.subscribe()));
+        }
+        if let Some(r) = config.retention.clone() {
+            tokio::spawn(scheduled_archive::run(
+                state.clone(),
+                r,
+                stopping.subscribe(),
+            ));
+        }
         if let Some(every) = config.verify_every {
             tokio::spawn(scheduled_verify::run(
                 state.clone(),
@@ -333,6 +358,9 @@ fn open_logger(
         }));
     if let Some(k) = &config.signing_key {
         b = b.signing_key_path(k);
+    }
+    if let Some(argv) = &config.signing_command {
+        b = b.signing_key(aiaudit::signer::CommandSigner::open(argv.clone())?);
     }
     if let Some((path, text)) = &config.policy_toml {
         let policy = Policy::from_toml(text).map_err(|e| Error::Config {

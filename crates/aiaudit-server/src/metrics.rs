@@ -28,6 +28,9 @@ pub struct Metrics {
     nats: Family<Labels, Counter>,
     connections_refused: Family<Labels, Counter>,
     connections_open: Gauge,
+    witness_size: Family<Labels, Gauge>,
+    witness_lag: Family<Labels, Gauge>,
+    witness_failures: Family<Labels, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -61,6 +64,9 @@ impl Metrics {
             requests: Family::default(),
             nats: Family::default(),
             connections_refused: Family::default(),
+            witness_size: Family::default(),
+            witness_lag: Family::default(),
+            witness_failures: Family::default(),
             connections_open: Gauge::default(),
         };
         m.verify_ok.set(-1);
@@ -135,12 +141,41 @@ impl Metrics {
                 m.connections_refused.clone(),
             );
             r.register(
+                "witness_cosigned_size",
+                "The largest tree size each configured witness cosigned",
+                m.witness_size.clone(),
+            );
+            r.register(
+                "witness_lag",
+                "Entries of the latest checkpoint beyond what each witness cosigned",
+                m.witness_lag.clone(),
+            );
+            r.register(
+                "witness_failures",
+                "Rounds in which a witness was down, answered nonsense, or refused",
+                m.witness_failures.clone(),
+            );
+            r.register(
                 "http_requests",
                 "HTTP requests answered, by method and status class",
                 m.requests.clone(),
             );
         }
         m
+    }
+
+    /// A witness holds `cosigned` of a log whose latest checkpoint is `size`; `failed` says
+    /// why this round did not get a cosignature.
+    pub fn witness(&self, name: &str, cosigned: u64, size: u64, failed: Option<&str>) {
+        let l = vec![("witness".to_owned(), name.to_owned())];
+        let g = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        self.witness_size.get_or_create(&l).set(g(cosigned));
+        self.witness_lag
+            .get_or_create(&l)
+            .set(g(size.saturating_sub(cosigned)));
+        if failed.is_some() {
+            self.witness_failures.get_or_create(&l).inc();
+        }
     }
 
     /// `n` events accepted over HTTP.

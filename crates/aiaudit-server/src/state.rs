@@ -44,6 +44,8 @@ pub struct Shared {
     pub bodies: Arc<tokio::sync::Semaphore>,
     /// How long a body may take to arrive.
     pub body_timeout: std::time::Duration,
+    /// The witnesses and their cosignatures, when `[[witnesses]]` are configured.
+    pub witnessing: Option<Arc<crate::witnessing::Witnessing>>,
     /// Answers remembered by `Idempotency-Key`.
     pub idempotency: crate::idempotency::Keys<(
         axum::http::StatusCode,
@@ -66,6 +68,7 @@ impl AppState {
         metrics: Arc<Metrics>,
         committed: Arc<tokio::sync::watch::Sender<u64>>,
         config: &ServerConfig,
+        witnessing: Option<Arc<crate::witnessing::Witnessing>>,
     ) -> Self {
         AppState {
             inner: Arc::new(Shared {
@@ -83,6 +86,7 @@ impl AppState {
                 bodies: Arc::new(tokio::sync::Semaphore::new(config.connections.body_budget)),
                 body_timeout: config.connections.body_timeout,
                 idempotency: crate::idempotency::Keys::default(),
+                witnessing,
             }),
         }
     }

@@ -81,7 +81,11 @@ impl SqliteStore {
             .query_row([tile_key(0, n)], |r| r.get(0))
             .optional()
             .map_err(|e| self.err(e))?;
-        let loaded = Arc::new(LoadedBundle::new(stored, tile.as_deref()));
+        let loaded = Arc::new(if stored.is_archived() {
+            LoadedBundle::archived(stored, self.archived_records(n)?, tile.as_deref())
+        } else {
+            LoadedBundle::new(stored, tile.as_deref())
+        });
         if cache {
             self.cache.put(&loaded);
         }

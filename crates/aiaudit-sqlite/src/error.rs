@@ -90,6 +90,10 @@ pub enum Error {
     /// A request this store refuses (a duplicate token name, an unknown token).
     #[error("{0}")]
     Invalid(String),
+    /// A read that needs archived records failed, or an archive step was refused
+    /// ([`aiaudit_core::Error::Archived`]).
+    #[error("{0}")]
+    Archived(String),
     /// Any other SQLite failure.
     #[error("{path}: {source}")]
     Sqlite {
@@ -102,6 +106,9 @@ pub enum Error {
 
 impl From<Error> for aiaudit_core::Error {
     fn from(e: Error) -> Self {
-        aiaudit_core::Error::store(e)
+        match e {
+            Error::Archived(m) => aiaudit_core::Error::Archived(m),
+            e => aiaudit_core::Error::store(e),
+        }
     }
 }

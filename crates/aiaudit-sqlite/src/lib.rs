@@ -19,6 +19,7 @@
 //! ```
 
 mod append;
+mod archive;
 mod entries;
 mod error;
 mod keys;
@@ -51,6 +52,8 @@ pub struct SqliteStore {
     conn: Connection,
     path: PathBuf,
     cache: entries::Cache,
+    /// Where archived records are read from, if anywhere.
+    archive: archive::Attached,
 }
 
 impl SqliteStore {
@@ -78,12 +81,15 @@ impl SqliteStore {
             conn,
             path: path.to_owned(),
             cache: entries::Cache::default(),
+            archive: archive::Attached::default(),
         };
         store.configure()?;
         let tx = store.conn.transaction().map_err(|e| classify(path, e))?;
         tx.execute_batch(schema::SCHEMA)
             .map_err(|e| classify(path, e))?;
         tx.execute_batch(&schema::append_only_triggers())
+            .map_err(|e| classify(path, e))?;
+        tx.execute_batch(schema::ARCHIVE_SCHEMA)
             .map_err(|e| classify(path, e))?;
         for (k, v) in [
             ("origin", info.origin.as_str()),
@@ -178,6 +184,7 @@ impl SqliteStore {
             conn,
             path: path.to_owned(),
             cache: entries::Cache::default(),
+            archive: archive::Attached::default(),
         };
         let app_id: i32 = store
             .conn
@@ -491,6 +498,33 @@ impl Store for SqliteStore {
         entries: &[StoredEntry],
     ) -> aiaudit_core::Result<Option<String>> {
         Ok(read::check_postings(self, batch, entries)?)
+    }
+
+    fn archived(&self) -> aiaudit_core::Result<Vec<aiaudit_core::archive::ArchivedFile>> {
+        Ok(self.archived_files()?)
+    }
+
+    fn attach_archive(
+        &self,
+        source: Option<std::sync::Arc<dyn aiaudit_core::archive::ArchiveSource>>,
+    ) {
+        self.archive.set(source);
+        self.cache.clear();
+    }
+
+    fn archive_source(&self) -> Option<std::sync::Arc<dyn aiaudit_core::archive::ArchiveSource>> {
+        self.archive.get()
+    }
+
+    fn drop_archived(
+        &mut self,
+        files: &[aiaudit_core::archive::ArchivedFile],
+    ) -> aiaudit_core::Result<()> {
+        Ok(self.drop_files(files)?)
+    }
+
+    fn reclaim(&mut self) -> aiaudit_core::Result<()> {
+        Ok(self.vacuum()?)
     }
 
     fn summarized(&self) -> aiaudit_core::Result<u64> {

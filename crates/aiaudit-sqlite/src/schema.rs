@@ -95,7 +95,8 @@ CREATE TRIGGER tile_tail_no_delete BEFORE DELETE ON tile_tail
 BEGIN SELECT RAISE(ABORT, 'aiaudit: the audit log is append-only'); END;
 "#;
 
-/// Tables whose rows are never updated or deleted: each gets two refusing triggers.
+/// Tables whose rows are never updated or deleted: each gets two refusing triggers (bundles'
+/// refusal of updates, in [`SCHEMA`], lets archiving empty their data and nothing else).
 pub const APPEND_ONLY: [&str; 6] = [
     "bundles",
     "summaries",
@@ -110,6 +111,10 @@ pub fn append_only_triggers() -> String {
     let mut sql = String::new();
     for t in APPEND_ONLY {
         for op in ["UPDATE", "DELETE"] {
+            // A bundle's data may be emptied once its records are archived: SCHEMA's own trigger.
+            if t == "bundles" && op == "UPDATE" {
+                continue;
+            }
             sql.push_str(&format!(
                 "CREATE TRIGGER {t}_no_{} BEFORE {op} ON {t}\nBEGIN SELECT RAISE(ABORT, 'aiaudit: the audit log is append-only'); END;\n",
                 op.to_lowercase()
@@ -118,3 +123,34 @@ pub fn append_only_triggers() -> String {
     }
     sql
 }
+
+/// The archives table and the one update bundles allow (emptying the data of archived
+/// bundles). Part of every new file; a file made before archiving existed gets it, in the
+/// transaction of its first archive run, from [`ARCHIVE_UPGRADE`].
+pub const ARCHIVE_SCHEMA: &str = r#"
+-- Files the records of bundles were moved to (docs/format.md §13): a prefix of the log,
+-- recorded in the transaction that empties those bundles' data (codec 0).
+CREATE TABLE archives (
+    first_seq INTEGER PRIMARY KEY,
+    end_seq   INTEGER NOT NULL,
+    event_seq INTEGER NOT NULL,
+    url       TEXT    NOT NULL,
+    file      TEXT    NOT NULL,
+    manifest  TEXT    NOT NULL
+);
+
+CREATE TRIGGER bundles_no_update BEFORE UPDATE ON bundles
+WHEN NOT (OLD.codec <> 0 AND NEW.codec = 0 AND length(NEW.data) = 0 AND NEW.idx = OLD.idx
+    AND NEW.first_time_ns = OLD.first_time_ns AND NEW.last_time_ns = OLD.last_time_ns
+    AND NEW.first_id = OLD.first_id AND NEW.times = OLD.times
+    AND EXISTS (SELECT 1 FROM archives WHERE first_seq <= OLD.idx * 256 AND OLD.idx * 256 < end_seq))
+BEGIN SELECT RAISE(ABORT, 'aiaudit: the audit log is append-only'); END;
+CREATE TRIGGER archives_no_update BEFORE UPDATE ON archives
+BEGIN SELECT RAISE(ABORT, 'aiaudit: the audit log is append-only'); END;
+CREATE TRIGGER archives_no_delete BEFORE DELETE ON archives
+BEGIN SELECT RAISE(ABORT, 'aiaudit: the audit log is append-only'); END;
+"#;
+
+/// Replaces the unconditional refusal of bundle updates of a file made before archiving
+/// existed, before [`ARCHIVE_SCHEMA`] runs.
+pub const ARCHIVE_UPGRADE: &str = "DROP TRIGGER IF EXISTS bundles_no_update;";

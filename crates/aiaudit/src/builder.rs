@@ -23,7 +23,9 @@ pub struct AuditLoggerBuilder {
     queue_size: usize,
     batch_size: usize,
     key_path: Option<PathBuf>,
-    signer: Option<NoteSigner>,
+    signers: Option<Vec<NoteSigner>>,
+    #[cfg(feature = "witness")]
+    witnesses: Option<crate::witnessing::Witnesses>,
     origin: Option<String>,
     custom_statuses: Vec<Arc<str>>,
     service: Option<String>,
@@ -55,7 +57,9 @@ impl AuditLoggerBuilder {
             queue_size: 16_384,
             batch_size: 8_192,
             key_path: None,
-            signer: None,
+            signers: None,
+            #[cfg(feature = "witness")]
+            witnesses: None,
             origin: None,
             custom_statuses: Vec::new(),
             service: None,
@@ -116,7 +120,22 @@ impl AuditLoggerBuilder {
 
     /// Signs with this key instead of a key file.
     pub fn signing_key(mut self, signer: NoteSigner) -> Self {
-        self.signer = Some(signer);
+        self.signers = Some(vec![signer]);
+        self
+    }
+
+    /// Signs every checkpoint with each of these keys instead of the key files: for a key
+    /// transition ([`crate::keys`]). At least one must be a key the log signs with now.
+    pub fn signing_keys(mut self, signers: Vec<NoteSigner>) -> Self {
+        self.signers = Some(signers);
+        self
+    }
+
+    /// Shows each new checkpoint to these witnesses in the background and keeps their
+    /// cosignatures ([`crate::witnessing`]; [`AuditLogger::cosigned_checkpoint`]).
+    #[cfg(feature = "witness")]
+    pub fn witnesses(mut self, w: crate::witnessing::Witnesses) -> Self {
+        self.witnesses = Some(w);
         self
     }
 
@@ -199,7 +218,7 @@ impl AuditLoggerBuilder {
         // The lock is taken by the file's real name and on the file itself, so that no other
         // path to it (a link, a bind mount) makes a second writer.
         let real = aiaudit_sqlite::resolve(&self.path)?;
-        let (store, signer, lock) = if real.exists() {
+        let (store, signers, lock) = if real.exists() {
             // Something that cannot be a log gets nothing written beside it.
             aiaudit_sqlite::check_kind(&self.path, &real)?;
             // A writer that cannot write would report ready and fail at its first commit.
@@ -228,12 +247,12 @@ impl AuditLoggerBuilder {
                     });
                 }
             };
-            let signer = self.existing_signer(
-                &store.info()?,
+            let signers = self.existing_signers(
+                &store,
                 &key_path,
                 "restore its key or name its file (--signing-key)",
             )?;
-            (store, signer, lock)
+            (store, signers, lock)
         } else {
             if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty())
                 && !dir.is_dir()
@@ -249,9 +268,9 @@ impl AuditLoggerBuilder {
             let (signer, info) = self.new_identity(&key_path)?;
             let store = SqliteStore::create(&self.path, &info)?;
             lock.lock_file(&real, &self.path)?;
-            (store, signer, lock)
+            (store, vec![signer], lock)
         };
-        let logger = self.start(Box::new(store), signer)?;
+        let logger = self.start(Box::new(store), signers)?;
         *logger.writer_lock.lock().unwrap_or_else(|p| p.into_inner()) = Some(lock);
         Ok(logger)
     }
@@ -261,34 +280,36 @@ impl AuditLoggerBuilder {
     #[cfg(feature = "postgres")]
     fn open_postgres(mut self, url: &str, key_path: &Path) -> Result<AuditLogger> {
         use aiaudit_postgres::PostgresStore;
-        let (store, signer) = if PostgresStore::exists(url)? {
+        let (store, signers) = if PostgresStore::exists(url)? {
             let store = PostgresStore::open(url)?;
-            let signer = self.existing_signer(
-                &store.info()?,
+            let signers = self.existing_signers(
+                &store,
                 key_path,
                 "copy its key here from the host that created it, or name its file (--signing-key)",
             )?;
-            (store, signer)
+            (store, signers)
         } else {
             self.fresh = true;
             let (signer, info) = self.new_identity(key_path)?;
-            (PostgresStore::create(url, &info)?, signer)
+            (PostgresStore::create(url, &info)?, vec![signer])
         };
-        self.start(Box::new(store), signer)
+        self.start(Box::new(store), signers)
     }
 
-    /// The signer of an existing log: the one given, else the key file, which must be the
-    /// log's key. `hint` says what to do when the file is missing.
-    fn existing_signer(
+    /// The signers of an existing log: the ones given, else the key file and the next key
+    /// file of a rotation, less any key the log's history retired (see [`crate::keys`]).
+    /// `hint` says what to do when the file is missing.
+    fn existing_signers(
         &mut self,
-        info: &LogInfo,
+        store: &dyn Store,
         key_path: &Path,
         hint: &str,
-    ) -> Result<NoteSigner> {
+    ) -> Result<Vec<NoteSigner>> {
+        let info = store.info()?;
         let shown = crate::location::display(&self.path);
-        let signer = match self.signer.take() {
-            Some(s) => s,
-            None => keyfile::load(key_path).map_err(|e| match e {
+        let loaded = match self.signers.take() {
+            Some(s) => s.into_iter().map(|k| (key_path.to_owned(), k)).collect(),
+            None => crate::keys::load_files(key_path).map_err(|e| match e {
                 Error::Key { path, why } => Error::Key {
                     path,
                     why: format!(
@@ -299,17 +320,8 @@ impl AuditLoggerBuilder {
                 other => other,
             })?,
         };
-        if signer.verifier().to_string() != info.verifier_key {
-            return Err(Error::Key {
-                path: key_path.to_owned(),
-                why: format!(
-                    "this key ({}) is not the key of the log {shown} ({})",
-                    signer.verifier(),
-                    info.verifier_key
-                ),
-            });
-        }
-        Ok(signer)
+        let (history, _) = crate::keys::history(store, &info)?;
+        crate::keys::signers_for(&history, loaded, &shown)
     }
 
     /// The signer (made, or read from an existing key file) and metadata of a new log.
@@ -317,7 +329,7 @@ impl AuditLoggerBuilder {
         let signer = keyfile::create_for_log(
             &self.path,
             key_path,
-            self.signer.take(),
+            self.signers.take().and_then(|s| s.into_iter().next()),
             self.origin.as_deref(),
         )?;
         let info = LogInfo {
@@ -329,19 +341,15 @@ impl AuditLoggerBuilder {
     }
 
     /// Opens the logger over any [`Store`] (another backend, or a test's failing store).
-    pub fn open_with_store(self, store: Box<dyn Store>, signer: NoteSigner) -> Result<AuditLogger> {
-        let info = store.info()?;
-        if signer.verifier().to_string() != info.verifier_key {
-            return Err(Error::Key {
-                path: self.path.clone(),
-                why: format!(
-                    "the key {} is not the log's key {}",
-                    signer.verifier(),
-                    info.verifier_key
-                ),
-            });
-        }
-        self.start(store, signer)
+    pub fn open_with_store(
+        mut self,
+        store: Box<dyn Store>,
+        signer: NoteSigner,
+    ) -> Result<AuditLogger> {
+        self.signers = Some(vec![signer]);
+        let path = self.path.clone();
+        let signers = self.existing_signers(store.as_ref(), &path, "give the log's key")?;
+        self.start(store, signers)
     }
 
     /// Reads the policy file, if one is named, into the builder's policy: before anything is
@@ -412,7 +420,7 @@ impl AuditLoggerBuilder {
         Ok(Some(Arc::new(Redactor::new(&self.redaction, Some(key))?)))
     }
 
-    fn start(mut self, store: Box<dyn Store>, signer: NoteSigner) -> Result<AuditLogger> {
+    fn start(mut self, store: Box<dyn Store>, signers: Vec<NoteSigner>) -> Result<AuditLogger> {
         let may_create = self.fresh || self.make_side_files || store.size()? == 0;
         let redactor = self.redactor(may_create)?;
         let subject_keys = self.subject_keys(may_create)?;
@@ -431,9 +439,10 @@ impl AuditLoggerBuilder {
             .committed
             .store(size, std::sync::atomic::Ordering::SeqCst);
         let queue = Arc::new(Queue::new(self.queue_size));
+        let kept_signers = signers.clone();
         let writer = Writer::new(
             store,
-            signer,
+            signers,
             range,
             Arc::clone(&queue),
             Arc::clone(&shared),
@@ -452,7 +461,14 @@ impl AuditLoggerBuilder {
                 path: self.path.clone(),
                 source: e,
             })?;
+        #[cfg(feature = "witness")]
+        let witnessing = match self.witnesses.take() {
+            Some(w) if !w.targets.is_empty() => Some(crate::witnessing::start(&self.path, w)?),
+            _ => None,
+        };
         Ok(AuditLogger {
+            #[cfg(feature = "witness")]
+            witnessing: Mutex::new(witnessing),
             queue,
             shared,
             durability: self.durability,
@@ -464,6 +480,7 @@ impl AuditLoggerBuilder {
             path: self.path,
             info,
             writer_lock: Mutex::new(None),
+            signers: kept_signers,
         })
     }
 }

@@ -8,7 +8,7 @@
 //! after every tile it needs is on disk, so that a copy never names a tile it lacks.
 
 use aiaudit_core::tiles::{BundleWriter, TILE_HEIGHT, TILE_WIDTH, Tile, TileKind};
-use aiaudit_core::{Checkpoint, HASH_LEN, Store, leaf_hash, root_at};
+use aiaudit_core::{HASH_LEN, Store, leaf_hash, root_at};
 use std::fs::{self, File};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -105,15 +105,15 @@ impl LogReader {
         let size = cp.size;
         let store = self.store();
         let root = root_at(store, size)?;
-        let verifier = self.verifier()?;
-        let opened = Checkpoint::open(&cp.note, &verifier)?;
+        let keys = self.key_history()?;
+        let opened = keys.open_checkpoint(&cp.note)?;
         if opened.root != root || opened.size != size {
             return Err(self.damage(format!(
                 "the stored tree's root at size {size} is not the signed checkpoint's"
             )));
         }
         fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
-        let previous = previous_size(dir, &verifier, store)?;
+        let previous = previous_size(dir, &keys, store)?;
         if previous > size {
             return Err(Error::Target {
                 path: dir.to_owned(),
@@ -148,7 +148,7 @@ impl LogReader {
 /// another log, its signature fails, or this log's tree at that size has another root.
 fn previous_size(
     dir: &Path,
-    verifier: &aiaudit_core::NoteVerifier,
+    keys: &aiaudit_core::keys::KeyHistory,
     store: &dyn Store,
 ) -> Result<u64> {
     let path = dir.join("checkpoint");
@@ -157,7 +157,7 @@ fn previous_size(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
         Err(e) => return Err(Error::Io { path, source: e }),
     };
-    let cp = Checkpoint::open(&note, verifier).map_err(|e| Error::Target {
+    let cp = keys.open_checkpoint(&note).map_err(|e| Error::Target {
         path: path.clone(),
         why: format!("it is not a checkpoint of this log ({e}): export into an empty directory"),
     })?;

@@ -30,7 +30,11 @@ pub fn load(path: &Path) -> Result<NoteSigner> {
 
 /// Writes a new key file readable only by its owner; never overwrites an existing file.
 pub fn create(path: &Path, signer: &NoteSigner) -> Result<()> {
-    write_private(path, &signer.to_private_string()).map_err(|source| Error::Io {
+    let line = signer.to_private_string().map_err(|e| Error::Key {
+        path: path.to_owned(),
+        why: e.to_string(),
+    })?;
+    write_private(path, &line).map_err(|source| Error::Io {
         path: path.to_owned(),
         source,
     })

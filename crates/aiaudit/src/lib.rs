@@ -28,6 +28,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#[cfg(feature = "archive")]
+pub mod archive;
 mod builder;
 mod error;
 pub mod events;
@@ -36,6 +38,7 @@ mod handoff;
 mod host;
 mod ids;
 pub mod keyfile;
+pub mod keys;
 pub mod lineage;
 pub mod location;
 mod logger;
@@ -43,10 +46,13 @@ pub mod migrate;
 mod queue;
 mod reader;
 pub mod reports;
+pub mod signer;
 pub mod subjects;
 mod submission;
 mod submit;
 mod verify;
+#[cfg(feature = "witness")]
+pub mod witnessing;
 mod writer;
 mod writer_lock;
 

@@ -44,6 +44,11 @@ pub struct AuditLogger {
     pub(crate) info: LogInfo,
     /// Held until the logger is closed (see `writer_lock`).
     pub(crate) writer_lock: Mutex<Option<crate::writer_lock::WriterLock>>,
+    /// The keys the writer signs with, for what else the log signs (archive manifests).
+    pub(crate) signers: Vec<aiaudit_core::NoteSigner>,
+    /// The thread showing checkpoints to witnesses, if any are configured.
+    #[cfg(feature = "witness")]
+    pub(crate) witnessing: Mutex<Option<crate::witnessing::Running>>,
 }
 
 impl std::fmt::Debug for AuditLogger {
@@ -229,6 +234,32 @@ impl AuditLogger {
         ack.wait().map_err(Error::Poisoned)
     }
 
+    /// Commits a `log_key` event made by [`crate::keys`] or an `archive` event made by an
+    /// archive run, and returns its seq. The writer seals them unredacted: they hold public
+    /// keys, signatures, file names and hashes only, which redaction would break.
+    pub(crate) fn record_key_change(&self, event: Event) -> Result<u64> {
+        check_event(&event)?;
+        let ack = Ack::new();
+        self.send(Msg::Event(event, Some(Responder::new(&ack))))?;
+        ack.wait().map_err(Error::Poisoned)
+    }
+
+    /// The newest checkpoint a configured witness cosigned, with every cosignature it has
+    /// (`None`: no witnesses, or none has cosigned yet). See [`crate::witnessing`].
+    #[cfg(feature = "witness")]
+    pub fn cosigned_checkpoint(&self) -> Result<Option<String>> {
+        let book = self
+            .witnessing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map(|w| w.book().to_owned());
+        match book {
+            Some(path) => crate::witnessing::latest_cosigned(&path),
+            None => Ok(None),
+        }
+    }
+
     /// Waits until every event logged before this call is committed; returns the log size.
     pub fn flush(&self) -> Result<u64> {
         let ack = Ack::new();
@@ -251,6 +282,15 @@ impl AuditLogger {
         }
         while self.inflight.load(Ordering::SeqCst) != 0 {
             std::thread::yield_now();
+        }
+        #[cfg(feature = "witness")]
+        if let Some(w) = self
+            .witnessing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            w.stop();
         }
         // An outage is retried only a little longer once the logger is closing.
         self.shared.closing.store(true, Ordering::SeqCst);
@@ -312,6 +352,25 @@ pub const MAX_DEPTH: usize = 64;
 /// JSON cannot keep exactly, excessive nesting. The logger runs it on the caller's thread, so a
 /// bad event fails at its call instead of stopping the writer.
 pub fn validate(event: &Event) -> Result<()> {
+    if event.kind == aiaudit_core::keys::KEY_EVENT_TYPE {
+        return Err(aiaudit_core::Error::InvalidEvent(format!(
+            "type {:?} is recorded only by a key rotation (`aiaudit key rotate`, aiaudit::keys)",
+            aiaudit_core::keys::KEY_EVENT_TYPE
+        ))
+        .into());
+    }
+    if event.kind == aiaudit_core::archive::ARCHIVE_EVENT_TYPE {
+        return Err(aiaudit_core::Error::InvalidEvent(format!(
+            "type {:?} is recorded only by an archive run (`aiaudit archive`)",
+            aiaudit_core::archive::ARCHIVE_EVENT_TYPE
+        ))
+        .into());
+    }
+    check_event(event)
+}
+
+/// [`validate`] without the reserved types: for the logger's own events.
+fn check_event(event: &Event) -> Result<()> {
     event.validate()?;
     validate_details(&event.details, 0)?;
     // The details' text alone over the sealed record's limit can never seal; refusing it here

@@ -39,6 +39,7 @@ impl LogReader {
         };
         let mut r = Self::from_store(store)?;
         r.path = Some(path.to_owned());
+        r.attach_archive()?;
         Ok(r)
     }
 
@@ -46,6 +47,19 @@ impl LogReader {
     /// store rather than a file.
     pub fn reopen(&self) -> Option<Result<LogReader>> {
         self.path.as_deref().map(LogReader::open)
+    }
+
+    /// Reads archived records (docs/format.md §13) from wherever the log recorded them, when it
+    /// has archived any; with the `archive` feature off, reads of archived records fail
+    /// naming them.
+    pub fn attach_archive(&self) -> Result<()> {
+        #[cfg(feature = "archive")]
+        if !self.store.archived()?.is_empty() {
+            let reader = aiaudit_archive::ArchiveReader::new()
+                .map_err(|e| aiaudit_core::Error::Archived(e.to_string()))?;
+            self.store.attach_archive(Some(std::sync::Arc::new(reader)));
+        }
+        Ok(())
     }
 
     /// Reads through any store.
@@ -63,9 +77,22 @@ impl LogReader {
         &self.info
     }
 
-    /// The verifier key the log names (trust it only if you got it from somewhere else too).
+    /// The verifier key the log signs with now: the one it was created with, or after a key
+    /// rotation the newest (trust it only if you got it from somewhere else too). Proofs
+    /// against older checkpoints may need an older key: see [`LogReader::key_history`].
     pub fn verifier(&self) -> Result<NoteVerifier> {
-        Ok(NoteVerifier::parse(&self.info.verifier_key)?)
+        let current = self.key_history()?.current();
+        match current.last() {
+            Some(k) => Ok(k.clone()),
+            None => Ok(NoteVerifier::parse(&self.info.verifier_key)?),
+        }
+    }
+
+    /// The log's key history: every key it has signed with and when each was valid
+    /// ([`crate::keys`]). `log_key` events that are not valid changes are left out (`verify`
+    /// reports them).
+    pub fn key_history(&self) -> Result<aiaudit_core::keys::KeyHistory> {
+        Ok(crate::keys::history(self.store.as_ref(), &self.info)?.0)
     }
 
     /// The underlying store.
@@ -174,7 +201,7 @@ impl LogReader {
             proof: inclusion_proof(self.store.as_ref(), seq, cp.size)?,
             checkpoint_note: cp.note,
         };
-        bundle.verify(&self.verifier()?).map_err(damaged)?;
+        bundle.verify(&self.key_history()?.all()).map_err(damaged)?;
         Ok(bundle)
     }
 
@@ -194,7 +221,7 @@ impl LogReader {
             proof: consistency_proof(self.store.as_ref(), old, cp.size)?,
             checkpoint_note: cp.note,
         };
-        bundle.verify(&self.verifier()?).map_err(damaged)?;
+        bundle.verify(&self.key_history()?.all()).map_err(damaged)?;
         Ok(bundle)
     }
 

@@ -1,7 +1,10 @@
 //! Helpers shared by the CLI's scenario tests.
 #![allow(dead_code)]
 
+pub mod witness;
+
 use aiaudit::{AuditLogger, Durability, Event};
+use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -56,7 +59,7 @@ pub fn append(path: &Path, from: u64, to: u64, batch: usize) {
     log.close().expect("close");
 }
 
-/// Copies a closed log (database and key) to `dst`.
+/// Copies a closed log (database, key and the other side files it has) to `dst`.
 pub fn copy_log(src: &Path, dst: &Path) {
     std::fs::copy(src, dst).expect("copy db");
     for ext in ["-wal", "-shm"] {
@@ -66,6 +69,12 @@ pub fn copy_log(src: &Path, dst: &Path) {
         }
     }
     std::fs::copy(src.with_extension("key"), dst.with_extension("key")).expect("copy key");
+    for side in ["hmac", "subjects"] {
+        if src.with_extension(side).exists() {
+            std::fs::copy(src.with_extension(side), dst.with_extension(side))
+                .expect("copy side file");
+        }
+    }
 }
 
 /// Opens the file directly, as an attacker with write access would, and drops the
@@ -91,18 +100,23 @@ pub fn open_raw(path: &Path) -> rusqlite::Connection {
 /// log's side files are); returns the process and the URL it serves. Its output is read to the
 /// end on a thread of its own, or it would die of EPIPE at its next line.
 pub fn serve_config(config: &Path) -> (std::process::Child, String) {
-    use std::io::{BufRead, BufReader};
     let mut cmd = bin();
     if let Some(dir) = config.parent().filter(|d| !d.as_os_str().is_empty()) {
         cmd.current_dir(dir);
     }
+    cmd.args(["serve", "--config"]).arg(config);
+    listening(cmd)
+}
+
+/// Starts `cmd` (an `aiaudit` server that prints `… listening on http://…` first) and returns
+/// it with its URL; its further output is drained so that it never writes to a closed pipe.
+pub fn listening(mut cmd: Command) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
     let mut child = cmd
-        .args(["serve", "--config"])
-        .arg(config)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
-        .expect("start aiaudit serve");
+        .expect("start the server");
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
     let first = lines.next().expect("a line").expect("utf-8");
     std::thread::spawn(move || lines.for_each(drop));
@@ -271,4 +285,46 @@ pub mod raw {
             }
         }
     }
+}
+
+/// A pipeline's log — ingestion, transformation, training (credit-risk 2.3.0), evaluation,
+/// deployment, then 1,000 predictions with request ids `req-0000`… — the seqs of its first five
+/// events are 0..5.
+pub fn pipeline(dir: &Path) -> PathBuf {
+    let db = dir.join("pipeline.db");
+    let log = AuditLogger::builder(&db)
+        .durability(Durability::Sync)
+        .open()
+        .expect("open");
+    let dataset = |name: &str, v: &str| json!({"type": "dataset", "name": name, "version": v});
+    let steps = [
+        Event::new("data_ingestion", "load loans from the warehouse")
+            .detail("outputs", json!([dataset("raw_loans", "2026-11")])),
+        Event::new("data_transformation", "clean and encode")
+            .detail("inputs", json!([dataset("raw_loans", "2026-11")]))
+            .detail("outputs", json!([dataset("clean_loans", "2026-11")])),
+        Event::new("model_training", "train credit-risk")
+            .model("credit-risk", "2.3.0")
+            .detail("inputs", json!([dataset("clean_loans", "2026-11")])),
+        Event::new("evaluation", "holdout evaluation")
+            .model("credit-risk", "2.3.0")
+            .detail("inputs", json!([dataset("holdout", "2026-11")])),
+        Event::new("deployment", "deploy to production")
+            .model("credit-risk", "2.3.0")
+            .detail("environment", "production"),
+    ];
+    for e in steps {
+        log.log(e).expect("log");
+    }
+    for i in 0..1_000 {
+        log.log(
+            Event::new("model_inference", "credit decision")
+                .model("credit-risk", "2.3.0")
+                .operation(format!("req-{i:04}"), "POST /predict")
+                .detail("output", json!({"prediction": "approved"})),
+        )
+        .expect("log");
+    }
+    log.close().expect("close");
+    db
 }

@@ -12,6 +12,9 @@ pub const CODEC_ZSTD_U16: u8 = 1;
 /// zstd of records each after its length as a big-endian `u32`: a bundle holding a record over
 /// 65,535 bytes, which the tile format cannot frame.
 pub const CODEC_ZSTD_U32: u8 = 2;
+/// No records here: they were moved to the archive (docs/format.md §13), and `data` is empty.
+/// The times, bounds and first id stay, so time and id searches still work.
+pub const CODEC_ARCHIVED: u8 = 0;
 
 pub use crate::zstd_frame::ZSTD_LEVEL;
 use crate::zstd_frame::{compress, decompress};
@@ -139,25 +142,62 @@ impl StoredBundle {
         if spans.len() as u64 != BUNDLE_WIDTH {
             return Err(bad(format!("it holds {} records, not 256", spans.len())));
         }
-        let mut times = Vec::with_capacity(spans.len());
-        let mut prev = self.first_time_ns;
-        let mut rest = self.times.as_slice();
-        for _ in 0..spans.len() {
-            let (delta, tail) =
-                read_leb128(rest).ok_or_else(|| bad("its times are cut short".into()))?;
-            prev = prev.wrapping_add(unzigzag(delta));
-            times.push(prev);
-            rest = tail;
-        }
-        if !rest.is_empty() || times.last() != Some(&self.last_time_ns) {
-            return Err(bad("its times do not match its bounds".into()));
-        }
+        let times = self.decode_times()?;
         Ok(DecodedBundle {
             index: n,
             times,
             bytes,
             spans,
         })
+    }
+
+    /// Whether its records were moved to the archive ([`CODEC_ARCHIVED`]).
+    pub fn is_archived(&self) -> bool {
+        self.codec == CODEC_ARCHIVED
+    }
+
+    /// The bundle with its records read back from the archive: `records` must be its 256
+    /// records in seq order; its times come from the stored row as for any bundle.
+    pub fn with_records(&self, records: Vec<Vec<u8>>) -> Result<DecodedBundle> {
+        let n = self.index;
+        if records.len() as u64 != BUNDLE_WIDTH {
+            return Err(Error::Layout(format!(
+                "bundle {n}: the archive gave {} records, not 256",
+                records.len()
+            )));
+        }
+        let mut bytes = Vec::with_capacity(records.iter().map(Vec::len).sum());
+        let mut spans = Vec::with_capacity(records.len());
+        for r in &records {
+            let start = bytes.len();
+            bytes.extend_from_slice(r);
+            spans.push((start, bytes.len()));
+        }
+        Ok(DecodedBundle {
+            index: n,
+            times: self.decode_times()?,
+            bytes,
+            spans,
+        })
+    }
+
+    /// The records' sealed times, checked against the bundle's bounds.
+    fn decode_times(&self) -> Result<Vec<i64>> {
+        let n = self.index;
+        let bad = |why: &str| Error::Layout(format!("bundle {n} (seqs {}…): {why}", n * 256));
+        let mut times = Vec::with_capacity(BUNDLE_WIDTH as usize);
+        let mut prev = self.first_time_ns;
+        let mut rest = self.times.as_slice();
+        for _ in 0..BUNDLE_WIDTH {
+            let (delta, tail) = read_leb128(rest).ok_or_else(|| bad("its times are cut short"))?;
+            prev = prev.wrapping_add(unzigzag(delta));
+            times.push(prev);
+            rest = tail;
+        }
+        if !rest.is_empty() || times.last() != Some(&self.last_time_ns) {
+            return Err(bad("its times do not match its bounds"));
+        }
+        Ok(times)
     }
 }
 

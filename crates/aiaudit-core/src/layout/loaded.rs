@@ -28,13 +28,30 @@ pub struct LoadedBundle {
 impl LoadedBundle {
     /// Decodes `stored`, with `tile` the stored level-0 tile of the same number.
     pub fn new(stored: StoredBundle, tile: Option<&[u8]>) -> Self {
+        let records = stored.decode().map_err(|e| e.to_string());
+        Self::with(stored, records, tile)
+    }
+
+    /// An archived bundle (`stored` has [`super::CODEC_ARCHIVED`]) with the records the archive
+    /// gave for it. Records that disagree with the leaf hashes read as they are: `verify`
+    /// names each such seq.
+    pub fn archived(stored: StoredBundle, records: Vec<Vec<u8>>, tile: Option<&[u8]>) -> Self {
+        let records = stored.with_records(records).map_err(|e| e.to_string());
+        Self::with(stored, records, tile)
+    }
+
+    fn with(
+        stored: StoredBundle,
+        records: Result<DecodedBundle, String>,
+        tile: Option<&[u8]>,
+    ) -> Self {
         let leaves = match tile {
             Some(t) if t.len() == 32 * BUNDLE_WIDTH as usize => super::split_hashes(t).collect(),
             _ => vec![[0u8; 32]; BUNDLE_WIDTH as usize],
         };
         LoadedBundle {
             index: stored.index,
-            records: stored.decode().map_err(|e| e.to_string()),
+            records,
             first_time_ns: stored.first_time_ns,
             first_id: stored.first_id,
             leaves,
@@ -85,6 +102,13 @@ impl BundleCache {
     pub fn get(&self, n: u64) -> Option<Arc<LoadedBundle>> {
         let slots = self.0.lock().ok()?;
         slots.iter().find(|l| l.index == n).map(Arc::clone)
+    }
+
+    /// Forgets every cached bundle (the archive a store reads through changed).
+    pub fn clear(&self) {
+        if let Ok(mut slots) = self.0.lock() {
+            slots.clear();
+        }
     }
 
     /// Keeps `b`, dropping the least recently kept bundle when full.

@@ -10,7 +10,9 @@
 mod bundle;
 mod loaded;
 
-pub use bundle::{CODEC_ZSTD_U16, CODEC_ZSTD_U32, DecodedBundle, StoredBundle, ZSTD_LEVEL};
+pub use bundle::{
+    CODEC_ARCHIVED, CODEC_ZSTD_U16, CODEC_ZSTD_U32, DecodedBundle, StoredBundle, ZSTD_LEVEL,
+};
 pub use loaded::{BundleCache, LoadedBundle};
 
 use crate::error::{Error, Result};

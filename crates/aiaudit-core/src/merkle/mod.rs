@@ -14,7 +14,8 @@ mod verify;
 pub use builder::{CompactRange, CompletedNode};
 pub use memory::MemoryTree;
 pub use prove::{
-    NODE_STRIDE, NodeSource, consistency_proof, inclusion_proof, is_stored_level, root_at,
+    NODE_STRIDE, NodeSource, consistency_proof, inclusion_proof, is_stored_level, range_subtrees,
+    root_at,
 };
 pub use verify::{root_from_inclusion_proof, verify_consistency, verify_inclusion};
 

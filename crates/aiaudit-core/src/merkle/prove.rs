@@ -46,6 +46,19 @@ pub(crate) fn perfect_subtree<S: NodeSource + ?Sized>(
     Ok(hashes[0])
 }
 
+/// The hashes of the aligned perfect subtrees that cover leaves `[first, end)`
+/// ([`crate::archive::range_blocks`]), as `(level, index, hash)`.
+pub fn range_subtrees<S: NodeSource + ?Sized>(
+    source: &S,
+    first: u64,
+    end: u64,
+) -> Result<Vec<(u32, u64, Hash)>, Error> {
+    crate::archive::range_blocks(first, end)
+        .into_iter()
+        .map(|(level, index)| Ok((level, index, perfect_subtree(source, level, index)?)))
+        .collect()
+}
+
 /// The hash of the RFC 9162 subtree over leaves `[start, end)`, `start` aligned as the tree
 /// aligns it.
 fn subtree<S: NodeSource + ?Sized>(source: &S, start: u64, end: u64) -> Result<Hash, Error> {

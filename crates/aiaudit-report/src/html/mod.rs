@@ -1,14 +1,17 @@
 //! Reports as one self-contained HTML page: inline CSS and SVG charts, no script, nothing
 //! fetched, laid out to print on A4.
 
+mod graph;
 mod svg;
 
+use aiaudit_core::report::{LineageReport, Report};
 use aiaudit_core::timefmt::parse_sealed_time;
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::catalogue::Catalogue;
-use crate::markdown::{
+use crate::fields::{
     DATA_KEYED, SPECIAL, cell_text, columns, generated, heading, nested_rows, ordered,
 };
 use crate::verdicts::verdicts;
@@ -36,9 +39,11 @@ pub(crate) fn esc(s: &str) -> String {
 }
 
 /// The report as a self-contained HTML page in the context's language.
-pub fn render(kind: Kind, v: &Value, ctx: &Context) -> Result<String, Error> {
+pub fn render(report: &Report, ctx: &Context) -> Result<String, Error> {
     let c = Catalogue::load(ctx.lang)?;
-    let title = crate::title(&c, kind, v);
+    let kind = Kind::of(report);
+    let v = &crate::data(report)?;
+    let title = crate::title(&c, report);
     let mut out = String::with_capacity(64 * 1024);
     let _ = write!(
         out,
@@ -48,7 +53,7 @@ pub fn render(kind: Kind, v: &Value, ctx: &Context) -> Result<String, Error> {
         kind = kind.name(),
         g = esc(&generated(&c, ctx, &ctx.origin)),
     );
-    for verdict in verdicts(&c, kind, v) {
+    for verdict in verdicts(&c, report) {
         let class = match verdict.ok {
             Some(true) => "ok",
             Some(false) => "bad",
@@ -63,12 +68,21 @@ pub fn render(kind: Kind, v: &Value, ctx: &Context) -> Result<String, Error> {
     if let Value::Object(m) = v {
         cards(&c, &mut out, m);
     }
-    let charts = charts(&c, kind, v);
+    let charts = charts(&c, report);
     if !charts.is_empty() {
         let _ = write!(out, r#"<section class="charts">{charts}</section>"#);
     }
-    if kind == Kind::Integrity {
-        offline(&c, &mut out, v);
+    match report {
+        Report::Integrity(r) => offline(
+            &c,
+            &mut out,
+            &[
+                (&r.check_offline.extends, "offline_extends"),
+                (&r.check_offline.entry, "offline_entry"),
+            ],
+        ),
+        Report::Lineage(r) => lineage_offline(&c, &mut out, r),
+        _ => {}
     }
     if let Value::Object(m) = v {
         sections(&c, &mut out, m, 2);
@@ -109,19 +123,22 @@ fn cards(c: &Catalogue, out: &mut String, m: &Map<String, Value>) {
     out.push_str("</dl>");
 }
 
-fn offline(c: &Catalogue, out: &mut String, v: &Value) {
+/// "How to check this offline": each command after the text that says what it checks.
+fn offline(c: &Catalogue, out: &mut String, commands: &[(&String, &str)]) {
     let _ = write!(out, "<section><h2>{}</h2>", esc(c.text("text", "offline")));
-    for (key, intro) in [("extends", "offline_extends"), ("entry", "offline_entry")] {
-        if let Some(cmd) = v["check_offline"][key].as_str() {
-            let _ = write!(
-                out,
-                "<p>{}</p><pre>{}</pre>",
-                esc(c.text("text", intro)),
-                esc(cmd)
-            );
-        }
+    for (cmd, intro) in commands {
+        let _ = write!(
+            out,
+            "<p>{}</p><pre>{}</pre>",
+            esc(c.text("text", intro)),
+            esc(cmd)
+        );
     }
     out.push_str("</section>");
+}
+
+fn lineage_offline(c: &Catalogue, out: &mut String, r: &LineageReport) {
+    offline(c, out, &[(&r.evidence.prove_command, "lineage_offline")]);
 }
 
 /// Every nested object and list: field tables, key–count tables and row tables.
@@ -231,117 +248,118 @@ fn table(c: &Catalogue, out: &mut String, items: &[Value]) {
     out.push_str("</tbody></table>");
 }
 
-fn num(v: &Value) -> f64 {
-    v.as_f64().unwrap_or(0.0)
+/// Rows of days with counts by status, for a stacked bar chart.
+fn per_day<'a>(
+    rows: impl Iterator<Item = (&'a str, &'a BTreeMap<String, u64>)>,
+) -> Vec<(String, Vec<(String, f64)>)> {
+    rows.map(|(day, s)| (day.to_owned(), counts(s))).collect()
 }
 
-fn ns(v: &Value) -> Option<i64> {
-    v.as_str().and_then(parse_sealed_time)
+fn counts(m: &BTreeMap<String, u64>) -> Vec<(String, f64)> {
+    m.iter().map(|(k, n)| (k.clone(), *n as f64)).collect()
 }
 
-/// Rows of `{day, statuses: {status: n}}` for a stacked bar chart.
-fn per_day(v: &Value) -> Vec<(String, Vec<(String, f64)>)> {
-    let rows = v.as_array().map(Vec::as_slice).unwrap_or_default();
-    rows.iter()
-        .map(|r| {
-            let parts = r["statuses"]
-                .as_object()
-                .map(|m| m.iter().map(|(k, n)| (k.clone(), num(n))).collect())
-                .unwrap_or_default();
-            (r["day"].as_str().unwrap_or_default().to_owned(), parts)
-        })
-        .collect()
-}
-
-fn counts(v: &Value) -> Vec<(String, f64)> {
-    v.as_object()
-        .map(|m| m.iter().map(|(k, n)| (k.clone(), num(n))).collect())
-        .unwrap_or_default()
-}
-
-/// Spans of rows with a label and start and end times; the newest [`CHART_ROWS`].
-fn spans(
-    rows: &Value,
-    label: &dyn Fn(&Value) -> String,
-    a: &str,
-    b: &str,
+/// Spans with a label and start and end times; the newest [`CHART_ROWS`].
+fn spans<'a>(
+    rows: impl ExactSizeIterator<Item = (String, &'a str, &'a str)>,
 ) -> Vec<(String, i64, i64)> {
-    let rows = rows.as_array().map(Vec::as_slice).unwrap_or_default();
     let skip = rows.len().saturating_sub(CHART_ROWS);
-    rows.iter()
-        .skip(skip)
-        .filter_map(|r| Some((label(r), ns(&r[a])?, ns(&r[b])?)))
+    rows.skip(skip)
+        .filter_map(|(label, a, b)| Some((label, parse_sealed_time(a)?, parse_sealed_time(b)?)))
         .collect()
 }
 
-fn charts(c: &Catalogue, kind: Kind, v: &Value) -> String {
+fn charts(c: &Catalogue, report: &Report) -> String {
     let t = |k: &str| c.text("chart", k).to_owned();
     let mut out = String::new();
-    match kind {
-        Kind::Usage => {
-            let days = per_day(&v["events_per_day"]);
+    match report {
+        Report::Usage(r) => {
+            let days = per_day(
+                r.events_per_day
+                    .iter()
+                    .map(|d| (d.day.as_str(), &d.statuses)),
+            );
             if !days.is_empty() {
                 out.push_str(&svg::stacked_bars(c, &t("events_per_day"), &days));
             }
-            let buckets = v["latency_histogram"]["buckets"]
-                .as_array()
-                .map(Vec::as_slice)
-                .unwrap_or_default();
-            if !buckets.is_empty() {
-                let bars: Vec<(String, f64)> = buckets
+            if !r.latency_histogram.buckets.is_empty() {
+                let bars: Vec<(String, f64)> = r
+                    .latency_histogram
+                    .buckets
                     .iter()
                     .map(|b| {
-                        let label = match b["to_ms"].as_f64() {
-                            Some(_) => c.number(num(&b["from_ms"])),
-                            None => format!("≥{}", c.number(num(&b["from_ms"]))),
+                        let label = match b.to_ms {
+                            Some(_) => c.number(b.from_ms),
+                            None => format!("≥{}", c.number(b.from_ms)),
                         };
-                        (label, num(&b["count"]))
+                        (label, b.count as f64)
                     })
                     .collect();
                 out.push_str(&svg::histogram(c, &t("latency"), &bars));
             }
-            let dist = counts(&v["prediction_distribution"]);
+            let dist = counts(&r.prediction_distribution);
             if !dist.is_empty() {
                 out.push_str(&svg::hbars(c, &t("distribution"), &dist));
             }
             let versions = spans(
-                &v["version_timeline"],
-                &|r| r["version"].as_str().unwrap_or_default().to_owned(),
-                "first",
-                "last",
+                r.version_timeline
+                    .iter()
+                    .map(|v| (v.version.clone(), v.first.as_str(), v.last.as_str())),
             );
             if !versions.is_empty() {
                 out.push_str(&svg::timeline(c, &t("versions"), &versions));
             }
         }
-        Kind::Access => {
-            let models = counts(&v["models_used"]);
+        Report::Access(r) => {
+            let models = counts(&r.models_used);
             if !models.is_empty() {
                 out.push_str(&svg::hbars(c, &t("models_used"), &models));
             }
         }
-        Kind::Operations => {
-            let ops = spans(&v["operations"], &|r| heading(r), "first", "last");
+        Report::Operations(r) => {
+            let ops = spans(r.operations.iter().map(|o| {
+                let label = match &o.id {
+                    Some(id) if !o.name.is_empty() => format!("{} ({id})", o.name),
+                    Some(id) => id.clone(),
+                    None => o.name.clone(),
+                };
+                (label, o.first.as_str(), o.last.as_str())
+            }));
             if !ops.is_empty() {
                 out.push_str(&svg::timeline(c, &t("operations"), &ops));
             }
         }
-        Kind::AiAct => {
-            let days = per_day(&v["incidents"]["per_day"]);
+        Report::AiAct(r) => {
+            let days = per_day(
+                r.incidents
+                    .per_day
+                    .iter()
+                    .map(|d| (d.day.as_str(), &d.statuses)),
+            );
             if !days.is_empty() {
                 out.push_str(&svg::stacked_bars(c, &t("incidents"), &days));
             }
             let periods = spans(
-                &v["periods_of_use"]["periods"],
-                &|r| r["model"].as_str().unwrap_or_default().to_owned(),
-                "start",
-                "end",
+                r.periods_of_use
+                    .periods
+                    .iter()
+                    .map(|p| (p.model.clone(), p.start.as_str(), p.end.as_str())),
             );
             if !periods.is_empty() {
                 out.push_str(&svg::timeline(c, &t("periods"), &periods));
             }
         }
-        Kind::Integrity => {}
+        Report::Lineage(r) => {
+            if !r.graph.nodes.is_empty() {
+                out.push_str(&graph::draw(
+                    c,
+                    &t("lineage"),
+                    &r.graph,
+                    r.predictions.total,
+                ));
+            }
+        }
+        Report::Integrity(_) => {}
     }
     out
 }

@@ -268,7 +268,7 @@ fn time(c: &Catalogue, ns: i64) -> String {
     c.time(&s).unwrap_or(s)
 }
 
-fn shorten(s: &str, n: usize) -> String {
+pub(super) fn shorten(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
         return s.to_owned();
     }

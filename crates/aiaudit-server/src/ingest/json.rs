@@ -345,10 +345,14 @@ fn depth(v: &Value) -> usize {
 
 /// Event types only the server records (reads, administration, erasure): a client could
 /// otherwise plant records that look like the server's own.
-pub const RESERVED_TYPES: [&str; 4] = [
+pub const RESERVED_TYPES: [&str; 6] = [
     "access",
     "admin",
     aiaudit::subjects::ERASURE_TYPE,
+    // A key change carries the log's own signatures (aiaudit::keys).
+    aiaudit_core::keys::KEY_EVENT_TYPE,
+    // An archive run names the files the log's own records moved to.
+    aiaudit_core::archive::ARCHIVE_EVENT_TYPE,
     // Raised by the server's alert rules, which never evaluate them: a client's would escape
     // every rule.
     "alert",

@@ -38,6 +38,7 @@ pub fn app(state: AppState) -> axum::Router {
         .routes(routes!(otlp::post_traces))
         .routes(routes!(otlp::post_logs))
         .routes(routes!(lineage::post_lineage))
+        .routes(routes!(lineage::get_lineage))
         .routes(routes!(reports::report))
         .routes(routes!(stream::stream))
         .routes(routes!(stream::whoami))

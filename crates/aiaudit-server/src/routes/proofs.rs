@@ -18,30 +18,74 @@ use crate::error::ApiError;
 use crate::openapi::SealedRecord;
 use crate::state::AppState;
 
-/// The latest signed checkpoint (a C2SP signed note), as `text/plain`.
+/// Which checkpoint.
+#[derive(Debug, Default, Deserialize, Serialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CheckpointParams {
+    /// The newest checkpoint that witnesses cosigned, with their cosignatures, instead of the
+    /// latest (which may not be cosigned yet).
+    #[serde(default)]
+    pub cosigned: Option<bool>,
+}
+
+/// The latest signed checkpoint (a C2SP signed note) with the cosignatures of the configured
+/// witnesses it has, as `text/plain`; `cosigned=true`: the newest one witnesses cosigned.
 #[utoipa::path(
     get,
     path = "/v1/checkpoint",
     tag = "proofs",
+    params(CheckpointParams),
     responses(
         (status = 200, description = "The signed note", body = String, content_type = "text/plain"),
+        (status = 400, description = "A bad parameter", body = crate::error::ErrorBody),
         (status = 401, description = "No valid token", body = crate::error::ErrorBody),
         (status = 403, description = "The token's role may not read", body = crate::error::ErrorBody),
-        (status = 404, description = "The log is empty", body = crate::error::ErrorBody)
+        (status = 404, description = "The log is empty; with cosigned=true: no witness is configured or none cosigned yet", body = crate::error::ErrorBody)
     ),
     security(("token" = []))
 )]
 pub async fn checkpoint(
     State(state): State<AppState>,
     Authorized { caller, route, .. }: Authorized<Read>,
+    Q(params): Q<CheckpointParams>,
 ) -> Result<Response, ApiError> {
-    let cp = state.read(|r| Ok(r.checkpoint()?)).await?;
-    access::record(&state, &caller, &route, json!({ "size": cp.size }), 1).await?;
-    Ok((
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        cp.note,
+    let note = if params.cosigned == Some(true) {
+        let w = state.witnessing.clone().ok_or_else(|| {
+            ApiError::not_found("no witnesses are configured ([[witnesses]] in aiaudit.toml)")
+        })?;
+        tokio::task::spawn_blocking(move || w.latest_cosigned())
+            .await
+            .map_err(ApiError::internal)?
+            .ok_or_else(|| ApiError::not_found("no witness has cosigned a checkpoint yet"))?
+    } else {
+        let cp = state.read(|r| Ok(r.checkpoint()?)).await?;
+        with_cosignatures(&state, cp.size, cp.note).await?
+    };
+    let size = note.lines().nth(1).and_then(|l| l.parse::<u64>().ok());
+    access::record(
+        &state,
+        &caller,
+        &route,
+        json!({ "size": size, "cosigned": params.cosigned }),
+        1,
     )
-        .into_response())
+    .await?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], note).into_response())
+}
+
+/// `note` of `size` leaves with the cosignatures kept for it.
+pub(crate) async fn with_cosignatures(
+    state: &AppState,
+    size: u64,
+    note: String,
+) -> Result<String, ApiError> {
+    match state.witnessing.clone() {
+        Some(w) => tokio::task::spawn_blocking(move || w.cosigned(size, &note))
+            .await
+            .map_err(ApiError::internal),
+        None => Ok(note),
+    }
 }
 
 /// Parameters of an inclusion proof.

@@ -3,7 +3,7 @@
 
 use aiaudit::reports::Request;
 use aiaudit_core::timefmt::{DayEdge, now_ns, parse_bound};
-use aiaudit_report::{Context, Kind, Lang};
+use aiaudit_report::{Context, Lang};
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -23,7 +23,7 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ReportParams {
-    /// The model (usage report).
+    /// The model (usage report), or the model version as `NAME@VERSION` (lineage report).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     /// The user (access report).
@@ -97,9 +97,11 @@ fn request(kind: &str, p: &ReportParams, now: i64) -> Result<Request, ApiError> 
         }
         "integrity" => Request::Integrity,
         "ai-act" => Request::AiAct { since_ns: since()? },
+        "lineage" => Request::lineage(&need(&p.model, "model=NAME@VERSION")?)
+            .map_err(|e| ApiError::parameter(format!("model: {e}")))?,
         other => {
             return Err(ApiError::not_found(format!(
-                "no report {other:?}: use usage, access, operations, integrity or ai-act"
+                "no report {other:?}: use usage, access, operations, integrity, ai-act or lineage"
             )));
         }
     })
@@ -109,12 +111,13 @@ fn request(kind: &str, p: &ReportParams, now: i64) -> Result<Request, ApiError> 
 /// status mix, latency histogram and version timeline; `access` (`user`, `days`): a user's
 /// data access (GDPR Art. 15); `operations` (`since`, `events`): every operation or trail;
 /// `integrity` (role `audit`): the verification result, the latest signed checkpoint and how to
-/// check it offline; `ai-act` (`since`): EU AI Act record keeping (Art. 12, 19, 26).
+/// check it offline; `ai-act` (`since`): EU AI Act record keeping (Art. 12, 19, 26); `lineage`
+/// (`model=NAME@VERSION`): a model version's lineage, proven against the latest checkpoint.
 #[utoipa::path(
     get,
     path = "/v1/reports/{kind}",
     tag = "events",
-    params(("kind" = String, Path, description = "usage, access, operations, integrity or ai-act"), ReportParams),
+    params(("kind" = String, Path, description = "usage, access, operations, integrity, ai-act or lineage"), ReportParams),
     responses(
         (status = 200, description = "The report: JSON, or text/markdown or text/html by `format`", body = Object),
         (status = 400, description = "A missing or bad parameter", body = crate::error::ErrorBody),
@@ -153,20 +156,19 @@ pub async fn report(
         .parse()
         .map_err(|e: aiaudit_report::Error| ApiError::parameter(e.to_string()))?;
     let made = req.clone();
-    let (value, origin) = state
+    let (report, origin) = state
         .read(move |r| Ok((made.make(r, now)?, r.info().origin.clone())))
         .await?;
     let mut filter = serde_json::to_value(&params).map_err(ApiError::internal)?;
     if let Value::Object(m) = &mut filter {
         m.insert("kind".into(), Value::String(kind));
     }
-    access::record(&state, &caller, &route, filter, req.records(&value)).await?;
-    let render_kind: Kind = req.name().parse().map_err(ApiError::internal)?;
+    access::record(&state, &caller, &route, filter, report.records()).await?;
     let ctx = Context::new(lang, origin, now);
     Ok(match format {
         "md" => (
             [(header::CONTENT_TYPE, "text/markdown; charset=utf-8")],
-            aiaudit_report::markdown(render_kind, &value, &ctx).map_err(ApiError::internal)?,
+            aiaudit_report::markdown(&report, &ctx).map_err(ApiError::internal)?,
         )
             .into_response(),
         "html" => (
@@ -175,9 +177,9 @@ pub async fn report(
                 // The page needs nothing from anywhere: say so to the browser.
                 (header::CONTENT_SECURITY_POLICY, super::HTML_POLICY),
             ],
-            aiaudit_report::html(render_kind, &value, &ctx).map_err(ApiError::internal)?,
+            aiaudit_report::html(&report, &ctx).map_err(ApiError::internal)?,
         )
             .into_response(),
-        _ => axum::Json(value).into_response(),
+        _ => axum::Json(report).into_response(),
     })
 }

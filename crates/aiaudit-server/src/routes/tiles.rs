@@ -30,12 +30,13 @@ pub async fn checkpoint(
     access: TileAccess,
 ) -> Result<Response, ApiError> {
     let cp = state.read(|r| Ok(r.checkpoint()?)).await?;
+    let note = super::proofs::with_cosignatures(&state, cp.size, cp.note).await?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
             (header::CACHE_CONTROL, cache(&access, CHECKPOINT).as_str()),
         ],
-        cp.note,
+        note,
     )
         .into_response())
 }

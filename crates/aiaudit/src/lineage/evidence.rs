@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use aiaudit_core::lineage::Role;
-use aiaudit_core::{Checkpoint, InclusionBundle, NoteVerifier, RecordHead};
+use aiaudit_core::{Checkpoint, InclusionBundle, NoteKeys, RecordHead};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
@@ -106,7 +106,7 @@ impl Evidence {
     /// the records it joins: an artifact edge must be a link its event's record declares, a
     /// `parent` edge must join a record to the one its `parent` names, and a `served` edge a
     /// deployment of a prediction's model version made before it.
-    pub fn verify(&self, verifier: &NoteVerifier) -> Result<VerifiedEvidence> {
+    pub fn verify(&self, verifier: &(impl NoteKeys + ?Sized)) -> Result<VerifiedEvidence> {
         let checkpoint = Checkpoint::open(&self.checkpoint, verifier)?;
         let mut records: BTreeMap<u64, serde_json::Value> = BTreeMap::new();
         let mut links: BTreeMap<u64, Vec<(Role, String)>> = BTreeMap::new();

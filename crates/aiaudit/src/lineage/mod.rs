@@ -2,13 +2,18 @@
 //! and downstream (what came of it), walked over the `uses:` and `makes:` index of the log
 //! (`aiaudit_core::lineage`), with each record's `parent` and a prediction's deployment; and
 //! evidence of the walk, every event on it with its inclusion proof against one signed
-//! checkpoint (docs/format.md §11).
+//! checkpoint, and as OpenLineage RunEvents that carry their proofs (docs/format.md §11).
 
 mod evidence;
+mod openlineage;
 mod render;
 mod walk;
 
 pub use evidence::{EVIDENCE_FORMAT, Evidence, EvidenceEntry, VerifiedEvidence};
+pub use openlineage::{
+    ExportCount, PROOF_FACET, RUN_EVENT_SCHEMA, export_openlineage, producer, proof_facet_schema,
+    run_event,
+};
 pub use render::{to_dot, to_json, to_mermaid, to_table};
 pub use walk::{Direction, LineageOptions, lineage};
 
@@ -48,6 +53,16 @@ pub enum Relation {
 }
 
 impl Relation {
+    /// Its name in JSON (`input`, `output`, `parent`, `served`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Relation::Input => "input",
+            Relation::Output => "output",
+            Relation::Parent => "parent",
+            Relation::Served => "served",
+        }
+    }
+
     /// The word tables and graphs show.
     pub fn label(self) -> &'static str {
         match self {

@@ -2,7 +2,7 @@
 
 use aiaudit_core::Query;
 use aiaudit_core::event::types;
-use serde_json::{Value, json};
+use aiaudit_core::report::{AccessReport, AccessRow};
 
 use super::{Head, counts, since};
 use crate::error::Result;
@@ -10,7 +10,7 @@ use crate::reader::LogReader;
 
 /// Seed 003's `data_access_report`: every prediction requested by `user` in the last `days`
 /// days, with the models used and each request's id, time and model (GDPR Art. 15).
-pub fn data_access(reader: &LogReader, user: &str, days: u32, now_ns: i64) -> Result<Value> {
+pub fn data_access(reader: &LogReader, user: &str, days: u32, now_ns: i64) -> Result<AccessReport> {
     let q = Query {
         user: Some(user.to_owned()),
         kind: Some(types::MODEL_INFERENCE.to_owned()),
@@ -32,15 +32,19 @@ pub fn data_access(reader: &LogReader, user: &str, days: u32, now_ns: i64) -> Re
                 .as_ref()
                 .and_then(|o| o.id.as_deref().map(str::to_owned)))
             .unwrap_or_else(|| h.id.to_string());
-        requests.push(json!({"request_id": request_id, "timestamp": h.time, "model": model}));
-        models.push(model);
+        models.push(model.clone());
+        requests.push(AccessRow {
+            request_id,
+            timestamp: h.time.into_owned(),
+            model,
+        });
         Ok(true)
     })?;
-    Ok(json!({
-        "user_id": user,
-        "period_days": days,
-        "total_requests": requests.len(),
-        "models_used": counts(models.iter().map(String::as_str)),
-        "requests": requests,
-    }))
+    Ok(AccessReport {
+        user_id: user.to_owned(),
+        period_days: days,
+        total_requests: requests.len() as u64,
+        models_used: counts(models.iter().map(String::as_str)),
+        requests,
+    })
 }

@@ -2,12 +2,15 @@
 //! Art. 19 and 26(6) ask about keeping them (at least six months), and the human oversight
 //! Art. 26 asks deployers to document.
 
-use aiaudit_core::summary::{Act, Use};
+use aiaudit_core::report::{
+    AiActReport, Coverage, DatasetUse, DayIncidents, DeploymentRow, IncidentRow, Incidents,
+    ModelInUse, PeriodRow, PeriodsOfUse, VerifierUse,
+};
+use aiaudit_core::summary::Act;
 use aiaudit_core::timefmt::format_rfc3339;
-use serde_json::{Value, json};
 
 use super::fold::{Part, Plan, first_since, fold, records_at};
-use super::{Head, MAX_ROWS, NS_PER_DAY, status_order};
+use super::{Head, MAX_ROWS, NS_PER_DAY};
 use crate::error::{Error, Result};
 use crate::reader::LogReader;
 
@@ -57,11 +60,15 @@ impl AiActOptions {
 /// period's start, after the last full bundle, and for the listed incidents.
 ///
 /// [`SEGMENT_GAP_NS`]: aiaudit_core::summary::SEGMENT_GAP_NS
-pub fn ai_act(reader: &LogReader, opts: &AiActOptions) -> Result<Value> {
+pub fn ai_act(reader: &LogReader, opts: &AiActOptions) -> Result<AiActReport> {
     ai_act_on(reader, opts, &Plan::new())
 }
 
-pub(super) fn ai_act_on(reader: &LogReader, opts: &AiActOptions, plan: &Plan) -> Result<Value> {
+pub(super) fn ai_act_on(
+    reader: &LogReader,
+    opts: &AiActOptions,
+    plan: &Plan,
+) -> Result<AiActReport> {
     let first_ns = match reader.get(0) {
         Ok(e) => Some(e.time_ns),
         Err(Error::NotFound(_)) => None,
@@ -94,97 +101,107 @@ pub(super) fn ai_act_on(reader: &LogReader, opts: &AiActOptions, plan: &Plan) ->
     } = &act;
     let mut incident_rows = Vec::with_capacity(incidents.seqs.len());
     records_at(reader, &incidents.seqs, &mut |h| {
-        incident_rows.push(json!({
-            "seq": h.seq,
-            "time": h.time,
-            "type": h.kind,
-            "status": h.status,
-            "name": h.name,
-            "model": h.model_name(),
-        }));
+        incident_rows.push(IncidentRow {
+            seq: h.seq,
+            time: h.time.to_string(),
+            kind: h.kind.to_string(),
+            status: h.status.to_string(),
+            name: h.name.to_string(),
+            model: h.model_name().map(str::to_owned),
+        });
         Ok(())
     })?;
     incident_rows.reverse();
 
     let six_months_ago = opts.now_ns.saturating_sub(SIX_MONTHS_DAYS * NS_PER_DAY);
-    let coverage = json!({
-        "first_event": first_ns.map(format_rfc3339),
-        "last_event": last_time,
-        "days_covered": first_ns.map(|f| (opts.now_ns - f) / NS_PER_DAY),
-        "required_from": format_rfc3339(six_months_ago),
-        "covers_six_months": first_ns.is_some_and(|f| f <= six_months_ago),
-    });
+    let coverage = Coverage {
+        first_event: first_ns.map(format_rfc3339),
+        last_event: last_time,
+        days_covered: first_ns.map(|f| (opts.now_ns - f) / NS_PER_DAY),
+        required_from: format_rfc3339(six_months_ago),
+        covers_six_months: first_ns.is_some_and(|f| f <= six_months_ago),
+    };
     let periods = act.periods(opts.gap_ns);
     let period_total = periods.len();
     let period_omitted = period_total.saturating_sub(MAX_ROWS);
-    let period_rows: Vec<Value> = periods
+    let period_rows = periods
         .into_iter()
         .skip(period_omitted)
-        .map(|(model, p)| {
-            json!({
-                "model": model,
-                "start": p.start,
-                "end": p.end,
-                "duration_s": (p.end_ns - p.start_ns) as f64 / 1e9,
-                "predictions": p.predictions,
-                "versions": p.versions,
-            })
+        .map(|(model, p)| PeriodRow {
+            model,
+            duration_s: (p.end_ns - p.start_ns) as f64 / 1e9,
+            start: p.start,
+            end: p.end,
+            predictions: p.predictions,
+            versions: p.versions,
         })
         .collect();
     let (models_in_use, models_omitted) = super::capped(versions.iter().flat_map(|(model, vs)| {
-        vs.iter().map(move |(version, m)| {
-            json!({
-                "model": model,
-                "version": version,
-                "first_prediction": m.first,
-                "last_prediction": m.last,
-                "predictions": m.predictions,
-                "trainings": m.trainings,
-                "evaluations": m.evaluations,
-                "deployments": m.deployments.iter().map(|d| json!({
-                    "time": d.time,
-                    "environment": d.environment,
-                    "by": d.by,
-                })).collect::<Vec<_>>(),
-            })
+        vs.iter().map(move |(version, m)| ModelInUse {
+            model: model.clone(),
+            version: version.clone(),
+            first_prediction: m.first.clone(),
+            last_prediction: m.last.clone(),
+            predictions: m.predictions,
+            trainings: m.trainings,
+            evaluations: m.evaluations,
+            deployments: m
+                .deployments
+                .iter()
+                .map(|d| DeploymentRow {
+                    time: d.time.clone(),
+                    environment: d.environment.clone(),
+                    by: d.by.clone(),
+                })
+                .collect(),
         })
     }));
-    let row = |key: &str, name: &str, count_key: &str, u: &Use| json!({key: name, count_key: u.count, "first": u.first, "last": u.last, "types": u.types});
-    let (reference_data, data_omitted) =
-        super::capped(datasets.iter().map(|(k, u)| row("dataset", k, "uses", u)));
-    let (verifier_rows, verifiers_omitted) = super::capped(
-        verifiers
-            .iter()
-            .map(|(k, u)| row("person", k, "verifications", u)),
-    );
-    let mut status_rows: Vec<(&String, &u64)> = incidents.by_status.iter().collect();
-    status_rows.sort_by(|a, b| status_order(a.0, b.0));
-    Ok(json!({
-        "generated_at": format_rfc3339(opts.now_ns),
-        "since": opts.since_ns.map(format_rfc3339),
-        "events": events,
-        "coverage": coverage,
-        "periods_of_use": {
-            "total": period_total,
-            "omitted": period_omitted,
-            "gap_s": opts.gap_ns / 1_000_000_000,
-            "periods": period_rows,
+    let (reference_data, data_omitted) = super::capped(datasets.iter().map(|(k, u)| DatasetUse {
+        dataset: k.clone(),
+        uses: u.count,
+        first: u.first.clone(),
+        last: u.last.clone(),
+        types: u.types.clone(),
+    }));
+    let (verifier_rows, verifiers_omitted) =
+        super::capped(verifiers.iter().map(|(k, u)| VerifierUse {
+            person: k.clone(),
+            verifications: u.count,
+            first: u.first.clone(),
+            last: u.last.clone(),
+            types: u.types.clone(),
+        }));
+    Ok(AiActReport {
+        generated_at: format_rfc3339(opts.now_ns),
+        since: opts.since_ns.map(format_rfc3339),
+        events,
+        coverage,
+        periods_of_use: PeriodsOfUse {
+            total: period_total as u64,
+            omitted: period_omitted as u64,
+            gap_s: opts.gap_ns / 1_000_000_000,
+            periods: period_rows,
         },
-        "models_in_use": models_in_use,
-        "models_omitted": models_omitted,
-        "reference_data": reference_data,
-        "reference_data_omitted": data_omitted,
-        "verifiers": verifier_rows,
-        "verifiers_omitted": verifiers_omitted,
-        "incidents": {
-            "total": incidents.total,
-            "by_status": Value::Object(status_rows.into_iter().map(|(k, n)| (k.clone(), json!(n))).collect()),
-            "per_day": incidents.per_day.iter().map(|(day, s)| {
-                let total: u64 = s.values().sum();
-                json!({"day": day, "total": total, "statuses": s})
-            }).collect::<Vec<_>>(),
-            "omitted": incidents.total.saturating_sub(MAX_ROWS as u64),
-            "events": incident_rows,
+        models_in_use,
+        models_omitted: models_omitted as u64,
+        reference_data,
+        reference_data_omitted: data_omitted as u64,
+        verifiers: verifier_rows,
+        verifiers_omitted: verifiers_omitted as u64,
+        incidents: Incidents {
+            total: incidents.total,
+            by_status: incidents.by_status.clone(),
+            per_day: incidents
+                .per_day
+                .iter()
+                .map(|(day, s)| DayIncidents {
+                    day: day.clone(),
+                    total: s.values().sum(),
+                    statuses: s.clone(),
+                })
+                .collect(),
+            omitted: incidents.total.saturating_sub(MAX_ROWS as u64),
+            events: incident_rows,
         },
-    }))
+    })
 }

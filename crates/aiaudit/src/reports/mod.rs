@@ -1,5 +1,6 @@
-//! Compliance reports as JSON values, computed in one pass over the matching entries (the usage,
-//! operations and AI Act reports merge per-bundle summaries where the store keeps them):
+//! Compliance reports as typed data ([`aiaudit_core::report`]), computed in one pass over the
+//! matching entries (the usage, operations and AI Act reports merge per-bundle summaries where
+//! the store keeps them):
 //!
 //! - [`model_usage`] and [`data_access`]: seed 003's reports, with its keys;
 //! - [`usage`]: the model usage report plus events per day, the status mix, a latency
@@ -7,7 +8,9 @@
 //! - [`operations`]: every operation or trail with its events, statuses, duration and
 //!   regulations (seed 004's view);
 //! - [`integrity`]: verification, the latest signed checkpoint and how to check it offline;
-//! - [`ai_act`]: EU AI Act record keeping (Art. 12, 19 and 26).
+//! - [`ai_act`]: EU AI Act record keeping (Art. 12, 19 and 26);
+//! - [`lineage_report`]: where a model version came from and what came of it, proven against
+//!   the latest signed checkpoint.
 //!
 //! A prediction is a `model_inference` event. Its label is `details.output.prediction`, else
 //! `details.output.label` (else `null`); its latency is `details.latency_ms`; its request id is
@@ -18,20 +21,22 @@ mod access;
 mod ai_act;
 mod fold;
 mod integrity;
+mod lineage;
 mod operations;
 mod usage;
 
 pub use access::data_access;
 pub use ai_act::{AiActOptions, ai_act};
 pub use integrity::integrity;
+pub use lineage::lineage_report;
 pub use operations::operations;
 pub use usage::{model_usage, usage};
 
+use aiaudit_core::Query;
+use aiaudit_core::report::Report;
 use aiaudit_core::store::{HeadActor, HeadModel};
 pub(crate) use aiaudit_core::summary::bump;
-use aiaudit_core::{Query, Status};
 use serde::Deserialize;
-use serde_json::Value;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -71,10 +76,17 @@ pub enum Request {
         /// Earliest event time, Unix ns.
         since_ns: Option<i64>,
     },
+    /// [`lineage_report`] of a model version.
+    Lineage {
+        /// The model.
+        model: String,
+        /// Its version.
+        version: String,
+    },
 }
 
 impl Request {
-    /// The report's name (`usage`, `access`, `operations`, `integrity`, `ai-act`).
+    /// The report's name (`usage`, `access`, `operations`, `integrity`, `ai-act`, `lineage`).
     pub fn name(&self) -> &'static str {
         match self {
             Request::Usage { .. } => "usage",
@@ -82,39 +94,51 @@ impl Request {
             Request::Operations { .. } => "operations",
             Request::Integrity => "integrity",
             Request::AiAct { .. } => "ai-act",
+            Request::Lineage { .. } => "lineage",
+        }
+    }
+
+    /// The lineage report of `NAME@VERSION` (a model version); an error naming what is
+    /// missing otherwise.
+    pub fn lineage(model_at_version: &str) -> Result<Request> {
+        let s = model_at_version.trim();
+        let s = s.strip_prefix("model:").unwrap_or(s);
+        match s.rsplit_once('@') {
+            Some((model, version)) if !model.is_empty() && !version.is_empty() => {
+                Ok(Request::Lineage {
+                    model: model.to_owned(),
+                    version: version.to_owned(),
+                })
+            }
+            _ => Err(Error::NotFound(format!(
+                "{model_at_version:?} names no model version: write it as NAME@VERSION (credit-risk@2.3.0)"
+            ))),
         }
     }
 
     /// Makes the report over `reader`'s log as of `now_ns`.
-    pub fn make(&self, reader: &LogReader, now_ns: i64) -> Result<Value> {
-        match self {
-            Request::Usage { model, days } => usage(reader, model, *days, now_ns),
-            Request::Access { user, days } => data_access(reader, user, *days, now_ns),
+    pub fn make(&self, reader: &LogReader, now_ns: i64) -> Result<Report> {
+        Ok(match self {
+            Request::Usage { model, days } => Report::Usage(usage(reader, model, *days, now_ns)?),
+            Request::Access { user, days } => {
+                Report::Access(data_access(reader, user, *days, now_ns)?)
+            }
             Request::Operations {
                 since_ns,
                 events_per_operation,
-            } => operations(reader, *since_ns, *events_per_operation),
-            Request::Integrity => integrity(reader),
-            Request::AiAct { since_ns } => ai_act(
+            } => Report::Operations(operations(reader, *since_ns, *events_per_operation)?),
+            Request::Integrity => Report::Integrity(integrity(reader)?),
+            Request::AiAct { since_ns } => Report::AiAct(ai_act(
                 reader,
                 &AiActOptions {
                     since_ns: *since_ns,
                     ..AiActOptions::new(now_ns)
                 },
-            ),
-        }
-    }
-
-    /// How many records a made report drew on (for the access log of whoever asked).
-    pub fn records(&self, report: &Value) -> u64 {
-        let key = match self {
-            Request::Usage { .. } => "total_events",
-            Request::Access { .. } => "total_requests",
-            Request::Operations { .. } => "total_operations",
-            Request::Integrity => "entries",
-            Request::AiAct { .. } => "events",
-        };
-        report[key].as_u64().unwrap_or(0)
+            )?),
+            Request::Lineage { model, version } => {
+                Report::Lineage(lineage_report(reader, model, version, now_ns)?)
+            }
+        })
     }
 }
 
@@ -243,18 +267,6 @@ pub(crate) fn quantile(v: &[f64], q: f64) -> f64 {
     v[i.min(v.len() - 1)]
 }
 
-/// The statuses by severity (standard ones first, least severe first), then custom ones by
-/// name: the order a report lists and stacks them in.
-pub fn status_order(a: &str, b: &str) -> std::cmp::Ordering {
-    let rank = |s: &str| {
-        Status::STANDARD
-            .iter()
-            .position(|x| x.as_str() == s)
-            .unwrap_or(Status::STANDARD.len())
-    };
-    rank(a).cmp(&rank(b)).then_with(|| a.cmp(b))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -266,13 +278,6 @@ mod tests {
         assert_eq!(quantile(&v, 0.50), 11.0);
         assert_eq!(quantile(&[], 0.5), 0.0);
         assert_eq!(quantile(&[3.0], 0.99), 3.0);
-    }
-
-    #[test]
-    fn statuses_sort_by_severity() {
-        let mut v = vec!["ERROR", "AUDIT", "INFO", "WARNING", "DEBUG"];
-        v.sort_by(|a, b| status_order(a, b));
-        assert_eq!(v, ["DEBUG", "INFO", "WARNING", "ERROR", "AUDIT"]);
     }
 
     #[test]

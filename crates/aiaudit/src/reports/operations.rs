@@ -2,13 +2,13 @@
 //! view of an `AuditTrail`.
 
 use aiaudit_core::Status;
+use aiaudit_core::report::{EventRow, OperationRow, OperationsReport};
 use aiaudit_core::summary::{OperationUse, Operations};
 use aiaudit_core::timefmt::{format_rfc3339, parse_sealed_time};
-use serde_json::{Value, json};
 use std::collections::HashMap;
 
+use super::MAX_ROWS;
 use super::fold::{Part, Plan, first_since, fold, records_at};
-use super::{MAX_ROWS, status_order};
 use crate::error::Result;
 use crate::reader::LogReader;
 
@@ -57,7 +57,7 @@ pub fn operations(
     reader: &LogReader,
     since_ns: Option<i64>,
     events_per_operation: usize,
-) -> Result<Value> {
+) -> Result<OperationsReport> {
     operations_on(reader, since_ns, events_per_operation, &Plan::new())
 }
 
@@ -66,7 +66,7 @@ pub(super) fn operations_on(
     since_ns: Option<i64>,
     events_per_operation: usize,
     plan: &Plan,
-) -> Result<Value> {
+) -> Result<OperationsReport> {
     let events_per_operation = events_per_operation.min(MAX_ROWS);
     let lo = first_since(reader, since_ns)?;
     let mut listed = Listed::default();
@@ -83,19 +83,25 @@ pub(super) fn operations_on(
         .flat_map(|o| o.seqs().take(events_per_operation))
         .collect();
     wanted.sort_unstable();
-    let mut rows: HashMap<u64, Value> = HashMap::with_capacity(wanted.len());
+    let mut rows: HashMap<u64, EventRow> = HashMap::with_capacity(wanted.len());
     records_at(reader, &wanted, &mut |h| {
         rows.insert(
             h.seq,
-            json!({"seq": h.seq, "time": h.time, "type": h.kind, "status": h.status, "name": h.name}),
+            EventRow {
+                seq: h.seq,
+                time: h.time.to_string(),
+                kind: h.kind.to_string(),
+                status: h.status.to_string(),
+                name: h.name.to_string(),
+            },
         );
         Ok(())
     })?;
     let omitted = total.saturating_sub(MAX_ROWS);
-    let rows: Vec<Value> = ops
+    let rows = ops
         .into_iter()
         .map(|o| {
-            let events: Vec<Value> = o
+            let events: Vec<EventRow> = o
                 .seqs()
                 .take(events_per_operation)
                 .filter_map(|s| rows.get(&s).cloned())
@@ -103,16 +109,16 @@ pub(super) fn operations_on(
             row(o, events)
         })
         .collect();
-    Ok(json!({
-        "since": since_ns.map(format_rfc3339),
-        "total_operations": total,
-        "events_without_operation": listed.unattached,
-        "operations_omitted": omitted,
-        "operations": rows,
-    }))
+    Ok(OperationsReport {
+        since: since_ns.map(format_rfc3339),
+        total_operations: total as u64,
+        events_without_operation: listed.unattached,
+        operations_omitted: omitted as u64,
+        operations: rows,
+    })
 }
 
-fn row(o: OperationUse, events: Vec<Value>) -> Value {
+fn row(o: OperationUse, events: Vec<EventRow>) -> OperationRow {
     let duration = match (parse_sealed_time(&o.first), parse_sealed_time(&o.last)) {
         (Some(a), Some(b)) => Some((b - a) as f64 / 1e9),
         _ => None,
@@ -122,22 +128,20 @@ fn row(o: OperationUse, events: Vec<Value>) -> Value {
         .keys()
         .max_by_key(|s| Status::severity_of(s))
         .cloned();
-    let mut statuses: Vec<(String, u64)> = o.statuses.into_iter().collect();
-    statuses.sort_by(|a, b| status_order(&a.0, &b.0));
     let shown = events.len() as u64;
-    json!({
-        "id": o.id,
-        "name": o.names.into_iter().collect::<Vec<_>>().join(", "),
-        "state": o.closed.unwrap_or_else(|| "open".to_owned()),
-        "first": o.first,
-        "last": o.last,
-        "duration_s": duration,
-        "events": o.count,
-        "worst_status": worst,
-        "regulations": o.regulations.into_iter().collect::<Vec<_>>(),
-        "types": o.types,
-        "statuses": Value::Object(statuses.into_iter().map(|(k, n)| (k, json!(n))).collect()),
-        "event_rows": events,
-        "event_rows_omitted": o.count - shown,
-    })
+    OperationRow {
+        id: o.id,
+        name: o.names.into_iter().collect::<Vec<_>>().join(", "),
+        state: o.closed.unwrap_or_else(|| "open".to_owned()),
+        first: o.first,
+        last: o.last,
+        duration_s: duration,
+        events: o.count,
+        worst_status: worst,
+        regulations: o.regulations.into_iter().collect(),
+        types: o.types,
+        statuses: o.statuses,
+        event_rows: events,
+        event_rows_omitted: o.count - shown,
+    }
 }

@@ -1,14 +1,16 @@
 //! A model's usage: seed 003's report, and the fuller one the HTML report draws.
 
-use serde_json::{Map, Value, json};
-use std::collections::BTreeMap;
+use serde_json::{Value, json};
 
+use aiaudit_core::report::{
+    DayStatuses, Histogram, HistogramBucket, LatencyStats, UsageReport, VersionSpan,
+};
 use aiaudit_core::summary::{ModelUsage, Version};
 
 use super::fold::{Part, Plan, first_since, fold};
 
-use super::{quantile, since, status_order};
-use crate::error::Result;
+use super::{quantile, since};
+use crate::error::{Error, Result};
 use crate::reader::LogReader;
 
 /// Buckets of the latency histogram below the overflow bucket.
@@ -26,12 +28,14 @@ const EXTRA_KEYS: [&str; 6] = [
 
 /// Seed 003's `model_usage_report`: predictions of `model` in the last `days` days, with users,
 /// label distribution, versions, latency statistics (mean, p50, p95, p99, max) and the first and
-/// last prediction's time.
+/// last prediction's time: [`usage`] without the members it adds to the seed's.
 pub fn model_usage(reader: &LogReader, model: &str, days: u32, now_ns: i64) -> Result<Value> {
-    let mut v = usage(reader, model, days, now_ns)?;
-    if v["total_predictions"] == json!(0) {
+    let report = usage(reader, model, days, now_ns)?;
+    if report.total_predictions == 0 {
         return Ok(json!({"model": model, "period_days": days, "total_predictions": 0}));
     }
+    let mut v = serde_json::to_value(&report)
+        .map_err(|e| Error::Unsupported(format!("the usage report does not serialize: {e}")))?;
     if let Value::Object(m) = &mut v {
         for k in EXTRA_KEYS {
             m.remove(k);
@@ -40,14 +44,33 @@ pub fn model_usage(reader: &LogReader, model: &str, days: u32, now_ns: i64) -> R
     Ok(v)
 }
 
-/// The model usage report with what its charts need: seed 003's keys, plus `total_events` and
+/// The model usage report with what its charts need: seed 003's members, plus `total_events` and
 /// `status_mix` (every event naming the model, not only predictions), `events_per_day` (UTC
 /// days, by status), `latency_histogram` and `version_timeline` (each version's first and last
 /// prediction). Whole bundles are read from their stored summaries; records only at the
 /// period's start and after the last full bundle (all of them, on all cores, in a store that keeps
 /// no summaries).
-pub fn usage(reader: &LogReader, model: &str, days: u32, now_ns: i64) -> Result<Value> {
+pub fn usage(reader: &LogReader, model: &str, days: u32, now_ns: i64) -> Result<UsageReport> {
     usage_on(reader, model, days, now_ns, &Plan::new())
+}
+
+/// What the summaries say of `model` since `lo_ns` (all of it for `None`).
+pub(super) fn model_use(
+    reader: &LogReader,
+    model: &str,
+    lo_ns: Option<i64>,
+    plan: &Plan,
+) -> Result<ModelUsage> {
+    let mut folded = ModelUsage::default();
+    if let Some(lo) = first_since(reader, lo_ns)? {
+        fold(reader, lo, Part::Model(model), plan, &mut |s| {
+            if let Some(m) = s.models.get(model) {
+                folded.merge(m);
+            }
+            Ok(())
+        })?;
+    }
+    Ok(folded)
 }
 
 pub(super) fn usage_on(
@@ -56,16 +79,7 @@ pub(super) fn usage_on(
     days: u32,
     now_ns: i64,
     plan: &Plan,
-) -> Result<Value> {
-    let mut folded = ModelUsage::default();
-    if let Some(lo) = first_since(reader, Some(since(days, now_ns)))? {
-        fold(reader, lo, Part::Model(model), plan, &mut |s| {
-            if let Some(m) = s.models.get(model) {
-                folded.merge(m);
-            }
-            Ok(())
-        })?;
-    }
+) -> Result<UsageReport> {
     let ModelUsage {
         events: total_events,
         statuses,
@@ -77,25 +91,13 @@ pub(super) fn usage_on(
         mut latencies,
         first,
         last,
-    } = folded;
+    } = model_use(reader, model, Some(since(days, now_ns)), plan)?;
     latencies.sort_by(f64::total_cmp);
     let mean = if latencies.is_empty() {
         0.0
     } else {
         latencies.iter().sum::<f64>() / latencies.len() as f64
     };
-    let mut status_mix: Vec<(String, u64)> = statuses.into_iter().collect();
-    status_mix.sort_by(|a, b| status_order(&a.0, &b.0));
-    let ordered = |m: BTreeMap<String, u64>| {
-        let mut v: Vec<(String, u64)> = m.into_iter().collect();
-        v.sort_by(|a, b| status_order(&a.0, &b.0));
-        Value::Object(v.into_iter().map(|(k, n)| (k, json!(n))).collect())
-    };
-    let mut report = Map::new();
-    report.insert("model".into(), json!(model));
-    report.insert("period_days".into(), json!(days));
-    report.insert("total_predictions".into(), json!(predictions));
-    report.insert("unique_users".into(), json!(users.len()));
     // The most frequent labels; a model whose "label" is a score has one per prediction.
     let mut by_count: Vec<(String, u64)> = labels.into_iter().collect();
     let labels_omitted = by_count.len().saturating_sub(super::MAX_ROWS);
@@ -103,59 +105,50 @@ pub(super) fn usage_on(
         by_count.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         by_count.truncate(super::MAX_ROWS);
     }
-    let labels: BTreeMap<String, u64> = by_count.into_iter().collect();
-    report.insert("prediction_distribution".into(), json!(labels));
-    report.insert("prediction_labels_omitted".into(), json!(labels_omitted));
-    report.insert(
-        "versions_used".into(),
-        Value::Object(
-            versions
-                .iter()
-                .map(|(k, v)| (k.clone(), json!(v.predictions)))
-                .collect(),
-        ),
-    );
-    report.insert(
-        "latency_stats".into(),
-        json!({
-            "mean_ms": mean,
-            "p50_ms": quantile(&latencies, 0.50),
-            "p95_ms": quantile(&latencies, 0.95),
-            "p99_ms": quantile(&latencies, 0.99),
-            "max_ms": latencies.last().copied().unwrap_or(0.0),
-        }),
-    );
-    report.insert("first_prediction".into(), json!(first));
-    report.insert("last_prediction".into(), json!(last));
-    report.insert("total_events".into(), json!(total_events));
-    report.insert(
-        "status_mix".into(),
-        Value::Object(status_mix.into_iter().map(|(k, n)| (k, json!(n))).collect()),
-    );
-    report.insert(
-        "events_per_day".into(),
-        Value::Array(
-            per_day
-                .into_iter()
-                .map(|(day, d)| json!({"day": day, "total": d.total, "statuses": ordered(d.statuses)}))
-                .collect(),
-        ),
-    );
-    report.insert("latency_histogram".into(), histogram(&latencies));
+    let versions_used = versions
+        .iter()
+        .map(|(k, v)| (k.clone(), v.predictions))
+        .collect();
     let mut timeline: Vec<(String, Version)> = versions.into_iter().collect();
     timeline.sort_by(|a, b| a.1.first.cmp(&b.1.first));
-    report.insert(
-        "version_timeline".into(),
-        Value::Array(
-            timeline
-                .into_iter()
-                .map(|(version, v)| {
-                    json!({"version": version, "first": v.first, "last": v.last, "predictions": v.predictions})
-                })
-                .collect(),
-        ),
-    );
-    Ok(Value::Object(report))
+    Ok(UsageReport {
+        model: model.to_owned(),
+        period_days: days,
+        total_predictions: predictions,
+        unique_users: users.len() as u64,
+        prediction_distribution: by_count.into_iter().collect(),
+        prediction_labels_omitted: labels_omitted as u64,
+        versions_used,
+        latency_stats: LatencyStats {
+            mean_ms: mean,
+            p50_ms: quantile(&latencies, 0.50),
+            p95_ms: quantile(&latencies, 0.95),
+            p99_ms: quantile(&latencies, 0.99),
+            max_ms: latencies.last().copied().unwrap_or(0.0),
+        },
+        first_prediction: first,
+        last_prediction: last,
+        total_events,
+        status_mix: statuses,
+        events_per_day: per_day
+            .into_iter()
+            .map(|(day, d)| DayStatuses {
+                day,
+                total: d.total,
+                statuses: d.statuses,
+            })
+            .collect(),
+        latency_histogram: histogram(&latencies),
+        version_timeline: timeline
+            .into_iter()
+            .map(|(version, v)| VersionSpan {
+                version,
+                first: v.first,
+                last: v.last,
+                predictions: v.predictions,
+            })
+            .collect(),
+    })
 }
 
 /// A round bucket width (1, 2 or 5 times a power of ten) that spreads `0..upper` over about
@@ -172,9 +165,9 @@ fn bucket_width(upper: f64) -> f64 {
 
 /// Latencies in buckets of a round width up to the 99th percentile; the last bucket (with
 /// `to_ms: null`) holds the slower tail.
-fn histogram(sorted: &[f64]) -> Value {
+fn histogram(sorted: &[f64]) -> Histogram {
     if sorted.is_empty() {
-        return json!({"bucket_ms": null, "buckets": []});
+        return Histogram::default();
     }
     let width = bucket_width(quantile(sorted, 0.99));
     let mut n = [0u64; LATENCY_BUCKETS + 1];
@@ -182,16 +175,19 @@ fn histogram(sorted: &[f64]) -> Value {
         let i = ((l.max(0.0) / width) as usize).min(LATENCY_BUCKETS);
         n[i] += 1;
     }
-    let buckets: Vec<Value> = n
+    let buckets = n
         .iter()
         .enumerate()
-        .map(|(i, c)| {
-            let from = width * i as f64;
-            let to = (i < LATENCY_BUCKETS).then(|| width * (i + 1) as f64);
-            json!({"from_ms": from, "to_ms": to, "count": c})
+        .map(|(i, &count)| HistogramBucket {
+            from_ms: width * i as f64,
+            to_ms: (i < LATENCY_BUCKETS).then(|| width * (i + 1) as f64),
+            count,
         })
         .collect();
-    json!({"bucket_ms": width, "buckets": buckets})
+    Histogram {
+        bucket_ms: Some(width),
+        buckets,
+    }
 }
 
 #[cfg(test)]
@@ -210,11 +206,8 @@ mod tests {
     fn histogram_keeps_every_latency() {
         let v: Vec<f64> = (0..1000).map(|i| f64::from(i) / 10.0).collect();
         let h = histogram(&v);
-        let total: u64 = h["buckets"]
-            .as_array()
-            .map(|b| b.iter().filter_map(|x| x["count"].as_u64()).sum())
-            .unwrap_or(0);
+        let total: u64 = h.buckets.iter().map(|b| b.count).sum();
         assert_eq!(total, 1000);
-        assert_eq!(h["buckets"][LATENCY_BUCKETS]["to_ms"], Value::Null);
+        assert_eq!(h.buckets[LATENCY_BUCKETS].to_ms, None);
     }
 }

@@ -12,6 +12,7 @@
 //! - the latest checkpoint's size vs. the entries: truncation, and rows appended without a key;
 //! - a checkpoint kept elsewhere (`against`): rollback to an older copy, even a consistent one.
 
+mod archives;
 mod scan;
 mod state;
 mod summaries;
@@ -19,18 +20,48 @@ mod tail;
 
 pub use tail::{TailReport, check_tail};
 
+use aiaudit_core::keys::KeyHistory;
 use aiaudit_core::{Checkpoint, LogInfo, NoteVerifier, Store};
 
 use crate::error::Result;
 use state::Verifier;
 
+/// The keys checkpoints are checked with: the log's key history (each key within the sizes
+/// it was valid for), or, when the keys you trust are none of the log's, those keys alone.
+pub(crate) enum Trust {
+    History(KeyHistory),
+    Set(Vec<NoteVerifier>),
+}
+
+impl Trust {
+    pub(crate) fn open(&self, note: &str) -> aiaudit_core::Result<Checkpoint> {
+        match self {
+            Trust::History(h) => h.open_checkpoint(note),
+            Trust::Set(keys) => Checkpoint::open(note, keys),
+        }
+    }
+
+    pub(crate) fn origin(&self) -> &str {
+        match self {
+            Trust::History(h) => h.origin(),
+            Trust::Set(keys) => keys.first().map_or("", NoteVerifier::name),
+        }
+    }
+}
+
 /// What to verify against.
 #[derive(Debug, Clone, Default)]
 pub struct VerifyOptions {
-    /// The verifier key you trust; by default the key the log itself names.
+    /// The verifier key you trust (or several, separated by white space); by default the keys
+    /// the log itself names. Trusting one key of a log's key history trusts the history: each
+    /// key change is signed by the keys on both sides of it.
     pub trusted_key: Option<String>,
     /// A signed checkpoint kept outside the log, which the log must extend.
     pub against: Option<String>,
+    /// Fetch every archived file and check every row against its leaf hash (`verify
+    /// --archive`); by default archived records are checked through their signed manifests
+    /// and the leaf hashes the store keeps.
+    pub archive: bool,
 }
 
 /// One problem found.
@@ -59,6 +90,11 @@ pub struct VerifyReport {
     pub against: Option<Checkpoint>,
     /// Everything found wrong, in the order found. Empty means intact.
     pub findings: Vec<Finding>,
+    /// The archived files (docs/format.md §13), in seq order: they cover `[0, end_seq of the
+    /// last)`.
+    pub archived: Vec<aiaudit_core::archive::ArchivedFile>,
+    /// Whether the archived files were fetched and every row checked (`--archive`).
+    pub archive_read: bool,
 }
 
 impl VerifyReport {
@@ -94,25 +130,75 @@ pub fn verify_store(
     opts: &VerifyOptions,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<VerifyReport> {
-    let key = opts.trusted_key.as_deref().unwrap_or(&info.verifier_key);
-    let verifier = NoteVerifier::parse(key)?;
+    let (history, bad_changes) = crate::keys::history(store, info)?;
+    let all_keys = history.all();
+    let mut distrust = None;
+    let trust = match opts.trusted_key.as_deref() {
+        None => Trust::History(history),
+        Some(given) => {
+            let keys = given
+                .split_whitespace()
+                .map(NoteVerifier::parse)
+                .collect::<aiaudit_core::Result<Vec<_>>>()?;
+            if keys.iter().any(|k| history.contains(&k.to_string())) {
+                Trust::History(history)
+            } else {
+                let named: Vec<String> = history.all().iter().map(ToString::to_string).collect();
+                distrust = Some(format!(
+                    "the log names the verifier key {} but you trust {given}",
+                    named.join(" and ")
+                ));
+                Trust::Set(keys)
+            }
+        }
+    };
     let against = opts
         .against
         .as_deref()
-        .map(|note| Checkpoint::open(note, &verifier))
+        .map(|note| trust.open(note))
         .transpose()?;
-    let mut v = Verifier::new(store, verifier, against)?;
-    if key != info.verifier_key {
+    let mut v = Verifier::new(store, trust, against)?;
+    if let Some(msg) = distrust {
+        v.find(None, msg);
+    }
+    for b in bad_changes {
         v.find(
-            None,
+            Some(b.seq),
             format!(
-                "the log names the verifier key {} but you trust {key}",
-                info.verifier_key
+                "seq {}: a log_key event that is not a valid key change: {}",
+                b.seq, b.why
             ),
         );
     }
     let total = store.size()?;
-    scan::checked_entries(store, v.summarized(), &mut |item| {
+    let files = store.archived()?;
+    let archived_end = files.last().map_or(0, |f| f.end_seq);
+    archives::check(&mut v, store, &all_keys, &files, opts.archive)?;
+    if !opts.archive {
+        let mut seq = 0;
+        while seq < archived_end {
+            let n = (archived_end - seq).min(65_536);
+            match store.stored_nodes(0, seq, n) {
+                Ok(leaves) => {
+                    for (i, leaf) in leaves.into_iter().enumerate() {
+                        v.archived_leaf(seq + i as u64, leaf);
+                    }
+                }
+                Err(e) => {
+                    // The tree cannot be rebuilt past here; later entries read as missing.
+                    v.find(
+                        Some(seq),
+                        format!("the leaf hashes of archived seqs {seq}.. are unreadable: {e}"),
+                    );
+                    break;
+                }
+            }
+            seq += n;
+            progress(v.entries(), total);
+        }
+    }
+    let from = if opts.archive { 0 } else { archived_end };
+    scan::checked_entries(store, from, v.summarized(), &mut |item| {
         match item {
             scan::Item::Piece(p) => v.summary_piece(p),
             scan::Item::Entry((e, leaf, problems)) => {
@@ -125,5 +211,8 @@ pub fn verify_store(
         Ok(())
     })?;
     progress(v.entries(), total);
-    Ok(v.finish())
+    let mut report = v.finish();
+    report.archived = files;
+    report.archive_read = opts.archive;
+    Ok(report)
 }

@@ -125,6 +125,7 @@ fn check_record(mut e: StoredEntry, piece: Option<&mut Piece>) -> Checked {
 /// each bundle below `covered` (the summarized entries), the pieces of their summary.
 pub(super) fn checked_entries(
     store: &dyn Store,
+    from: u64,
     covered: u64,
     f: &mut dyn FnMut(Item) -> aiaudit_core::Result<()>,
 ) -> aiaudit_core::Result<()> {
@@ -166,7 +167,7 @@ pub(super) fn checked_entries(
             Ok(())
         };
         let mut chunk = Vec::with_capacity(SCAN_CHUNK);
-        store.scan(0, &mut |e| {
+        store.scan(from, &mut |e| {
             chunk.push(e);
             if chunk.len() == SCAN_CHUNK {
                 send(

@@ -2,11 +2,11 @@
 //! checkpoints it must meet, the stored nodes, query index and summaries it must match.
 
 use aiaudit_core::{
-    Checkpoint, CompactRange, CompletedNode, Hash, NODE_STRIDE, NoteVerifier, Store, StoredEntry,
+    Checkpoint, CompactRange, CompletedNode, Hash, NODE_STRIDE, Store, StoredEntry,
 };
 
 use super::summaries::{Piece, SummaryCheck};
-use super::{Finding, VerifyReport};
+use super::{Finding, Trust, VerifyReport};
 use crate::error::Result;
 
 /// Stored nodes are compared in runs of this many, with one range read per level.
@@ -16,7 +16,7 @@ const MAX_FINDINGS: usize = 100;
 
 pub(super) struct Verifier<'a> {
     store: &'a dyn Store,
-    verifier: NoteVerifier,
+    trust: Trust,
     report: VerifyReport,
     /// (size, root) of every checkpoint whose signature and stored root agree, by size.
     signed: Vec<(u64, Hash)>,
@@ -34,18 +34,21 @@ pub(super) struct Verifier<'a> {
     batch_start: u64,
     batch: Vec<StoredEntry>,
     summaries: SummaryCheck,
+    /// The open batch began in the archived prefix, whose records were not read: its query
+    /// index cannot be compared.
+    batch_partial: bool,
 }
 
 impl<'a> Verifier<'a> {
     /// Reads and checks every stored checkpoint.
     pub(super) fn new(
         store: &'a dyn Store,
-        verifier: NoteVerifier,
+        trust: Trust,
         against: Option<Checkpoint>,
     ) -> Result<Self> {
         let mut v = Verifier {
             store,
-            verifier,
+            trust,
             report: VerifyReport {
                 against: against.clone(),
                 ..VerifyReport::default()
@@ -62,15 +65,16 @@ impl<'a> Verifier<'a> {
             batch_start: 0,
             batch: Vec::new(),
             summaries: SummaryCheck::new(store)?,
+            batch_partial: false,
         };
         let mut bad = Vec::new();
         let mut prev_size = 0u64;
-        let (verifier, signed) = (&v.verifier, &mut v.signed);
+        let (trust, signed) = (&v.trust, &mut v.signed);
         store.checkpoints(&mut |cp| {
             // A bad checkpoint leaves the entries it alone covered without a valid signature.
             let covers_from = prev_size;
             prev_size = cp.size;
-            match Checkpoint::open(&cp.note, verifier) {
+            match trust.open(&cp.note) {
                 Ok(c) if c.size == cp.size && c.root == cp.root => signed.push((c.size, c.root)),
                 Ok(c) => bad.push((
                     covers_from,
@@ -120,7 +124,7 @@ impl<'a> Verifier<'a> {
         });
     }
 
-    fn find_range(&mut self, start: u64, end: u64, message: String) {
+    pub(super) fn find_range(&mut self, start: u64, end: u64, message: String) {
         self.push(Finding {
             seq: Some(start),
             range_end: Some(end),
@@ -157,23 +161,18 @@ impl<'a> Verifier<'a> {
         }
         let seq = e.seq;
         if self.tree_trusted {
-            let pending = &mut self.pending;
-            self.tree.append(leaf, |n| {
-                if n.level > 0 && n.level % NODE_STRIDE == 0 {
-                    pending.push(n);
-                }
-            });
-            if self.pending.len() >= NODE_CHUNK {
-                self.check_nodes();
-            }
+            self.append_leaf(leaf);
             if let Some((from, to, problem)) = self.summaries.take(self.store, &e)? {
                 self.find_range(from, to, problem);
             }
             self.batch.push(e);
             if self.check_roots() {
-                if let Some(problem) = self.store.check_index(self.batch_start, &self.batch)? {
+                if !self.batch_partial
+                    && let Some(problem) = self.store.check_index(self.batch_start, &self.batch)?
+                {
                     self.find_range(self.batch_start, self.tree.size(), problem);
                 }
+                self.batch_partial = false;
                 self.batch_start = self.tree.size();
                 self.batch.clear();
             }
@@ -187,6 +186,34 @@ impl<'a> Verifier<'a> {
         }
         self.report.entries += 1;
         Ok(())
+    }
+
+    /// Adds `leaf` to the rebuilt tree, queueing the stored-level nodes it completes for
+    /// comparison with the stored ones.
+    fn append_leaf(&mut self, leaf: Hash) {
+        let pending = &mut self.pending;
+        self.tree.append(leaf, |n| {
+            if n.level > 0 && n.level % NODE_STRIDE == 0 {
+                pending.push(n);
+            }
+        });
+        if self.pending.len() >= NODE_CHUNK {
+            self.check_nodes();
+        }
+    }
+
+    /// Takes archived seq `seq` by its stored leaf hash, its record unread (`verify` without
+    /// `--archive`): the tree, the checkpoints and the stored nodes over it are still checked.
+    pub(super) fn archived_leaf(&mut self, seq: u64, leaf: Hash) {
+        self.expected = seq + 1;
+        if self.tree_trusted {
+            self.append_leaf(leaf);
+            self.batch_partial = true;
+            if self.check_roots() {
+                self.batch_start = self.tree.size();
+            }
+        }
+        self.report.entries += 1;
     }
 
     /// Compares the rebuilt tree with every checkpoint ending at its size; returns true when one
@@ -304,7 +331,7 @@ impl<'a> Verifier<'a> {
             );
         }
         self.report.latest = self.signed.last().map(|&(size, root)| Checkpoint {
-            origin: self.verifier.name().to_owned(),
+            origin: self.trust.origin().to_owned(),
             size,
             root,
         });

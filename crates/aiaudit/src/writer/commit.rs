@@ -37,7 +37,8 @@ pub(crate) struct Staged {
 
 pub(crate) struct Committer {
     pub(crate) store: Box<dyn Store>,
-    pub(crate) signer: NoteSigner,
+    /// Every key the log signs with now (two during a key transition); never empty.
+    pub(crate) signers: Vec<NoteSigner>,
     pub(crate) shared: Arc<Shared>,
     pub(crate) observer: Option<crate::submission::CommitObserver>,
 }
@@ -201,10 +202,10 @@ impl Committer {
     }
 
     fn write(&mut self, b: &mut Staged) -> aiaudit_core::Result<()> {
-        let checkpoint = sign(&self.signer, b.size, b.root)?;
+        let checkpoint = sign(&self.signers, b.size, b.root)?;
         let mut pending = Pending {
             staged: b,
-            signer: &self.signer,
+            signers: &self.signers,
             checkpoint,
         };
         self.store.append_rebased(&mut pending)
@@ -212,19 +213,23 @@ impl Committer {
 }
 
 fn sign(
-    signer: &NoteSigner,
+    signers: &[NoteSigner],
     size: u64,
     root: aiaudit_core::Hash,
 ) -> aiaudit_core::Result<StoredCheckpoint> {
+    let origin = signers
+        .first()
+        .ok_or_else(|| aiaudit_core::Error::Key("the writer holds no signing key".into()))?
+        .name();
     let cp = Checkpoint {
-        origin: signer.name().to_owned(),
+        origin: origin.to_owned(),
         size,
         root,
     };
     Ok(StoredCheckpoint {
         size,
         root,
-        note: cp.sign(signer)?,
+        note: cp.sign_all(signers)?,
         time_ns: timefmt::now_ns(),
     })
 }
@@ -233,7 +238,7 @@ fn sign(
 /// another writer moved, re-sealed at the head first.
 struct Pending<'a> {
     staged: &'a mut Staged,
-    signer: &'a NoteSigner,
+    signers: &'a [NoteSigner],
     checkpoint: StoredCheckpoint,
 }
 
@@ -263,7 +268,7 @@ impl Rebase for Pending<'_> {
         self.staged.nodes = nodes;
         self.staged.size = range.size();
         self.staged.root = range.root();
-        self.checkpoint = sign(self.signer, self.staged.size, self.staged.root)?;
+        self.checkpoint = sign(self.signers, self.staged.size, self.staged.root)?;
         Ok(())
     }
 }

@@ -53,7 +53,7 @@ impl Writer {
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         store: Box<dyn Store>,
-        signer: NoteSigner,
+        signers: Vec<NoteSigner>,
         range: CompactRange,
         queue: Arc<Queue>,
         shared: Arc<Shared>,
@@ -69,7 +69,7 @@ impl Writer {
             shared_store,
             committer: Some(Committer {
                 store,
-                signer,
+                signers,
                 shared: Arc::clone(&shared),
                 observer,
             }),
@@ -276,7 +276,13 @@ impl Writer {
         seq: u64,
         encrypt: bool,
     ) -> aiaudit_core::Result<StoredEntry> {
-        if let Some((r, keys)) = &self.redactor {
+        // A key change holds only public keys and signatures, checked byte for byte, and an
+        // archive event file names and hashes: only the logger's own path (which refuses both
+        // types from callers) brings one here.
+        if let Some((r, keys)) = &self.redactor
+            && event.kind != aiaudit_core::keys::KEY_EVENT_TYPE
+            && event.kind != aiaudit_core::archive::ARCHIVE_EVENT_TYPE
+        {
             let keys = keys.as_deref().map(|k| k as &dyn SubjectKeys);
             let ip = event.actor.as_mut().and_then(|a| a.ip.as_mut());
             let subject = event.subject.as_deref().filter(|_| encrypt);

@@ -1,0 +1,604 @@
+//! `aiaudit archive`: records moved to Parquet on `file://` and on a real S3-API server
+//! (moto_server, started by scripts/services), read back transparently, proofs intact, and
+//! the faults: a refused retention, a changed row, a missing file, a forged manifest, an
+//! object store that stops mid-run, and runs SIGKILLed at random points.
+
+mod common;
+
+use common::{bin, make_log, run, stderr, stdout};
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// The shared S3-API server scripts/services starts.
+const MOTO: &str = "127.0.0.1:5055";
+
+fn ok(o: &Output) -> String {
+    assert!(o.status.success(), "{}\n{}", stdout(o), stderr(o));
+    stdout(o)
+}
+
+fn archive(db: &Path, to: &str) -> Output {
+    run(
+        db,
+        &[
+            "archive",
+            "--older-than",
+            "0s",
+            "--to",
+            to,
+            "--force",
+            "test",
+        ],
+    )
+}
+
+fn file_url(dir: &Path) -> String {
+    format!("file://{}", dir.display())
+}
+
+fn query_all(db: &Path) -> String {
+    ok(&run(db, &["query", "--format", "jsonl", "--limit", "0"]))
+}
+
+#[test]
+fn a_file_archive_keeps_every_record_readable_and_every_proof_valid() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = make_log(dir.path(), "a.db", 3_000, 500);
+    let before = query_all(&db);
+    let proof_before = ok(&run(&db, &["prove", "100"]));
+    let size_before = std::fs::metadata(&db).expect("db").len();
+
+    // Younger than six months is refused without a reason, and nothing moves.
+    let refused = run(
+        &db,
+        &[
+            "archive",
+            "--older-than",
+            "30d",
+            "--to",
+            &file_url(&dir.path().join("x")),
+        ],
+    );
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("183 days"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(!dir.path().join("x").join("seq-0-2815.parquet").exists());
+
+    let arch = dir.path().join("archive");
+    let out = ok(&archive(&db, &file_url(&arch)));
+    // 3,000 records: eleven whole bundles (2,816 records) go; the tail and the rest stay.
+    assert!(out.contains("archived seqs 0..2815"), "{out}");
+    assert!(arch.join("seq-0-2815.parquet").is_file());
+    assert!(arch.join("seq-0-2815.manifest").is_file());
+    let size_after = std::fs::metadata(&db).expect("db").len();
+    assert!(size_after < size_before, "{size_after} ≥ {size_before}");
+
+    // Every record reads as before (and the archive event is new, at the end).
+    let after = query_all(&db);
+    assert!(after.starts_with(&before), "records changed in the archive");
+    let event = after[before.len()..].trim();
+    assert!(event.contains("\"type\":\"archive\""), "{event}");
+    assert!(event.contains("\"forced_reason\":\"test\""), "{event}");
+    assert!(ok(&run(&db, &["show", "7"])).contains("\"event 7\""));
+    // The old proof still verifies, and a new proof of an archived record is the same.
+    let p = dir.path().join("p.txt");
+    std::fs::write(&p, &proof_before).expect("write");
+    let vkey = ok(&run(&db, &["verifier-key"]));
+    let vkey = vkey.lines().next().expect("key");
+    ok(&run(
+        &db,
+        &["verify-proof", p.to_str().expect("utf8"), "--key", vkey],
+    ));
+    let again = ok(&run(&db, &["prove", "100", "--size", "3000"]));
+    assert_eq!(again, proof_before);
+
+    let v = ok(&run(&db, &["verify"]));
+    assert!(v.contains("archived: seqs 0..2815 in 1 files"), "{v}");
+    let v = ok(&run(&db, &["verify", "--archive"]));
+    assert!(v.contains("every row checked"), "{v}");
+
+    // A second run finds nothing new old enough, then archives what came since.
+    assert!(ok(&archive(&db, &file_url(&arch))).contains("nothing to archive"));
+    common::append(&db, 3_000, 3_600, 500);
+    let out = ok(&archive(&db, &file_url(&arch)));
+    assert!(out.contains("archived seqs 2816..3583"), "{out}");
+    ok(&run(&db, &["verify", "--archive"]));
+    assert_eq!(
+        ok(&run(
+            &db,
+            &[
+                "query", "--user", "user-3", "--format", "jsonl", "--limit", "0"
+            ]
+        ))
+        .lines()
+        .count(),
+        720
+    );
+}
+
+#[test]
+fn damage_to_the_archive_is_found_and_named() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = make_log(dir.path(), "d.db", 1_000, 250);
+    let arch = dir.path().join("archive");
+    ok(&archive(&db, &file_url(&arch)));
+    let file = arch.join("seq-0-767.parquet");
+
+    // One record changed in a well-formed file: --archive names its seq.
+    let original = std::fs::read(&file).expect("read");
+    let bytes = bytes::Bytes::from(original.clone());
+    let mut rows = Vec::new();
+    let (_, groups) = aiaudit_archive::parquet_file::shape("f", &bytes).expect("shape");
+    for g in 0..groups {
+        rows.extend(aiaudit_archive::parquet_file::read_group("f", &bytes, g).expect("rows"));
+    }
+    let entries: Vec<aiaudit_core::StoredEntry> = rows
+        .into_iter()
+        .map(|(seq, mut data)| {
+            if seq == 300 {
+                let at = data
+                    .windows(9)
+                    .position(|w| w == b"event 300")
+                    .expect("name");
+                data[at + 6] = b'9';
+            }
+            aiaudit_core::StoredEntry::raw(seq, 0, [0; 32], data)
+        })
+        .collect();
+    std::fs::write(
+        &file,
+        aiaudit_archive::parquet_file::write(&entries).expect("write"),
+    )
+    .expect("write");
+    assert!(
+        run(&db, &["verify"]).status.success(),
+        "verify alone reads no archive"
+    );
+    let v = run(&db, &["verify", "--archive"]);
+    assert!(!v.status.success());
+    assert!(stdout(&v).contains("first bad seq 300"), "{}", stdout(&v));
+    assert!(stdout(&v).contains("its manifest says"), "{}", stdout(&v));
+
+    // A truncated file: reads of its records fail naming the range and the file.
+    std::fs::write(&file, &original[..original.len() / 2]).expect("write");
+    let shown = run(&db, &["show", "5"]);
+    assert!(!shown.status.success());
+    assert!(
+        stderr(&shown).contains("seqs 0–767 are archived in seq-0-767.parquet"),
+        "{}",
+        stderr(&shown)
+    );
+    assert!(!run(&db, &["verify", "--archive"]).status.success());
+
+    // A missing file: the same, and the records after it still read.
+    std::fs::remove_file(&file).expect("rm");
+    let shown = run(&db, &["show", "5"]);
+    assert!(
+        stderr(&shown).contains("seq-0-767.parquet"),
+        "{}",
+        stderr(&shown)
+    );
+    assert!(ok(&run(&db, &["show", "900"])).contains("\"event 900\""));
+    let v = run(&db, &["verify", "--archive"]);
+    assert!(!v.status.success());
+    std::fs::write(&file, &original).expect("restore");
+    ok(&run(&db, &["verify", "--archive"]));
+
+    // A manifest that is not the log's: verify names the range, archive or not.
+    let conn = common::open_raw(&db);
+    conn.execute_batch("UPDATE archives SET manifest = replace(manifest, 'rows 768', 'rows 769');")
+        .expect("forge");
+    drop(conn);
+    let v = run(&db, &["verify"]);
+    assert!(!v.status.success());
+    assert!(
+        stdout(&v).contains("its manifest does not verify"),
+        "{}",
+        stdout(&v)
+    );
+}
+
+/// Creates `bucket` on the S3-API server at `addr` (moto accepts an unsigned PUT).
+fn make_bucket(addr: &str, bucket: &str) -> Result<(), String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).map_err(|e| {
+        format!("no S3-API server on {addr} ({e}): start it with scripts/services (moto_server)")
+    })?;
+    write!(
+        s,
+        "PUT /{bucket} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .map_err(|e| e.to_string())?;
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).map_err(|e| e.to_string())?;
+    if answer.starts_with("HTTP/1.1 200") || answer.contains("BucketAlreadyOwnedByYou") {
+        Ok(())
+    } else {
+        Err(format!("creating bucket {bucket}: {answer}"))
+    }
+}
+
+fn with_s3(cmd: &mut Command, addr: &str) {
+    cmd.env("AWS_ENDPOINT_URL", format!("http://{addr}"))
+        .env("AWS_ALLOW_HTTP", "true")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1");
+}
+
+fn run_s3(db: &Path, addr: &str, args: &[&str]) -> Output {
+    let mut cmd = bin();
+    cmd.arg("--db").arg(db).args(args);
+    with_s3(&mut cmd, addr);
+    cmd.output().expect("run")
+}
+
+#[test]
+fn an_s3_archive_on_a_real_s3_api_server() {
+    make_bucket(MOTO, "aiaudit-archive-test").unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = make_log(dir.path(), "s.db", 1_000, 250);
+    let before = query_all(&db);
+    let url = format!(
+        "s3://aiaudit-archive-test/{}",
+        dir.path()
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("name")
+    );
+    let out = run_s3(
+        &db,
+        MOTO,
+        &[
+            "archive",
+            "--older-than",
+            "0s",
+            "--to",
+            &url,
+            "--force",
+            "test",
+        ],
+    );
+    assert!(ok(&out).contains("archived seqs 0..767"));
+    let q = run_s3(&db, MOTO, &["query", "--format", "jsonl", "--limit", "0"]);
+    assert!(ok(&q).starts_with(&before));
+    assert!(ok(&run_s3(&db, MOTO, &["verify", "--archive"])).contains("every row checked"));
+}
+
+/// A moto_server of this test's own on `port` (a free one if `None`), so that it can be
+/// stopped; it fails, saying how to install it, when scripts/services has not.
+fn private_moto(port: Option<u16>) -> (std::process::Child, String) {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let exe = repo.join("target/services-venv/bin/moto_server");
+    assert!(
+        exe.exists(),
+        "moto_server is not installed: run scripts/services (it installs moto[server] into target/services-venv)"
+    );
+    let port = port.unwrap_or_else(|| {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("port")
+            .port()
+    });
+    let mut child = Command::new(exe)
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start moto_server");
+    let addr = format!("127.0.0.1:{port}");
+    for _ in 0..100 {
+        if make_bucket(&addr, "bkt").is_ok() {
+            return (child, addr);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("moto_server did not start on {addr}");
+}
+
+#[test]
+fn an_object_store_that_stops_drops_nothing_and_a_rerun_finishes() {
+    let (mut moto, addr) = private_moto(None);
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = make_log(dir.path(), "f.db", 600, 300);
+    let before = query_all(&db);
+    moto.kill().expect("kill");
+    moto.wait().expect("wait");
+    let out = run_s3(
+        &db,
+        &addr,
+        &[
+            "archive",
+            "--older-than",
+            "0s",
+            "--to",
+            "s3://bkt/x",
+            "--force",
+            "test",
+        ],
+    );
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("nothing was dropped") && err.contains("rerun"),
+        "{err}"
+    );
+    assert_eq!(query_all(&db), before, "the log is unchanged");
+    let v = ok(&run(&db, &["verify"]));
+    assert!(!v.contains("archived"), "{v}");
+
+    // The same server back (on the same port, empty): the rerun finishes.
+    let port = addr.rsplit(':').next().and_then(|p| p.parse().ok());
+    let (mut moto, _) = private_moto(port);
+    let out = run_s3(
+        &db,
+        &addr,
+        &[
+            "archive",
+            "--older-than",
+            "0s",
+            "--to",
+            "s3://bkt/x",
+            "--force",
+            "test",
+        ],
+    );
+    assert!(ok(&out).contains("archived seqs 0..511"));
+    assert!(
+        ok(&run_s3(
+            &db,
+            &addr,
+            &["query", "--format", "jsonl", "--limit", "0"]
+        ))
+        .starts_with(&before)
+    );
+    ok(&run_s3(&db, &addr, &["verify", "--archive"]));
+    let _ = moto.kill();
+    let _ = moto.wait();
+}
+
+#[test]
+fn archive_runs_killed_at_random_points_never_lose_a_record() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = make_log(dir.path(), "k.db", 256 * 40 + 17, 1024);
+    let before = query_all(&db);
+    let arch = dir.path().join("archive");
+    let url = file_url(&arch);
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    for round in 0..12 {
+        // A few more records each round, so that every run has something to move.
+        common::append(&db, 20_000 + round * 300, 20_000 + round * 300 + 300, 300);
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let delay = std::time::Duration::from_millis(seed % 400);
+        let mut child = bin()
+            .arg("--db")
+            .arg(&db)
+            .args([
+                "archive",
+                "--older-than",
+                "0s",
+                "--to",
+                &url,
+                "--force",
+                "test",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn");
+        std::thread::sleep(delay);
+        let _ = child.kill();
+        let _ = child.wait();
+        // Whatever was dropped is in a recorded file; every record reads as it was.
+        let v = run(&db, &["verify", "--archive"]);
+        assert!(v.status.success(), "round {round}: {}", stdout(&v));
+        assert!(
+            query_all(&db).starts_with(&before),
+            "round {round}: a record changed"
+        );
+    }
+    ok(&archive(&db, &url));
+    ok(&run(&db, &["verify", "--archive"]));
+    assert!(query_all(&db).starts_with(&before));
+}
+
+#[test]
+fn serve_archives_on_its_schedule_and_refuses_a_short_retention() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = make_log(dir.path(), "r.db", 700, 350);
+    let config = dir.path().join("aiaudit.toml");
+    let arch = dir.path().join("cold");
+    // Below six months without a reason: the server does not start, naming the setting.
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\ndb = \"r.db\"\n[retention]\narchive_after = \"1s\"\nto = \"{}\"\n",
+            file_url(&arch)
+        ),
+    )
+    .expect("write");
+    let refused = bin()
+        .current_dir(dir.path())
+        .args(["serve", "--config"])
+        .arg(&config)
+        .output()
+        .expect("serve");
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("force_reason"),
+        "{}",
+        stderr(&refused)
+    );
+
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\ndb = \"r.db\"\n[retention]\narchive_after = \"1s\"\nmin_retention = \"1s\"\nevery = \"1s\"\nforce_reason = \"a test log\"\nto = \"{}\"\n",
+            file_url(&arch)
+        ),
+    )
+    .expect("write");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let (server, _url) = common::serve_config(&config);
+    let mut archived = false;
+    for _ in 0..100 {
+        if arch.join("seq-0-511.manifest").exists() {
+            let v = run(&db, &["verify"]);
+            if stdout(&v).contains("archived: seqs 0..511") {
+                archived = true;
+                break;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    common::stop(server);
+    assert!(archived, "the server did not archive within 10 s");
+    let event = ok(&run(
+        &db,
+        &["query", "--type", "archive", "--format", "jsonl"],
+    ));
+    assert!(
+        event.contains("\"forced_reason\":\"a test log\""),
+        "{event}"
+    );
+    ok(&run(&db, &["verify", "--archive"]));
+}
+
+#[test]
+fn exports_for_analytics_to_a_file_and_an_object() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = make_log(dir.path(), "x.db", 300, 300);
+    let out = dir.path().join("x.parquet");
+    let o = run(
+        &db,
+        &[
+            "export",
+            "--format",
+            "parquet",
+            "--user",
+            "user-2",
+            "--output",
+            out.to_str().expect("utf8"),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let bytes = bytes::Bytes::from(std::fs::read(&out).expect("read"));
+    let (rows, _) = aiaudit_archive::parquet_file::shape("x", &bytes).expect("parquet");
+    assert_eq!(rows, 60);
+    let refused = run(&db, &["export", "--format", "parquet"]);
+    assert!(
+        stderr(&refused).contains("--output FILE or --to URL"),
+        "{}",
+        stderr(&refused)
+    );
+
+    let objects = dir.path().join("objects");
+    let url = format!("{}/audit.jsonl", file_url(&objects));
+    let o = run(
+        &db,
+        &[
+            "export",
+            "--format",
+            "cloudevents",
+            "--user",
+            "user-0",
+            "--to",
+            &url,
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(objects.join("audit.jsonl")).expect("object");
+    let first: serde_json::Value =
+        serde_json::from_str(text.lines().next().expect("a line")).expect("json");
+    assert_eq!(first["specversion"], "1.0");
+    assert_eq!(first["type"], "org.aiaudit.model_inference");
+    assert_eq!(first["aiauditseq"], 0);
+    assert_eq!(first["data"]["name"], "event 0");
+    assert_eq!(first["id"], first["data"]["id"]);
+}
+
+#[test]
+fn erasure_reaches_archived_records_which_stay_ciphertext_in_parquet() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("h.db");
+    let policy = dir.path().join("policy.toml");
+    std::fs::write(
+        &policy,
+        "[redaction]\n[[redaction.fields]]\npath = \"diagnosis\"\naction = \"encrypt\"\n",
+    )
+    .expect("write");
+    let log = aiaudit::AuditLogger::builder(&db)
+        .redaction_policy_file(&policy)
+        .open()
+        .expect("open");
+    for i in 0..300u64 {
+        log.log(
+            aiaudit::Event::new("triage", format!("visit {i}"))
+                .subject(format!("patient-{}", i % 3))
+                .detail("diagnosis", format!("condition-{i}-secret")),
+        )
+        .expect("log");
+    }
+    log.close().expect("close");
+    let arch = dir.path().join("archive");
+    let p = policy.to_str().expect("utf8");
+    let o = run(
+        &db,
+        &[
+            "--policy",
+            p,
+            "archive",
+            "--older-than",
+            "0s",
+            "--to",
+            &file_url(&arch),
+            "--force",
+            "test",
+        ],
+    );
+    ok(&o);
+    let parquet = std::fs::read(arch.join("seq-0-255.parquet")).expect("parquet");
+    let bytes = bytes::Bytes::from(parquet);
+    let rows = aiaudit_archive::parquet_file::read_group("f", &bytes, 0).expect("rows");
+    assert!(
+        rows.iter()
+            .all(|(_, r)| !String::from_utf8_lossy(r).contains("secret")),
+        "a diagnosis is in clear in the archive"
+    );
+
+    let report = |who: &str| -> serde_json::Value {
+        serde_json::from_str(&ok(&run(&db, &["subject", who, "--format", "json"]))).expect("json")
+    };
+    let before = report("patient-1");
+    assert_eq!(before["summary"]["count"], 100);
+    assert_eq!(
+        before["events"][0]["details"]["diagnosis"],
+        "condition-1-secret"
+    );
+    ok(&run(
+        &db,
+        &[
+            "--policy",
+            p,
+            "forget",
+            "--subject",
+            "patient-1",
+            "--reason",
+            "GDPR Art. 17",
+        ],
+    ));
+    let after = report("patient-1");
+    assert_eq!(after["events"][0]["details"]["diagnosis"], "[ERASED]");
+    assert_eq!(
+        report("patient-2")["events"][0]["details"]["diagnosis"],
+        "condition-2-secret"
+    );
+    ok(&run(&db, &["verify", "--archive"]));
+}

@@ -29,7 +29,9 @@ pub fn run(cli: &Cli, older_than: Duration, to: &str, force: Option<&str>) -> Re
     let outcome = result?;
     closed?;
     if outcome.files.is_empty() {
-        say!("nothing to archive: no whole bundle of 256 records is older than that");
+        say!(
+            "nothing to archive: no whole bundle of 256 records (on PostgreSQL: no whole partition of bundles) is older than that"
+        );
         return Ok(());
     }
     let first = outcome.files.first().map_or(0, |f| f.first_seq);

@@ -602,3 +602,157 @@ fn erasure_reaches_archived_records_which_stay_ciphertext_in_parquet() {
     );
     ok(&run(&db, &["verify", "--archive"]));
 }
+
+/// `aiaudit --db URL --signing-key DIR/pg.key ARGS…`, run in `dir` (a PostgreSQL log's other
+/// side files go there too).
+fn run_pg(dir: &Path, url: &str, args: &[&str]) -> Output {
+    bin()
+        .current_dir(dir)
+        .arg("--db")
+        .arg(url)
+        .arg("--signing-key")
+        .arg(dir.join("pg.key"))
+        .args(args)
+        .output()
+        .expect("run aiaudit")
+}
+
+/// Bytes the schema's tables, indexes and TOAST take.
+fn schema_bytes(c: &mut postgres::Client, schema: &str) -> i64 {
+    c.query_one(
+        "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint FROM pg_class c \
+         JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'r'",
+        &[&schema],
+    )
+    .expect("size")
+    .get(0)
+}
+
+fn exists(c: &mut postgres::Client, rel: &str) -> bool {
+    c.query_one("SELECT to_regclass($1) IS NOT NULL", &[&rel])
+        .expect("regclass")
+        .get(0)
+}
+
+#[test]
+fn a_postgres_log_archives_whole_partitions_and_gives_their_space_back() {
+    let schema = "archive_pg";
+    common::drop_pg_schema(schema);
+    let dir = tempfile::tempdir().expect("tmp");
+    // Partitions of 4 bundles (1,024 records), so that a small log has some to give back.
+    let url = format!("{}?schema={schema}&partition_bundles=4", common::pg_base());
+    let log = |from: u64, to: u64| {
+        let logger = aiaudit::AuditLogger::builder(&url)
+            .signing_key_path(dir.path().join("pg.key"))
+            .batch_size(500)
+            .open()
+            .expect("open the PostgreSQL log");
+        for i in from..to {
+            logger
+                .log(
+                    aiaudit::Event::new("model_inference", format!("event {i}"))
+                        .user(format!("user-{}", i % 5))
+                        .model("credit-risk", "1.0")
+                        .detail("i", i),
+                )
+                .expect("log");
+        }
+        logger.close().expect("close");
+    };
+    log(0, 3_000);
+    let pg = |args: &[&str]| ok(&run_pg(dir.path(), &url, args));
+    let mut c = postgres::Client::connect(&common::pg_base(), postgres::NoTls).expect("connect");
+    let before = pg(&["query", "--format", "jsonl", "--limit", "0"]);
+    let proof_before = pg(&["prove", "100"]);
+    let bytes_before = schema_bytes(&mut c, schema);
+    assert!(exists(&mut c, &format!("{schema}.bundles_p000001")));
+
+    let arch = dir.path().join("archive");
+    let out = pg(&[
+        "archive",
+        "--older-than",
+        "0s",
+        "--to",
+        &file_url(&arch),
+        "--force",
+        "test",
+    ]);
+    // Eleven whole bundles are old enough, but only two whole partitions (bundles 0–7) go.
+    assert!(out.contains("archived seqs 0..2047"), "{out}");
+    assert!(arch.join("seq-0-2047.parquet").is_file());
+    for (p, gone) in [("p000000", true), ("p000001", true), ("p000002", false)] {
+        assert_eq!(
+            !exists(&mut c, &format!("{schema}.bundles_{p}")),
+            gone,
+            "partition {p}"
+        );
+    }
+    let bytes_after = schema_bytes(&mut c, schema);
+    assert!(
+        bytes_after < bytes_before,
+        "{bytes_after} ≥ {bytes_before}"
+    );
+
+    // Every record reads as before, the archive event at the end; proofs are unchanged.
+    let after = pg(&["query", "--format", "jsonl", "--limit", "0"]);
+    assert!(after.starts_with(&before), "records changed in the archive");
+    assert!(after[before.len()..].contains("\"type\":\"archive\""));
+    assert!(pg(&["show", "7"]).contains("\"event 7\""));
+    assert_eq!(pg(&["prove", "100", "--size", "3000"]), proof_before);
+    let v = pg(&["verify"]);
+    assert!(v.contains("archived: seqs 0..2047 in 1 files"), "{v}");
+    assert!(pg(&["verify", "--archive"]).contains("every row checked"));
+    assert_eq!(
+        pg(&["query", "--user", "user-3", "--format", "jsonl", "--limit", "0"])
+            .lines()
+            .count(),
+        600
+    );
+
+    // The roles only read the archive's tables, and nobody changes them.
+    for (sql, why) in [
+        (
+            format!("SET ROLE {schema}_writer; INSERT INTO {schema}.archives VALUES (9999999, 10000000, 0, 'x', 'x', 'x')"),
+            "permission denied",
+        ),
+        (
+            format!("UPDATE {schema}.archived_bundles SET first_id = 'x'"),
+            "append-only",
+        ),
+        (format!("DELETE FROM {schema}.archives"), "append-only"),
+    ] {
+        let e = c.batch_execute(&sql).expect_err(why);
+        let _ = c.batch_execute("RESET ROLE");
+        assert!(format!("{e:?}").contains(why), "{sql}: {e:?}");
+    }
+
+    // Without the archive, archived seqs are named and the rest reads on.
+    let away = dir.path().join("moved");
+    std::fs::rename(&arch, &away).expect("move");
+    let missing = run_pg(dir.path(), &url, &["show", "7"]);
+    assert!(!missing.status.success());
+    assert!(
+        stderr(&missing).contains("seqs 0–2047 are archived in seq-0-2047.parquet"),
+        "{}",
+        stderr(&missing)
+    );
+    assert!(pg(&["show", "2500"]).contains("\"event 2500\""));
+    std::fs::rename(&away, &arch).expect("move back");
+
+    // The next run continues from the end of the prefix, a partition at a time.
+    log(3_000, 4_200);
+    let out = pg(&[
+        "archive",
+        "--older-than",
+        "0s",
+        "--to",
+        &file_url(&arch),
+        "--force",
+        "test",
+    ]);
+    assert!(out.contains("archived seqs 2048..4095"), "{out}");
+    assert!(!exists(&mut c, &format!("{schema}.bundles_p000003")));
+    assert!(pg(&["verify", "--archive"]).contains("every row checked"));
+    drop(c);
+    common::drop_pg_schema(schema);
+}

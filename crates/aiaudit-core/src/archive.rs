@@ -266,6 +266,58 @@ pub trait ArchiveSource: Send + Sync + std::fmt::Debug {
     fn check_file(&self, file: &ArchivedFile, manifest: &Manifest) -> Result<Option<String>>;
 }
 
+/// The archive a store reads archived records through, set through `&self` (readers share
+/// the store) by [`crate::Store::attach_archive`].
+#[derive(Default)]
+pub struct AttachedArchive(std::sync::Mutex<Option<std::sync::Arc<dyn ArchiveSource>>>);
+
+impl std::fmt::Debug for AttachedArchive {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AttachedArchive")
+    }
+}
+
+impl AttachedArchive {
+    /// Attaches `source` (`None` detaches).
+    pub fn set(&self, source: Option<std::sync::Arc<dyn ArchiveSource>>) {
+        if let Ok(mut a) = self.0.lock() {
+            *a = source;
+        }
+    }
+
+    /// The attached archive, if any.
+    pub fn get(&self) -> Option<std::sync::Arc<dyn ArchiveSource>> {
+        self.0.lock().ok().and_then(|a| a.clone())
+    }
+}
+
+/// Checks that `files` may be recorded as archived by a store whose archived prefix ends at
+/// `archived_end` and which holds `bundles` whole bundles: they continue the prefix, in order,
+/// each a non-empty range of whole stored bundles. The error says why not.
+pub fn check_continuation(
+    archived_end: u64,
+    files: &[ArchivedFile],
+    bundles: u64,
+) -> std::result::Result<(), String> {
+    let width = crate::layout::BUNDLE_WIDTH;
+    let mut end = archived_end;
+    for f in files {
+        if f.first_seq != end
+            || f.end_seq <= f.first_seq
+            || !f.first_seq.is_multiple_of(width)
+            || !f.end_seq.is_multiple_of(width)
+            || f.end_seq > bundles.saturating_mul(width)
+        {
+            return Err(format!(
+                "refusing to archive seqs {}..{}: archived files must continue the archived prefix (which ends at seq {end}) with whole stored bundles (there are {bundles})",
+                f.first_seq, f.end_seq
+            ));
+        }
+        end = f.end_seq;
+    }
+    Ok(())
+}
+
 /// The error of a read that needs archived records when no archive can be read.
 pub fn unreachable(file: &ArchivedFile, why: &str) -> Error {
     Error::Archived(format!(
@@ -280,6 +332,32 @@ pub fn unreachable(file: &ArchivedFile, why: &str) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn file(a: u64, b: u64) -> ArchivedFile {
+        ArchivedFile {
+            first_seq: a,
+            end_seq: b,
+            event_seq: 0,
+            url: "file:///a".into(),
+            file: "f".into(),
+            manifest: String::new(),
+        }
+    }
+
+    #[test]
+    fn archived_files_must_continue_the_prefix_with_whole_bundles() {
+        assert!(check_continuation(0, &[file(0, 512), file(512, 768)], 3).is_ok());
+        for (files, bundles) in [
+            (vec![file(256, 512)], 3),
+            (vec![file(0, 300)], 3),
+            (vec![file(0, 1024)], 3),
+            (vec![file(0, 256), file(0, 256)], 3),
+            (vec![file(0, 0)], 3),
+        ] {
+            let e = check_continuation(0, &files, bundles).expect_err("refused");
+            assert!(e.contains("continue the archived prefix"), "{e}");
+        }
+    }
 
     #[test]
     fn blocks_cover_a_range_with_aligned_subtrees() {

@@ -414,6 +414,13 @@ pub trait Store: NodeSource + Send {
         ))
     }
 
+    /// Bundles the archived prefix grows by: a store that gives space back a block at a time
+    /// (PostgreSQL: a partition of bundles) archives whole blocks only. The archived prefix
+    /// always ends at a multiple of it.
+    fn archive_unit(&self) -> u64 {
+        1
+    }
+
     /// Gives the space of dropped records back (SQLite: `VACUUM`), outside any transaction.
     /// Stores that reclaim space by themselves do nothing.
     fn reclaim(&mut self) -> Result<()> {

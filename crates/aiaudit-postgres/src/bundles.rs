@@ -21,8 +21,8 @@ const TAIL_PAGE: i64 = 256;
 const BUNDLE_COLUMNS: &str =
     "b.idx, b.first_time_ns, b.last_time_ns, b.first_id, b.codec, b.times, b.data, t.hashes";
 
-fn loaded(r: &Row) -> LoadedBundle {
-    let stored = StoredBundle {
+fn stored(r: &Row) -> StoredBundle {
+    StoredBundle {
         index: r.get::<_, i64>(0) as u64,
         first_time_ns: r.get(1),
         last_time_ns: r.get(2),
@@ -30,9 +30,7 @@ fn loaded(r: &Row) -> LoadedBundle {
         codec: u8::try_from(r.get::<_, i16>(4)).unwrap_or(u8::MAX),
         times: r.get(5),
         data: r.get(6),
-    };
-    let tile: Option<&[u8]> = r.get(7);
-    LoadedBundle::new(stored, tile)
+    }
 }
 
 fn tail_raw(store: &PostgresStore, r: &Row) -> Result<StoredEntry, Error> {
@@ -45,6 +43,18 @@ fn tail_raw(store: &PostgresStore, r: &Row) -> Result<StoredEntry, Error> {
 }
 
 impl PostgresStore {
+    /// A bundle row decoded; an archived one with its records from the attached archive.
+    fn loaded(&self, r: &Row) -> Result<LoadedBundle, Error> {
+        let stored = stored(r);
+        let tile: Option<&[u8]> = r.get(7);
+        Ok(if stored.is_archived() {
+            let records = self.archived_records(stored.index)?;
+            LoadedBundle::archived(stored, records, tile)
+        } else {
+            LoadedBundle::new(stored, tile)
+        })
+    }
+
     /// Bundles `idx` (as far as stored), decoded, in the order asked; the cache first.
     pub(crate) fn load_bundles(&self, idx: &[u64]) -> Result<Vec<Arc<LoadedBundle>>, Error> {
         let mut found: HashMap<u64, Arc<LoadedBundle>> = HashMap::new();
@@ -59,13 +69,24 @@ impl PostgresStore {
         }
         if !wanted.is_empty() {
             let s = self.schema();
-            let sql = format!(
-                "SELECT {BUNDLE_COLUMNS} FROM {s}.bundles b LEFT JOIN {s}.tiles t ON t.id = b.idx \
-                 WHERE b.idx = ANY($1)"
-            );
-            let rows = self.read(|c| c.query(&sql, &[&wanted]))?;
+            let fetch = || {
+                let sql = format!(
+                    "SELECT {BUNDLE_COLUMNS} FROM {s}.{} b LEFT JOIN {s}.tiles t ON t.id = b.idx \
+                     WHERE b.idx = ANY($1)",
+                    self.bundles_rel()
+                );
+                self.read(|c| c.query(&sql, &[&wanted]))
+            };
+            let mut rows = fetch()?;
+            // A log's first archive run, by another process, may have moved them since open.
+            if rows.len() < wanted.len()
+                && self.bundles_rel() == "bundles"
+                && self.refresh_archive_tables()?
+            {
+                rows = fetch()?;
+            }
             for r in &rows {
-                let b = Arc::new(loaded(r));
+                let b = Arc::new(self.loaded(r)?);
                 found.insert(b.index(), b);
             }
         }
@@ -227,7 +248,10 @@ impl PostgresStore {
         let n: i64 = self
             .read(|c| {
                 c.query_one(
-                    &format!("SELECT coalesce(max(idx) + 1, 0) FROM {s}.bundles"),
+                    &format!(
+                        "SELECT coalesce(max(idx) + 1, 0) FROM {s}.{}",
+                        self.bundles_rel()
+                    ),
                     &[],
                 )
             })?
@@ -244,15 +268,16 @@ impl PostgresStore {
     ) -> aiaudit_core::Result<()> {
         let s = self.schema();
         let sql = format!(
-            "SELECT {BUNDLE_COLUMNS} FROM {s}.bundles b LEFT JOIN {s}.tiles t ON t.id = b.idx \
-             WHERE b.idx >= $1 ORDER BY b.idx LIMIT $2"
+            "SELECT {BUNDLE_COLUMNS} FROM {s}.{} b LEFT JOIN {s}.tiles t ON t.id = b.idx \
+             WHERE b.idx >= $1 ORDER BY b.idx LIMIT $2",
+            self.bundles_rel()
         );
         let mut next = (from / BUNDLE_WIDTH) as i64;
         loop {
             let rows = self.read(|c| c.query(&sql, &[&next, &BUNDLE_PAGE]))?;
             let n = rows.len() as i64;
             for r in &rows {
-                let b = loaded(r);
+                let b = self.loaded(r)?;
                 next = b.index() as i64 + 1;
                 for i in 0..BUNDLE_WIDTH as usize {
                     let e = b.raw(i);
@@ -288,11 +313,12 @@ impl PostgresStore {
         let s = self.schema();
         let sql = format!(
             "SELECT min(lo), max(hi) FROM ( \
-               SELECT min(idx) * 256 AS lo, max(idx) * 256 + 256 AS hi FROM {s}.bundles \
+               SELECT min(idx) * 256 AS lo, max(idx) * 256 + 256 AS hi FROM {s}.{} \
                  WHERE max_time_ns >= $1 AND min_time_ns <= $2 \
                UNION ALL \
                SELECT min(seq), max(seq) + 1 FROM {s}.tail WHERE time_ns >= $1 AND time_ns <= $2 \
-             ) m"
+             ) m",
+            self.bundles_rel()
         );
         let row = self.read(|c| c.query_one(&sql, &[&since, &until]))?;
         let (lo, hi): (Option<i64>, Option<i64>) = (row.get(0), row.get(1));
@@ -317,7 +343,8 @@ impl PostgresStore {
         let lo = hi.saturating_sub(60_000_000_000);
         let s = self.schema();
         let sql = format!(
-            "SELECT idx FROM {s}.bundles WHERE max_time_ns >= $1 AND min_time_ns <= $2 ORDER BY idx"
+            "SELECT idx FROM {s}.{} WHERE max_time_ns >= $1 AND min_time_ns <= $2 ORDER BY idx",
+            self.bundles_rel()
         );
         let idx: Vec<u64> = self
             .read(|c| c.query(&sql, &[&lo, &hi]))?

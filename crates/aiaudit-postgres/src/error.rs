@@ -72,6 +72,10 @@ pub enum Error {
         /// The size found.
         found: u64,
     },
+    /// A read that needs archived records failed, or an archive step was refused
+    /// ([`aiaudit_core::Error::Archived`]).
+    #[error("{0}")]
+    Archived(String),
     /// Any other PostgreSQL failure.
     #[error("schema {schema:?}: {source}")]
     Postgres {
@@ -84,7 +88,10 @@ pub enum Error {
 
 impl From<Error> for aiaudit_core::Error {
     fn from(e: Error) -> Self {
-        aiaudit_core::Error::store(e)
+        match e {
+            Error::Archived(m) => aiaudit_core::Error::Archived(m),
+            e => aiaudit_core::Error::store(e),
+        }
     }
 }
 

@@ -27,6 +27,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod archive;
 mod bundles;
 mod conn;
 mod error;
@@ -38,7 +39,7 @@ mod v1;
 mod write;
 
 pub use error::Error;
-pub use schema::{FORMAT_V1, FORMAT_VERSION};
+pub use schema::{FORMAT_V1, FORMAT_VERSION, PARTITION_BUNDLES};
 pub use url::{DEFAULT_SCHEMA, PgUrl, is_postgres_url};
 pub use v1::V1Schema;
 
@@ -61,6 +62,12 @@ pub struct PostgresStore {
     partitions: HashSet<u64>,
     /// Decoded bundles.
     cache: BundleCache,
+    /// Bundles per partition of `bundles` (`meta.partition_bundles`).
+    partition_bundles: u64,
+    /// Whether the archive's tables exist, so reads select from `all_bundles`.
+    archive_tables: std::sync::atomic::AtomicBool,
+    /// Where archived records are read from, if anywhere.
+    archive: aiaudit_core::archive::AttachedArchive,
     /// A transaction (an append, a read snapshot) is open on the connection: a lost
     /// connection then fails the read instead of reconnecting, since a new connection would
     /// carry on outside the transaction (statements committing one by one, or reads outside the
@@ -163,15 +170,35 @@ impl PostgresStore {
             retry_for,
             partitions: HashSet::new(),
             cache: BundleCache::default(),
+            partition_bundles: schema::PARTITION_BUNDLES,
+            archive_tables: std::sync::atomic::AtomicBool::new(false),
+            archive: aiaudit_core::archive::AttachedArchive::default(),
             in_txn: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
     fn finish_open(client: Client, url: PgUrl) -> Result<Self, Error> {
         let mut store = Self::with_client_of(client, url);
+        let s = store.url.schema.clone();
+        let per: Option<String> = store
+            .read(|c| {
+                c.query_opt(
+                    &format!("SELECT value FROM {s}.meta WHERE key = 'partition_bundles'"),
+                    &[],
+                )
+            })?
+            .map(|r| r.get(0));
+        if let Some(per) = per {
+            store.partition_bundles = per
+                .parse()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| store.inconsistent(format!("meta.partition_bundles {per:?} is not a number of bundles")))?;
+        }
+        store.refresh_archive_tables()?;
         // The partition the next bundles go to, so that appends rarely meet a range without one.
         let next = read::size(&store)? / aiaudit_core::layout::BUNDLE_WIDTH;
-        store.ensure_partition(schema::partition_of(next));
+        store.ensure_partition(schema::partition_of(next, store.partition_bundles));
         Ok(store)
     }
 
@@ -255,7 +282,7 @@ impl PostgresStore {
             return;
         }
         let s = self.url.schema.clone();
-        let (name, ddl) = schema::partition_sql(&s, p);
+        let (name, ddl) = schema::partition_sql(&s, p, self.partition_bundles);
         let trigger = schema::sql(schema::TRUNCATE_TRIGGER, &s).replace("{t}", &name);
         let c = self.client.get_mut().unwrap_or_else(|p| p.into_inner());
         // One transaction, so that a partition never exists without its truncate trigger (the
@@ -293,7 +320,7 @@ fn connect(url: &PgUrl) -> Result<Client, Error> {
     })
 }
 
-fn pg(url: &PgUrl, e: postgres::Error) -> Error {
+pub(crate) fn pg(url: &PgUrl, e: postgres::Error) -> Error {
     Error::Postgres {
         schema: url.schema.clone(),
         source: e,
@@ -354,6 +381,35 @@ impl Store for PostgresStore {
     fn info(&self) -> aiaudit_core::Result<LogInfo> {
         Ok(read::info(self)?)
     }
+
+    fn archived(&self) -> aiaudit_core::Result<Vec<aiaudit_core::archive::ArchivedFile>> {
+        Ok(self.archived_files()?)
+    }
+
+    fn attach_archive(
+        &self,
+        source: Option<std::sync::Arc<dyn aiaudit_core::archive::ArchiveSource>>,
+    ) {
+        self.archive.set(source);
+        self.cache.clear();
+    }
+
+    fn archive_source(&self) -> Option<std::sync::Arc<dyn aiaudit_core::archive::ArchiveSource>> {
+        self.archive.get()
+    }
+
+    /// The records go with their partitions: [`PostgresStore::partition_bundles`] at a time.
+    fn archive_unit(&self) -> u64 {
+        self.partition_bundles
+    }
+
+    fn drop_archived(
+        &mut self,
+        files: &[aiaudit_core::archive::ArchivedFile],
+    ) -> aiaudit_core::Result<()> {
+        Ok(self.drop_files(files)?)
+    }
+
 
     fn size(&self) -> aiaudit_core::Result<u64> {
         Ok(read::size(self)?)

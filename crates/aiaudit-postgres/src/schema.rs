@@ -7,8 +7,9 @@ pub const FORMAT_VERSION: i32 = 2;
 /// The first layout: one `entries` row per record and tree nodes as rows. Read only to migrate.
 pub const FORMAT_V1: i32 = 1;
 
-/// Bundles per partition of `bundles`: 1,048,576 entries.
-pub(crate) const PARTITION_BUNDLES: u64 = 4_096;
+/// Bundles per partition of `bundles` unless the URL that creates the log says otherwise
+/// (`partition_bundles`): 1,048,576 entries. A log keeps its value in `meta`.
+pub const PARTITION_BUNDLES: u64 = 4_096;
 
 /// Tables, triggers and roles, created in one transaction; `{s}` is the schema.
 ///
@@ -186,22 +187,79 @@ pub(crate) fn sql(template: &str, schema: &str) -> String {
     template.replace("{s}", schema)
 }
 
-/// The partition holding bundle `idx`: `bundles_p000001` for bundles 4,096 … 8,191.
-pub(crate) fn partition_of(idx: u64) -> u64 {
-    idx / PARTITION_BUNDLES
+/// The partition holding bundle `idx` when partitions hold `per` bundles: with 4,096,
+/// `bundles_p000001` holds bundles 4,096 … 8,191.
+pub(crate) fn partition_of(idx: u64, per: u64) -> u64 {
+    idx / per.max(1)
 }
 
-/// The name and DDL of partition `p`.
-pub(crate) fn partition_sql(schema: &str, p: u64) -> (String, String) {
-    let name = format!("bundles_p{p:06}");
+/// The name of partition `p`.
+pub(crate) fn partition_name(p: u64) -> String {
+    format!("bundles_p{p:06}")
+}
+
+/// The name and DDL of partition `p` of `per` bundles.
+pub(crate) fn partition_sql(schema: &str, p: u64, per: u64) -> (String, String) {
+    let name = partition_name(p);
     let ddl = format!(
         "CREATE TABLE IF NOT EXISTS {schema}.{name} PARTITION OF {schema}.bundles \
          FOR VALUES FROM ({}) TO ({})",
-        p * PARTITION_BUNDLES,
-        (p + 1) * PARTITION_BUNDLES
+        p * per,
+        (p + 1) * per
     );
     (name, ddl)
 }
+
+/// The archive's tables (docs/format.md §8, §13), made with every new log and, for a log made
+/// before them, in the transaction of its first archive run. `archives` lists the files
+/// records went to; `archived_bundles` keeps what reads need of each bundle whose partition
+/// was detached (everything but its records); `all_bundles` is what reads select from.
+/// Rows never change, and only the owner adds any: the roles may only read them.
+pub(crate) const ARCHIVE_SCHEMA: &str = r#"
+CREATE TABLE {s}.archives (
+    first_seq bigint PRIMARY KEY,
+    end_seq   bigint NOT NULL,
+    event_seq bigint NOT NULL,
+    url       text   NOT NULL,
+    file      text   NOT NULL,
+    manifest  text   NOT NULL
+);
+CREATE TABLE {s}.archived_bundles (
+    idx           bigint PRIMARY KEY,
+    first_time_ns bigint NOT NULL,
+    last_time_ns  bigint NOT NULL,
+    min_time_ns   bigint NOT NULL,
+    max_time_ns   bigint NOT NULL,
+    first_id      text   NOT NULL,
+    times         bytea  NOT NULL
+);
+CREATE INDEX ON {s}.archived_bundles (min_time_ns);
+CREATE INDEX ON {s}.archived_bundles (max_time_ns);
+CREATE VIEW {s}.all_bundles AS
+    SELECT idx, first_time_ns, last_time_ns, min_time_ns, max_time_ns, first_id, codec, times, data
+      FROM {s}.bundles
+    UNION ALL
+    SELECT idx, first_time_ns, last_time_ns, min_time_ns, max_time_ns, first_id, 0::smallint, times,
+           ''::bytea
+      FROM {s}.archived_bundles;
+CREATE TRIGGER no_change BEFORE UPDATE OR DELETE ON {s}.archives
+    FOR EACH ROW EXECUTE FUNCTION {s}.refuse();
+CREATE TRIGGER no_change BEFORE UPDATE OR DELETE ON {s}.archived_bundles
+    FOR EACH ROW EXECUTE FUNCTION {s}.refuse();
+CREATE TRIGGER no_truncate BEFORE TRUNCATE ON {s}.archives
+    FOR EACH STATEMENT EXECUTE FUNCTION {s}.refuse();
+CREATE TRIGGER no_truncate BEFORE TRUNCATE ON {s}.archived_bundles
+    FOR EACH STATEMENT EXECUTE FUNCTION {s}.refuse();
+-- The schema's default privileges give the writer role INSERT on new tables: not on these.
+DO $$ DECLARE r text; BEGIN
+    FOR r IN SELECT DISTINCT grantee FROM information_schema.role_table_grants
+              WHERE table_schema = '{s}'
+                AND table_name IN ('archives', 'archived_bundles', 'all_bundles')
+                AND privilege_type <> 'SELECT' AND grantee <> current_user LOOP
+        EXECUTE format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {s}.archives, {s}.archived_bundles, {s}.all_bundles FROM %I', r);
+    END LOOP;
+END $$;
+"#;
 
 #[cfg(test)]
 mod tests {
@@ -209,10 +267,11 @@ mod tests {
 
     #[test]
     fn partitions_cover_their_bundles() {
-        assert_eq!(partition_of(0), 0);
-        assert_eq!(partition_of(4_095), 0);
-        assert_eq!(partition_of(4_096), 1);
-        let (name, ddl) = partition_sql("a", 1);
+        assert_eq!(partition_of(0, PARTITION_BUNDLES), 0);
+        assert_eq!(partition_of(4_095, PARTITION_BUNDLES), 0);
+        assert_eq!(partition_of(4_096, PARTITION_BUNDLES), 1);
+        assert_eq!(partition_of(9, 4), 2);
+        let (name, ddl) = partition_sql("a", 1, PARTITION_BUNDLES);
         assert_eq!(name, "bundles_p000001");
         assert!(ddl.contains("PARTITION OF a.bundles"), "{ddl}");
         assert!(ddl.contains("FROM (4096) TO (8192)"), "{ddl}");

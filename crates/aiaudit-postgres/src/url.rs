@@ -19,6 +19,9 @@ pub struct PgUrl {
     pub schema: String,
     /// How long a lost connection is retried (`retry_s`, default 60 s).
     pub retry: std::time::Duration,
+    /// Bundles per partition of a log this URL creates (`partition_bundles`, 1 to 1,048,576;
+    /// default [`crate::PARTITION_BUNDLES`]). An existing log keeps the value it was made with.
+    pub partition_bundles: Option<u64>,
     /// The URL for messages: the password, if any, replaced by `***`.
     pub display: String,
 }
@@ -37,6 +40,7 @@ impl PgUrl {
         let (base, query) = url.split_once('?').unwrap_or((url, ""));
         let mut schema = DEFAULT_SCHEMA.to_owned();
         let mut retry = crate::DEFAULT_RETRY;
+        let mut partition_bundles = None;
         let mut rest = Vec::new();
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             match pair.split_once('=') {
@@ -52,6 +56,18 @@ impl PgUrl {
                             ))
                         })?;
                     retry = std::time::Duration::from_secs(secs);
+                }
+                Some(("partition_bundles", v)) => {
+                    let n: u64 = v
+                        .parse()
+                        .ok()
+                        .filter(|n| (1..=1_048_576).contains(n))
+                        .ok_or_else(|| {
+                            bad(format!(
+                                "partition_bundles {v:?} must be a whole number of bundles from 1 to 1048576"
+                            ))
+                        })?;
+                    partition_bundles = Some(n);
                 }
                 _ => rest.push(pair),
             }
@@ -81,6 +97,7 @@ impl PgUrl {
             config,
             schema,
             retry,
+            partition_bundles,
             display,
         })
     }
@@ -137,6 +154,9 @@ mod tests {
         let u = PgUrl::parse("postgres://h/db?retry_s=300&schema=a")?;
         assert_eq!(u.retry, std::time::Duration::from_secs(300));
         assert_eq!(u.config.get_user(), Some("postgres"));
+        assert_eq!(u.partition_bundles, None);
+        let u = PgUrl::parse("postgres://h/db?partition_bundles=4&schema=a")?;
+        assert_eq!(u.partition_bundles, Some(4));
         Ok(())
     }
 
@@ -152,6 +172,10 @@ mod tests {
             ("postgres://u@h/db?bogus_option=1", "bogus_option"),
             ("postgres://u@h/db?retry_s=0", "retry_s \"0\""),
             ("postgres://u@h/db?retry_s=soon", "retry_s \"soon\""),
+            (
+                "postgres://u@h/db?partition_bundles=0",
+                "partition_bundles \"0\"",
+            ),
         ] {
             let e = PgUrl::parse(url).expect_err(url).to_string();
             assert!(e.contains(want), "{url}: {e}");

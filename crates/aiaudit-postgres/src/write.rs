@@ -57,12 +57,20 @@ pub(crate) fn create(
     }
     tx.batch_execute(&sql(schema::HEAD_TRIGGERS, s))
         .map_err(|e| pg(url, e))?;
+    tx.batch_execute(&sql(schema::ARCHIVE_SCHEMA, s))
+        .map_err(|e| pg(url, e))?;
     let meta = format!("INSERT INTO {s}.meta(key, value) VALUES ($1, $2)");
     for (k, v) in [
         ("origin", info.origin.clone()),
         ("verifier_key", info.verifier_key.clone()),
         ("created_ns", info.created_ns.to_string()),
         ("format_version", schema::FORMAT_VERSION.to_string()),
+        (
+            "partition_bundles",
+            url.partition_bundles
+                .unwrap_or(schema::PARTITION_BUNDLES)
+                .to_string(),
+        ),
     ] {
         tx.execute(&meta, &[&k, &v]).map_err(|e| pg(url, e))?;
     }
@@ -115,7 +123,8 @@ pub(crate) fn append(store: &mut PostgresStore, batch: &mut dyn Rebase) -> Resul
         let entries = batch.batch().entries;
         if let (Some(first), Some(last)) = (entries.first(), entries.last()) {
             let (a, b) = (first.seq / 256, (last.seq + 1) / 256);
-            for p in schema::partition_of(a)..=schema::partition_of(b) {
+            let per = store.partition_bundles;
+            for p in schema::partition_of(a, per)..=schema::partition_of(b, per) {
                 store.ensure_partition(p);
             }
         }

@@ -2,35 +2,11 @@
 //! empties archived bundles, and reading their records back through an attached
 //! [`ArchiveSource`].
 
-use std::sync::{Arc, Mutex};
-
-use aiaudit_core::archive::{ArchiveSource, ArchivedFile, unreachable};
+use aiaudit_core::archive::{ArchivedFile, check_continuation, unreachable};
 use aiaudit_core::layout::{BUNDLE_WIDTH, CODEC_ARCHIVED};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::{Error, SqliteStore, schema};
-
-/// The attached archive, if any (set through `&self`: readers share the store).
-#[derive(Default)]
-pub(crate) struct Attached(Mutex<Option<Arc<dyn ArchiveSource>>>);
-
-impl std::fmt::Debug for Attached {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Attached")
-    }
-}
-
-impl Attached {
-    pub(crate) fn set(&self, source: Option<Arc<dyn ArchiveSource>>) {
-        if let Ok(mut a) = self.0.lock() {
-            *a = source;
-        }
-    }
-
-    pub(crate) fn get(&self) -> Option<Arc<dyn ArchiveSource>> {
-        self.0.lock().ok().and_then(|a| a.clone())
-    }
-}
 
 fn has_table(conn: &Connection) -> rusqlite::Result<bool> {
     conn.query_row(
@@ -107,21 +83,8 @@ impl SqliteStore {
         let path = self.path.clone();
         let bundles = self.bundles()?;
         let before = self.archived_files()?;
-        let mut end = before.last().map_or(0, |f| f.end_seq);
-        for f in files {
-            if f.first_seq != end
-                || f.end_seq <= f.first_seq
-                || !f.first_seq.is_multiple_of(BUNDLE_WIDTH)
-                || !f.end_seq.is_multiple_of(BUNDLE_WIDTH)
-                || f.end_seq > bundles * BUNDLE_WIDTH
-            {
-                return Err(Error::Archived(format!(
-                    "refusing to archive seqs {}..{}: archived files must continue the archived prefix (which ends at seq {end}) with whole stored bundles (there are {bundles})",
-                    f.first_seq, f.end_seq
-                )));
-            }
-            end = f.end_seq;
-        }
+        check_continuation(before.last().map_or(0, |f| f.end_seq), files, bundles)
+            .map_err(Error::Archived)?;
         let tx = self
             .conn
             .transaction()

@@ -53,7 +53,7 @@ pub struct SqliteStore {
     path: PathBuf,
     cache: entries::Cache,
     /// Where archived records are read from, if anywhere.
-    archive: archive::Attached,
+    archive: aiaudit_core::archive::AttachedArchive,
 }
 
 impl SqliteStore {
@@ -81,7 +81,7 @@ impl SqliteStore {
             conn,
             path: path.to_owned(),
             cache: entries::Cache::default(),
-            archive: archive::Attached::default(),
+            archive: aiaudit_core::archive::AttachedArchive::default(),
         };
         store.configure()?;
         let tx = store.conn.transaction().map_err(|e| classify(path, e))?;
@@ -184,7 +184,7 @@ impl SqliteStore {
             conn,
             path: path.to_owned(),
             cache: entries::Cache::default(),
-            archive: archive::Attached::default(),
+            archive: aiaudit_core::archive::AttachedArchive::default(),
         };
         let app_id: i32 = store
             .conn

@@ -90,14 +90,9 @@ pub fn archive(
             floor.as_secs() / 86_400,
         )));
     }
-    if crate::location::postgres_url(logger.path()).is_some() {
-        return Err(Error::Unsupported(
-            "archiving a PostgreSQL log is not available yet; archive a SQLite log".into(),
-        ));
-    }
     let loc = Location::for_writing(&opts.to).map_err(archive_err)?;
     let io = Io::new().map_err(archive_err)?;
-    let mut store: Box<dyn Store> = Box::new(aiaudit_sqlite::SqliteStore::open(logger.path())?);
+    let mut store = crate::location::open_store(logger.path())?;
     let start = store.archived()?.last().map_or(0, |f| f.end_seq);
     let Some(cp) = store.latest_checkpoint()? else {
         return Ok(ArchiveOutcome::default());
@@ -111,7 +106,9 @@ pub fn archive(
         ..Query::default()
     })?;
     let first_young = young.first().map_or(cp.size, |e| e.seq).min(cp.size);
-    let end = first_young / BUNDLE_WIDTH * BUNDLE_WIDTH;
+    // Whole units of the store (a PostgreSQL partition), so that what goes frees its space.
+    let unit = store.archive_unit().max(1) * BUNDLE_WIDTH;
+    let end = first_young / unit * unit;
     if end <= start {
         return Ok(ArchiveOutcome::default());
     }
@@ -130,8 +127,8 @@ pub fn archive(
                 .map(|&(a, b)| {
                     let (loc, io, cp) = (&loc, &io, &cp);
                     scope.spawn(move || {
-                        let own = aiaudit_sqlite::SqliteStore::open(logger.path())?;
-                        write_file(&own, loc, io, logger, cp, a, b)
+                        let own = crate::location::open_store(logger.path())?;
+                        write_file(own.as_ref(), loc, io, logger, cp, a, b)
                     })
                 })
                 .collect();

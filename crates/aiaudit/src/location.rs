@@ -30,6 +30,16 @@ fn parsed(db: &Path) -> Option<(String, String)> {
     })
 }
 
+/// Opens the existing log at `db` (a file path or a `postgres://` URL) as a store.
+pub fn open_store(db: &Path) -> crate::Result<Box<dyn aiaudit_core::Store>> {
+    check_supported(db)?;
+    Ok(match postgres_url(db) {
+        #[cfg(feature = "postgres")]
+        Some(url) => Box::new(aiaudit_postgres::PostgresStore::open(url)?),
+        _ => Box::new(aiaudit_sqlite::SqliteStore::open(db)?),
+    })
+}
+
 /// Refuses a log this build cannot open: a PostgreSQL log when the crate was built without
 /// its `postgres` feature ([`crate::Error::Unsupported`], the URL shown without its password).
 pub fn check_supported(db: &Path) -> crate::Result<()> {

@@ -31,13 +31,7 @@ impl std::fmt::Debug for LogReader {
 impl LogReader {
     /// Opens the SQLite log at `path` for reading (it must exist).
     pub fn open(path: &Path) -> Result<Self> {
-        crate::location::check_supported(path)?;
-        let store: Box<dyn aiaudit_core::Store> = match crate::location::postgres_url(path) {
-            #[cfg(feature = "postgres")]
-            Some(url) => Box::new(aiaudit_postgres::PostgresStore::open(url)?),
-            _ => Box::new(SqliteStore::open(path)?),
-        };
-        let mut r = Self::from_store(store)?;
+        let mut r = Self::from_store(crate::location::open_store(path)?)?;
         r.path = Some(path.to_owned());
         r.attach_archive()?;
         Ok(r)

@@ -81,7 +81,8 @@ class VerifyReport:
     latest: dict[str, Any] | None
     against: dict[str, Any] | None
     findings: list[dict[str, Any]]
-    #: The archived files (``first_seq``, ``end_seq``, ``file``, ``url``), in seq order.
+    #: The archived files (``first_seq``, ``end_seq``, ``file``, ``url``, and ``deleted_by``: the
+    #: seq of the event that deleted the file under the retention policy, or None), in seq order.
     archived: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
     def __bool__(self) -> bool:

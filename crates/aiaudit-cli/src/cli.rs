@@ -133,6 +133,19 @@ pub enum Command {
         #[arg(long, value_name = "REASON")]
         force: Option<String>,
     },
+    /// Delete from object storage the archived files whose every record is older than AGE
+    /// (the retention policy's end): the deletion is logged first, the manifests and every
+    /// leaf and tree hash stay, so every proof still checks; reads of those records say when
+    /// they were deleted.
+    DeleteArchives {
+        /// Files whose every record was sealed longer ago than this: 3650d, 520w, …
+        #[arg(long, value_name = "AGE", value_parser = crate::age::parse_age)]
+        older_than: std::time::Duration,
+        /// Delete archives younger than six months (EU AI Act Art. 19, 26(6)); the reason is
+        /// logged.
+        #[arg(long, value_name = "REASON")]
+        force: Option<String>,
+    },
     /// Print the latest signed checkpoint.
     Checkpoint,
     /// Copy a log to a new store (SQLite to PostgreSQL, or back) with every entry, tree node

@@ -87,6 +87,9 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             to,
             force,
         } => archive::run(cli, *older_than, to, force.as_deref())?,
+        Command::DeleteArchives { older_than, force } => {
+            archive::delete(cli, *older_than, force.as_deref())?
+        }
         Command::Checkpoint => read::checkpoint(cli)?,
         Command::Migrate { to_v2: true, .. } => return migrate::upgrade(&cli.db),
         Command::Migrate {

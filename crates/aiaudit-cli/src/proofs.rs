@@ -191,6 +191,26 @@ fn archived_lines(report: &aiaudit::VerifyReport) -> Result<()> {
             " and by the leaf hashes the log keeps (--archive also fetches the files and checks every row)"
         }
     );
+    let deleted: Vec<&aiaudit_core::archive::ArchivedFile> = report
+        .archived
+        .iter()
+        .filter(|f| f.deleted_by.is_some())
+        .collect();
+    if let (Some(first), Some(last)) = (deleted.first(), deleted.last()) {
+        let mut events: Vec<String> = deleted
+            .iter()
+            .filter_map(|f| f.deleted_by)
+            .map(|s| s.to_string())
+            .collect();
+        events.dedup();
+        say!(
+            "deleted under the retention policy: seqs {}..{} ({} files, by the archive events at seq {}); their records are gone, their hashes and every proof remain",
+            first.first_seq,
+            last.end_seq - 1,
+            deleted.len(),
+            events.join(", ")
+        );
+    }
     Ok(())
 }
 

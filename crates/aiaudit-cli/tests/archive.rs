@@ -642,8 +642,11 @@ fn a_postgres_log_archives_whole_partitions_and_gives_their_space_back() {
     // Partitions of 4 bundles (1,024 records), so that a small log has some to give back.
     let url = format!("{}?schema={schema}&partition_bundles=4", common::pg_base());
     let log = |from: u64, to: u64| {
+        // Side files in the test's directory, where the commands below find them too.
         let logger = aiaudit::AuditLogger::builder(&url)
             .signing_key_path(dir.path().join("pg.key"))
+            .hmac_key_path(dir.path().join("archive_pg.hmac"))
+            .subject_keys_path(dir.path().join("archive_pg.subjects"))
             .batch_size(500)
             .open()
             .expect("open the PostgreSQL log");
@@ -753,6 +756,126 @@ fn a_postgres_log_archives_whole_partitions_and_gives_their_space_back() {
     assert!(out.contains("archived seqs 2048..4095"), "{out}");
     assert!(!exists(&mut c, &format!("{schema}.bundles_p000003")));
     assert!(pg(&["verify", "--archive"]).contains("every row checked"));
+
+    // Deleting past retention works the same on PostgreSQL.
+    let out = pg(&["delete-archives", "--older-than", "0s", "--force", "test"]);
+    assert!(out.contains("deleted the archive of seqs 0..4095"), "{out}");
+    assert!(!arch.join("seq-0-2047.parquet").exists());
+    assert!(stderr(&run_pg(dir.path(), &url, &["show", "7"])).contains("were deleted"));
+    assert!(pg(&["verify", "--archive"]).contains("deleted under the retention policy: seqs 0..4095"));
     drop(c);
     common::drop_pg_schema(schema);
+}
+
+#[test]
+fn archived_files_past_retention_are_deleted_with_the_log_still_whole() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = make_log(dir.path(), "a.db", 3_000, 500);
+    let arch = dir.path().join("archive");
+    ok(&archive(&db, &file_url(&arch)));
+    let proof = ok(&run(&db, &["prove", "100"]));
+    let parquet = arch.join("seq-0-2815.parquet");
+    assert!(parquet.is_file());
+
+    // Below six months is refused without a reason, and nothing goes.
+    let refused = run(&db, &["delete-archives", "--older-than", "30d"]);
+    assert!(!refused.status.success());
+    assert!(stderr(&refused).contains("183 days"), "{}", stderr(&refused));
+    assert!(parquet.is_file());
+
+    let out = ok(&run(
+        &db,
+        &["delete-archives", "--older-than", "0s", "--force", "test"],
+    ));
+    assert!(out.contains("deleted the archive of seqs 0..2815"), "{out}");
+    assert!(!parquet.exists() && !arch.join("seq-0-2815.manifest").exists());
+    // The deletion is an archive event of its own, at the end.
+    let events = ok(&run(
+        &db,
+        &["query", "--type", "archive", "--format", "jsonl", "--limit", "0"],
+    ));
+    let deletion = events.lines().last().expect("deletion event");
+    assert!(deletion.contains("\"action\":\"delete\""), "{deletion}");
+    assert!(deletion.contains("\"forced_reason\":\"test\""), "{deletion}");
+    let deletion_seq: serde_json::Value = serde_json::from_str(deletion).expect("json");
+    let deletion_seq = deletion_seq["seq"].as_u64().expect("seq");
+
+    // Reads of deleted records say so, and when; the rest reads on.
+    let gone = run(&db, &["show", "7"]);
+    assert!(!gone.status.success());
+    assert!(
+        stderr(&gone).contains("seqs 0–2815 were deleted under the retention policy")
+            && stderr(&gone).contains(&format!("at seq {deletion_seq}")),
+        "{}",
+        stderr(&gone)
+    );
+    assert!(ok(&run(&db, &["show", "2900"])).contains("\"event 2900\""));
+    // Proofs made before still verify; the log verifies whole, with or without --archive.
+    let p = dir.path().join("p.txt");
+    std::fs::write(&p, &proof).expect("write");
+    let vkey = ok(&run(&db, &["verifier-key"]));
+    ok(&run(
+        &db,
+        &[
+            "verify-proof",
+            p.to_str().expect("utf8"),
+            "--key",
+            vkey.lines().next().expect("key"),
+        ],
+    ));
+    let v = ok(&run(&db, &["verify"]));
+    assert!(
+        v.contains("deleted under the retention policy: seqs 0..2815"),
+        "{v}"
+    );
+    ok(&run(&db, &["verify", "--archive"]));
+    assert!(
+        ok(&run(
+            &db,
+            &["delete-archives", "--older-than", "0s", "--force", "test"]
+        ))
+        .contains("nothing to delete")
+    );
+
+    // Objects that cannot be removed are named; the deletion stands, and a rerun removes them.
+    common::append(&db, 3_000, 3_600, 500);
+    ok(&archive(&db, &file_url(&arch)));
+    let manifest = arch.join("seq-2816-3583.manifest");
+    std::fs::remove_file(&manifest).expect("rm");
+    std::fs::create_dir_all(manifest.join("blocker")).expect("a directory in its place");
+    let stuck = run(
+        &db,
+        &["delete-archives", "--older-than", "0s", "--force", "test"],
+    );
+    assert!(!stuck.status.success());
+    assert!(
+        stderr(&stuck).contains("could not be removed") && stderr(&stuck).contains("rerun"),
+        "{}",
+        stderr(&stuck)
+    );
+    assert!(stderr(&run(&db, &["show", "3000"])).contains("were deleted"));
+    std::fs::remove_dir_all(&manifest).expect("rm");
+    std::fs::write(&manifest, "left over").expect("write");
+    ok(&run(
+        &db,
+        &["delete-archives", "--older-than", "0s", "--force", "test"],
+    ));
+    assert!(!manifest.exists());
+    ok(&run(&db, &["verify", "--archive"]));
+
+    // A deletion the log's events do not back is found.
+    let conn = common::open_raw(&db);
+    conn.execute(
+        "UPDATE archive_deletions SET event_seq = 5 WHERE first_seq = 2816",
+        [],
+    )
+    .expect("tamper");
+    drop(conn);
+    let v = run(&db, &["verify"]);
+    assert!(!v.status.success());
+    let said = format!("{}{}", stdout(&v), stderr(&v));
+    assert!(
+        said.contains("recorded as deleted by seq 5, which is not an archive event deleting this file"),
+        "{said}"
+    );
 }

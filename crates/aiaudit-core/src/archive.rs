@@ -247,6 +247,9 @@ pub struct ArchivedFile {
     pub file: String,
     /// The signed manifest.
     pub manifest: String,
+    /// The seq of the `archive` event that deleted the file under the retention policy
+    /// (`delete_archives_after`), if it was: its records are gone, its hashes stay.
+    pub deleted_by: Option<u64>,
 }
 
 impl ArchivedFile {
@@ -318,6 +321,36 @@ pub fn check_continuation(
     Ok(())
 }
 
+/// The error of a read of records whose archived file was deleted under the retention policy.
+pub fn deleted(file: &ArchivedFile, event_seq: u64) -> Error {
+    Error::Archived(format!(
+        "seqs {}–{} were deleted under the retention policy (the archive event at seq {event_seq} deleted {} from {}); their leaf hashes remain, and every proof made of them stays valid",
+        file.first_seq,
+        file.end_seq - 1,
+        file.file,
+        file.url
+    ))
+}
+
+/// Checks that the files starting at `first_seqs` may be recorded as deleted: archived files,
+/// not deleted yet, that continue the deleted prefix of `files` (the log's archived files) in
+/// order. The error says why not.
+pub fn check_deletion(files: &[ArchivedFile], first_seqs: &[u64]) -> std::result::Result<(), String> {
+    let mut next = files.iter().take_while(|f| f.deleted_by.is_some()).count();
+    for &first in first_seqs {
+        match files.get(next) {
+            Some(f) if f.first_seq == first && f.deleted_by.is_none() => next += 1,
+            _ => {
+                let from = files.get(next).map_or_else(|| "nothing".to_owned(), |f| format!("the file from seq {}", f.first_seq));
+                return Err(format!(
+                    "refusing to delete the archived file from seq {first}: deletions must continue the deleted prefix, which {from} continues"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The error of a read that needs archived records when no archive can be read.
 pub fn unreachable(file: &ArchivedFile, why: &str) -> Error {
     Error::Archived(format!(
@@ -341,6 +374,19 @@ mod tests {
             url: "file:///a".into(),
             file: "f".into(),
             manifest: String::new(),
+            deleted_by: None,
+        }
+    }
+
+    #[test]
+    fn deletions_continue_the_deleted_prefix() {
+        let mut files = vec![file(0, 256), file(256, 512), file(512, 768)];
+        assert!(check_deletion(&files, &[0, 256]).is_ok());
+        files[0].deleted_by = Some(9);
+        assert!(check_deletion(&files, &[256]).is_ok());
+        for bad in [&[0][..], &[512], &[256, 256], &[1024]] {
+            let e = check_deletion(&files, bad).expect_err("refused");
+            assert!(e.contains("continue the deleted prefix"), "{e}");
         }
     }
 

@@ -414,6 +414,16 @@ pub trait Store: NodeSource + Send {
         ))
     }
 
+    /// Records that the archived files starting at `first_seqs` were deleted under the
+    /// retention policy by the `archive` event at `event_seq`, in one transaction. They must
+    /// continue the deleted prefix of the archived files ([`crate::archive::check_deletion`]).
+    fn record_deletions(&mut self, first_seqs: &[u64], event_seq: u64) -> Result<()> {
+        let _ = (first_seqs, event_seq);
+        Err(crate::Error::Archived(
+            "this store cannot delete archived files".into(),
+        ))
+    }
+
     /// Bundles the archived prefix grows by: a store that gives space back a block at a time
     /// (PostgreSQL: a partition of bundles) archives whole blocks only. The archived prefix
     /// always ends at a multiple of it.

@@ -9,13 +9,17 @@
 
 use std::sync::atomic::Ordering;
 
-use aiaudit_core::archive::{ArchivedFile, check_continuation, unreachable};
+use aiaudit_core::archive::{ArchivedFile, check_continuation, check_deletion, deleted, unreachable};
 use aiaudit_core::layout::BUNDLE_WIDTH;
 use postgres::Row;
 
 use crate::{Error, PostgresStore, schema};
 
 const COLUMNS: &str = "first_seq, end_seq, event_seq, url, file, manifest";
+
+/// The archived files with their deletions, for a `WHERE` and `ORDER BY` to follow.
+const SELECT_FILES: &str = "SELECT a.first_seq, a.end_seq, a.event_seq, a.url, a.file, a.manifest, \
+     d.event_seq FROM {s}.archives a LEFT JOIN {s}.archive_deletions d ON d.first_seq = a.first_seq";
 
 fn file_of(r: &Row) -> ArchivedFile {
     ArchivedFile {
@@ -25,6 +29,7 @@ fn file_of(r: &Row) -> ArchivedFile {
         url: r.get(3),
         file: r.get(4),
         manifest: r.get(5),
+        deleted_by: r.get::<_, Option<i64>>(6).map(|s| s as u64),
     }
 }
 
@@ -64,17 +69,19 @@ impl PostgresStore {
         if !self.archive_tables.load(Ordering::SeqCst) {
             return Ok(Vec::new());
         }
-        let s = self.schema();
-        let sql = format!("SELECT {COLUMNS} FROM {s}.archives ORDER BY first_seq");
+        let sql = format!(
+            "{} ORDER BY a.first_seq",
+            schema::sql(SELECT_FILES, self.schema())
+        );
         Ok(self.read(|c| c.query(&sql, &[]))?.iter().map(file_of).collect())
     }
 
     /// The records of archived bundle `n`, through the attached archive.
     pub(crate) fn archived_records(&self, n: u64) -> Result<Vec<Vec<u8>>, Error> {
         let seq = n * BUNDLE_WIDTH;
-        let s = self.schema();
         let sql = format!(
-            "SELECT {COLUMNS} FROM {s}.archives WHERE first_seq <= $1 ORDER BY first_seq DESC LIMIT 1"
+            "{} WHERE a.first_seq <= $1 ORDER BY a.first_seq DESC LIMIT 1",
+            schema::sql(SELECT_FILES, self.schema())
         );
         let file = self
             .read(|c| c.query_opt(&sql, &[&(seq as i64)]))?
@@ -85,6 +92,9 @@ impl PostgresStore {
                 "bundle {n} is archived but no archived file holds seq {seq}"
             )));
         };
+        if let Some(by) = file.deleted_by {
+            return Err(Error::Archived(deleted(&file, by).to_string()));
+        }
         let Some(source) = self.archive.get() else {
             return Err(Error::Archived(
                 unreachable(&file, "no archive is attached to this reader").to_string(),
@@ -211,6 +221,41 @@ impl PostgresStore {
         }
         tx.commit().map_err(err)?;
         self.archive_tables.store(true, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Records the deletion of the archived files starting at `first_seqs` by the event at
+    /// `event_seq`, in one transaction.
+    pub(crate) fn delete_files(&mut self, first_seqs: &[u64], event_seq: u64) -> Result<(), Error> {
+        if !self.archive_tables.load(Ordering::SeqCst) && !self.refresh_archive_tables()? {
+            return Err(Error::Archived(
+                "this log has archived nothing, so it has no archived file to delete".into(),
+            ));
+        }
+        let s = self.schema().to_owned();
+        let url = self.url.clone();
+        let err = |e| crate::pg(&url, e);
+        let c = self.client.get_mut().unwrap_or_else(|p| p.into_inner());
+        let mut tx = c.transaction().map_err(err)?;
+        tx.batch_execute(&format!("LOCK TABLE {s}.archives IN EXCLUSIVE MODE"))
+            .map_err(err)?;
+        let all: Vec<ArchivedFile> = tx
+            .query(
+                &format!("{} ORDER BY a.first_seq", schema::sql(SELECT_FILES, &s)),
+                &[],
+            )
+            .map_err(err)?
+            .iter()
+            .map(file_of)
+            .collect();
+        check_deletion(&all, first_seqs).map_err(Error::Archived)?;
+        let insert = format!("INSERT INTO {s}.archive_deletions(first_seq, event_seq) VALUES ($1, $2)");
+        for &first in first_seqs {
+            tx.execute(&insert, &[&(first as i64), &(event_seq as i64)])
+                .map_err(err)?;
+        }
+        tx.commit().map_err(err)?;
+        self.cache.clear();
         Ok(())
     }
 }

@@ -398,6 +398,10 @@ impl Store for PostgresStore {
         self.archive.get()
     }
 
+    fn record_deletions(&mut self, first_seqs: &[u64], event_seq: u64) -> aiaudit_core::Result<()> {
+        Ok(self.delete_files(first_seqs, event_seq)?)
+    }
+
     /// The records go with their partitions: [`PostgresStore::partition_bundles`] at a time.
     fn archive_unit(&self) -> u64 {
         self.partition_bundles

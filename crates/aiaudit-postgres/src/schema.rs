@@ -212,7 +212,7 @@ pub(crate) fn partition_sql(schema: &str, p: u64, per: u64) -> (String, String) 
 
 /// The archive's tables (docs/format.md §8, §13), made with every new log and, for a log made
 /// before them, in the transaction of its first archive run. `archives` lists the files
-/// records went to; `archived_bundles` keeps what reads need of each bundle whose partition
+/// records went to, `archive_deletions` those deleted under the retention policy; `archived_bundles` keeps what reads need of each bundle whose partition
 /// was detached (everything but its records); `all_bundles` is what reads select from.
 /// Rows never change, and only the owner adds any: the roles may only read them.
 pub(crate) const ARCHIVE_SCHEMA: &str = r#"
@@ -233,6 +233,10 @@ CREATE TABLE {s}.archived_bundles (
     first_id      text   NOT NULL,
     times         bytea  NOT NULL
 );
+CREATE TABLE {s}.archive_deletions (
+    first_seq bigint PRIMARY KEY,
+    event_seq bigint NOT NULL
+);
 CREATE INDEX ON {s}.archived_bundles (min_time_ns);
 CREATE INDEX ON {s}.archived_bundles (max_time_ns);
 CREATE VIEW {s}.all_bundles AS
@@ -246,7 +250,11 @@ CREATE TRIGGER no_change BEFORE UPDATE OR DELETE ON {s}.archives
     FOR EACH ROW EXECUTE FUNCTION {s}.refuse();
 CREATE TRIGGER no_change BEFORE UPDATE OR DELETE ON {s}.archived_bundles
     FOR EACH ROW EXECUTE FUNCTION {s}.refuse();
+CREATE TRIGGER no_change BEFORE UPDATE OR DELETE ON {s}.archive_deletions
+    FOR EACH ROW EXECUTE FUNCTION {s}.refuse();
 CREATE TRIGGER no_truncate BEFORE TRUNCATE ON {s}.archives
+    FOR EACH STATEMENT EXECUTE FUNCTION {s}.refuse();
+CREATE TRIGGER no_truncate BEFORE TRUNCATE ON {s}.archive_deletions
     FOR EACH STATEMENT EXECUTE FUNCTION {s}.refuse();
 CREATE TRIGGER no_truncate BEFORE TRUNCATE ON {s}.archived_bundles
     FOR EACH STATEMENT EXECUTE FUNCTION {s}.refuse();
@@ -254,9 +262,9 @@ CREATE TRIGGER no_truncate BEFORE TRUNCATE ON {s}.archived_bundles
 DO $$ DECLARE r text; BEGIN
     FOR r IN SELECT DISTINCT grantee FROM information_schema.role_table_grants
               WHERE table_schema = '{s}'
-                AND table_name IN ('archives', 'archived_bundles', 'all_bundles')
+                AND table_name IN ('archives', 'archived_bundles', 'archive_deletions', 'all_bundles')
                 AND privilege_type <> 'SELECT' AND grantee <> current_user LOOP
-        EXECUTE format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {s}.archives, {s}.archived_bundles, {s}.all_bundles FROM %I', r);
+        EXECUTE format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {s}.archives, {s}.archived_bundles, {s}.archive_deletions, {s}.all_bundles FROM %I', r);
     END LOOP;
 END $$;
 "#;

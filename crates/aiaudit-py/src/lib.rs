@@ -67,7 +67,7 @@ pub(crate) fn report_json(r: &aiaudit::VerifyReport) -> Value {
         "latest": r.latest.as_ref().map(cp),
         "against": r.against.as_ref().map(cp),
         "findings": r.findings.iter().map(|f| json!({"seq": f.seq, "range_end": f.range_end, "message": f.message})).collect::<Vec<_>>(),
-        "archived": r.archived.iter().map(|f| json!({"first_seq": f.first_seq, "end_seq": f.end_seq, "file": f.file, "url": f.url})).collect::<Vec<_>>(),
+        "archived": r.archived.iter().map(|f| json!({"first_seq": f.first_seq, "end_seq": f.end_seq, "file": f.file, "url": f.url, "deleted_by": f.deleted_by})).collect::<Vec<_>>(),
     })
 }
 

@@ -1,5 +1,6 @@
 //! Retention (`[retention]` in `aiaudit.toml`): every `every` (daily by default) the server
-//! archives the records older than `archive_after` to `to` (docs/format.md §13), in the
+//! archives the records older than `archive_after` to `to` (docs/format.md §13), and deletes
+//! the archived files older than `delete_archives_after` when that is set (§13.5), in the
 //! background and never in the way of ingest (`scheduled_archive`). Below six months (`min_retention`, EU AI Act
 //! Art. 19 and 26(6)) is refused at start unless `force_reason` says why; the reason goes into
 //! each run's `archive` event.
@@ -22,6 +23,8 @@ pub struct Retention {
     pub force_reason: Option<String>,
     /// How often a run starts.
     pub every: Duration,
+    /// Archived files whose every record is older than this are deleted (never, if unset).
+    pub delete_archives_after: Option<Duration>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -32,6 +35,7 @@ pub(crate) struct RetentionTable {
     min_retention: Option<String>,
     force_reason: Option<String>,
     every: Option<String>,
+    delete_archives_after: Option<String>,
 }
 
 impl RetentionTable {
@@ -65,7 +69,27 @@ impl RetentionTable {
                 min_retention.max(floor).as_secs() / 86_400
             ));
         }
+        let delete_archives_after = self
+            .delete_archives_after
+            .map(|v| age("delete_archives_after", Some(v), None))
+            .transpose()?;
+        if let Some(d) = delete_archives_after {
+            if d < archive_after {
+                return Err(format!(
+                    "retention.delete_archives_after ({} days) is shorter than retention.archive_after ({} days): records would be deleted before they are archived",
+                    d.as_secs() / 86_400,
+                    archive_after.as_secs() / 86_400
+                ));
+            }
+            if reason.is_none() && d < min_retention.max(floor) {
+                return Err(format!(
+                    "retention: deleting archives younger than {} days is refused (EU AI Act Art. 19 and 26(6)); set retention.force_reason to say why",
+                    min_retention.max(floor).as_secs() / 86_400
+                ));
+            }
+        }
         Ok(Retention {
+            delete_archives_after,
             archive_after,
             to,
             min_retention,
@@ -104,7 +128,21 @@ mod tests {
         )
         .expect("forced");
         assert_eq!(forced.force_reason.as_deref(), Some("test log"));
-        let e = check("archive_after = \"365d\"\n").expect_err("no url");
+        assert_eq!(r.delete_archives_after, None);
+        let r = check(
+            "archive_after = \"365d\"\ndelete_archives_after = \"3650d\"\nto = \"file:///tmp/x\"\n",
+        )
+        .expect("valid");
+        assert_eq!(
+            r.delete_archives_after,
+            Some(Duration::from_secs(3650 * 86_400))
+        );
+        let e = check(
+            "archive_after = \"365d\"\ndelete_archives_after = \"300d\"\nto = \"file:///tmp/x\"\n",
+        )
+        .expect_err("before archiving");
+        assert!(e.contains("delete_archives_after") && e.contains("before they are archived"), "{e}");
+                let e = check("archive_after = \"365d\"\n").expect_err("no url");
         assert!(e.contains("retention.to is missing"), "{e}");
         let e = check("archive_after = \"365d\"\nto = \"ftp://x/y\"\n").expect_err("scheme");
         assert!(e.contains("retention.to"), "{e}");

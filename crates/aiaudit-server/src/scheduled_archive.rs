@@ -1,5 +1,6 @@
 //! The scheduled archive of `[retention]` (`crate::retention`): a run every `every`, on a
-//! blocking thread, whose outcome goes to the server's log.
+//! blocking thread, then the deletion of archived files past `delete_archives_after`; their
+//! outcomes go to the server's log.
 
 use crate::retention::Retention;
 use crate::state::AppState;
@@ -42,6 +43,33 @@ pub(crate) async fn run(
                 tracing::error!(error = %e, to = %r.to, "scheduled archive failed; nothing was dropped that the archive does not hold")
             }
             Err(e) => tracing::error!(error = %e, "scheduled archive stopped"),
+        }
+        let Some(after) = r.delete_archives_after else {
+            continue;
+        };
+        let logger = state.logger.clone();
+        let mut opts = aiaudit::archive::DeleteOptions::new(after);
+        opts.min_retention = r.min_retention;
+        opts.force_reason = r.force_reason.clone();
+        let outcome =
+            tokio::task::spawn_blocking(move || aiaudit::archive::delete_archives(&logger, &opts))
+                .await;
+        match outcome {
+            Ok(Ok(o)) => {
+                if !o.files.is_empty() {
+                    tracing::info!(
+                        records = o.records,
+                        files = o.files.len(),
+                        event_seq = o.event_seq,
+                        "scheduled retention: archived files deleted"
+                    );
+                }
+                if !o.left.is_empty() {
+                    tracing::warn!(left = ?o.left, "scheduled retention: some deleted files' objects remain; the next run removes them");
+                }
+            }
+            Ok(Err(e)) => tracing::error!(error = %e, "scheduled deletion of old archives failed"),
+            Err(e) => tracing::error!(error = %e, "scheduled deletion of old archives stopped"),
         }
     }
 }

@@ -523,6 +523,10 @@ impl Store for SqliteStore {
         Ok(self.drop_files(files)?)
     }
 
+    fn record_deletions(&mut self, first_seqs: &[u64], event_seq: u64) -> aiaudit_core::Result<()> {
+        Ok(self.delete_files(first_seqs, event_seq)?)
+    }
+
     fn reclaim(&mut self) -> aiaudit_core::Result<()> {
         Ok(self.vacuum()?)
     }

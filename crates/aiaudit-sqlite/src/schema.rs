@@ -151,6 +151,20 @@ CREATE TRIGGER archives_no_delete BEFORE DELETE ON archives
 BEGIN SELECT RAISE(ABORT, 'aiaudit: the audit log is append-only'); END;
 "#;
 
+/// Archived files deleted under the retention policy (docs/format.md §13.5), made by the first
+/// deletion: the file starting at `first_seq` was deleted by the `archive` event at
+/// `event_seq`. Append-only.
+pub const DELETIONS_SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS archive_deletions (
+    first_seq INTEGER PRIMARY KEY,
+    event_seq INTEGER NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS archive_deletions_no_update BEFORE UPDATE ON archive_deletions
+BEGIN SELECT RAISE(ABORT, 'aiaudit: the audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS archive_deletions_no_delete BEFORE DELETE ON archive_deletions
+BEGIN SELECT RAISE(ABORT, 'aiaudit: the audit log is append-only'); END;
+"#;
+
 /// Replaces the unconditional refusal of bundle updates of a file made before archiving
 /// existed, before [`ARCHIVE_SCHEMA`] runs.
 pub const ARCHIVE_UPGRADE: &str = "DROP TRIGGER IF EXISTS bundles_no_update;";

@@ -20,6 +20,14 @@ pub(super) fn check(
     fetch: bool,
 ) -> aiaudit_core::Result<()> {
     let archived_end = files.last().map_or(0, |f| f.end_seq);
+    let deleted_end = files
+        .iter()
+        .take_while(|f| f.deleted_by.is_some())
+        .last()
+        .map_or(0, |f| f.end_seq);
+    // An event can be read where its records are: in the store, or with `fetch` in a file
+    // that was not deleted.
+    let readable = |seq: u64| seq >= archived_end || (fetch && seq >= deleted_end);
     let mut expected = 0;
     for f in files {
         let range = |v: &mut Verifier<'_>, why: String| {
@@ -83,10 +91,24 @@ pub(super) fn check(
             ),
             Err(e) => range(v, format!("the tree over these seqs is unreadable: {e}")),
         }
-        if (fetch || f.event_seq >= archived_end)
+        if readable(f.event_seq)
             && let Some(why) = event_problem(store, f)?
         {
             range(v, why);
+        }
+        if let Some(by) = f.deleted_by {
+            if f.first_seq >= deleted_end {
+                range(
+                    v,
+                    "it is recorded as deleted, but a file before it is not (deletions take the oldest files first)".into(),
+                );
+            }
+            if readable(by)
+                && let Some(why) = deletion_problem(store, f, by)?
+            {
+                range(v, why);
+            }
+            continue;
         }
         if fetch {
             let problem = store
@@ -133,5 +155,33 @@ fn event_problem(store: &dyn Store, f: &ArchivedFile) -> aiaudit_core::Result<Op
             "its archive event (seq {}) does not name this file, location and manifest",
             f.event_seq
         )
+    }))
+}
+
+/// What is wrong with the `archive` event at `by` that should delete `f`, if anything.
+fn deletion_problem(
+    store: &dyn Store,
+    f: &ArchivedFile,
+    by: u64,
+) -> aiaudit_core::Result<Option<String>> {
+    let record: Option<Value> = match store.entry(by)? {
+        Some(e) if RecordHead::parse(&e.data).is_ok_and(|h| h.kind == ARCHIVE_EVENT_TYPE) => {
+            Some(serde_json::from_slice(&e.data)?)
+        }
+        _ => None,
+    };
+    let names = record.as_ref().is_some_and(|r| {
+        r["details"]["action"] == "delete"
+            && r["details"]["files"].as_array().is_some_and(|files| {
+                files.iter().any(|x| {
+                    x["file"] == f.file.as_str()
+                        && x["url"] == f.url.as_str()
+                        && x["first_seq"] == f.first_seq
+                        && x["end_seq"] == f.end_seq
+                })
+            })
+    });
+    Ok((!names).then(|| {
+        format!("it is recorded as deleted by seq {by}, which is not an archive event deleting this file")
     }))
 }

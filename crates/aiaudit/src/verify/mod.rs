@@ -173,11 +173,22 @@ pub fn verify_store(
     let total = store.size()?;
     let files = store.archived()?;
     let archived_end = files.last().map_or(0, |f| f.end_seq);
+    // Deleted files (a prefix of the archived ones) have no records left to read.
+    let deleted_end = files
+        .iter()
+        .take_while(|f| f.deleted_by.is_some())
+        .last()
+        .map_or(0, |f| f.end_seq);
     archives::check(&mut v, store, &all_keys, &files, opts.archive)?;
-    if !opts.archive {
+    let unread = if opts.archive {
+        deleted_end
+    } else {
+        archived_end
+    };
+    {
         let mut seq = 0;
-        while seq < archived_end {
-            let n = (archived_end - seq).min(65_536);
+        while seq < unread {
+            let n = (unread - seq).min(65_536);
             match store.stored_nodes(0, seq, n) {
                 Ok(leaves) => {
                     for (i, leaf) in leaves.into_iter().enumerate() {
@@ -197,7 +208,7 @@ pub fn verify_store(
             progress(v.entries(), total);
         }
     }
-    let from = if opts.archive { 0 } else { archived_end };
+    let from = unread;
     scan::checked_entries(store, from, v.summarized(), &mut |item| {
         match item {
             scan::Item::Piece(p) => v.summary_piece(p),

@@ -10,13 +10,19 @@
 
 use std::time::Duration;
 
-use aiaudit_archive::{Io, Location, compare, parquet_file};
-use aiaudit_core::archive::{ARCHIVE_EVENT_TYPE, ArchivedFile, Manifest};
+use aiaudit_archive::{Io, Location};
+use aiaudit_core::archive::{ARCHIVE_EVENT_TYPE, ArchivedFile};
 use aiaudit_core::layout::BUNDLE_WIDTH;
-use aiaudit_core::{Event, Query, Store, leaf_hash, sha256};
+use aiaudit_core::{Event, Query, sha256};
 use serde_json::{Value, json};
 
 use crate::{AuditLogger, Error, Result};
+
+mod delete;
+mod file;
+
+pub use delete::{DeleteOptions, DeleteOutcome, delete_archives};
+use file::write_file;
 
 /// Bundles per archived file: 262,144 records.
 pub const FILE_BUNDLES: u64 = 1024;
@@ -71,6 +77,26 @@ pub struct ArchiveOutcome {
     pub reclaim_failed: Option<String>,
 }
 
+/// Refuses an age below six months (or below `min_retention`, which cannot lower that floor)
+/// unless `reason` says why; returns the reason, trimmed, when one was given.
+fn check_floor<'a>(
+    what: &str,
+    older_than: Duration,
+    min_retention: Duration,
+    reason: Option<&'a str>,
+) -> Result<Option<&'a str>> {
+    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+    // Without a reason, neither a short age nor a lowered minimum goes below six months.
+    let floor = min_retention.max(MIN_RETENTION);
+    if older_than < floor && reason.is_none() {
+        return Err(Error::Unsupported(format!(
+            "refusing to {what} records younger than {} days (EU AI Act Art. 19 and 26(6)); give --force with a reason to go below it, and the reason is logged",
+            floor.as_secs() / 86_400,
+        )));
+    }
+    Ok(reason)
+}
+
 fn archive_err(e: impl std::fmt::Display) -> Error {
     Error::Core(aiaudit_core::Error::Archived(e.to_string()))
 }
@@ -81,15 +107,12 @@ pub fn archive(
     opts: &ArchiveOptions,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<ArchiveOutcome> {
-    let reason = opts.force_reason.as_deref().map(str::trim);
-    // Without a reason, neither a short age nor a lowered minimum goes below six months.
-    let floor = opts.min_retention.max(MIN_RETENTION);
-    if opts.older_than < floor && reason.is_none_or(str::is_empty) {
-        return Err(Error::Unsupported(format!(
-            "refusing to archive records younger than {} days (EU AI Act Art. 19 and 26(6)); give --force with a reason to go below it, and the reason is logged",
-            floor.as_secs() / 86_400,
-        )));
-    }
+    let reason = check_floor(
+        "archive",
+        opts.older_than,
+        opts.min_retention,
+        opts.force_reason.as_deref(),
+    )?;
     let loc = Location::for_writing(&opts.to).map_err(archive_err)?;
     let io = Io::new().map_err(archive_err)?;
     let mut store = crate::location::open_store(logger.path())?;
@@ -175,7 +198,7 @@ pub fn archive(
     event
         .details
         .insert("checkpoint_size".into(), json!(cp.size));
-    if let Some(r) = reason.filter(|r| !r.is_empty()) {
+    if let Some(r) = reason {
         event.details.insert("forced_reason".into(), json!(r));
     }
     let seq = logger.record_key_change(event)?;
@@ -195,117 +218,3 @@ pub fn manifest_name(name: &str) -> String {
     format!("{}.manifest", name.trim_end_matches(".parquet"))
 }
 
-/// Writes, reads back and checks the file of seqs `[a, b)` and its manifest; returns the
-/// file (its event seq not yet known) and its length.
-fn write_file(
-    store: &dyn Store,
-    loc: &Location,
-    io: &Io,
-    logger: &AuditLogger,
-    cp: &aiaudit_core::StoredCheckpoint,
-    a: u64,
-    b: u64,
-) -> Result<(ArchivedFile, u64)> {
-    // Records stream from the store into the file: a file's worth of records is never held.
-    let mut w = parquet_file::ParquetWriter::new(Vec::with_capacity(((b - a) * 220) as usize))
-        .map_err(archive_err)?;
-    let mut next = a;
-    let mut bad = None;
-    let mut failed = None;
-    store.scan(a, &mut |e| {
-        if e.seq >= b {
-            return Ok(false);
-        }
-        // Each record is checked against its leaf hash once, as read back from the file.
-        if e.seq != next {
-            bad = Some(e.seq.min(next));
-            return Ok(false);
-        }
-        if let Err(err) = w.push(&e) {
-            failed = Some(err);
-            return Ok(false);
-        }
-        next += 1;
-        Ok(true)
-    })?;
-    if let Some(e) = failed {
-        return Err(archive_err(e));
-    }
-    if let Some(seq) = bad.or((next != b).then_some(next)) {
-        return Err(archive_err(format!(
-            "refusing to archive: seq {seq} is missing from the log; run `aiaudit verify`"
-        )));
-    }
-    let name = format!("seq-{a}-{}.parquet", b - 1);
-    let bytes = w.finish().map_err(archive_err)?;
-    let manifest = Manifest {
-        origin: logger.info().origin.clone(),
-        file: name.clone(),
-        sha256: sha256(&bytes),
-        bytes: bytes.len() as u64,
-        rows: b - a,
-        first_seq: a,
-        end_seq: b,
-        checkpoint_size: cp.size,
-        checkpoint_root: cp.root,
-        subtrees: aiaudit_core::merkle::range_subtrees(store, a, b)?,
-    };
-    let note = manifest.sign(&logger.signers)?;
-    let len = bytes.len() as u64;
-    let mname = manifest_name(&name);
-    io.put(loc, &name, bytes.into())
-        .map_err(|e| rerun(e, &name))?;
-    io.put(loc, &mname, note.clone().into_bytes().into())
-        .map_err(|e| rerun(e, &mname))?;
-    // Read back: the bytes as stored, the manifest as signed, and every record as sealed.
-    let back = io.get(loc, &name).map_err(|e| rerun(e, &name))?;
-    if let Some(why) = compare(&name, &back, &manifest) {
-        return Err(archive_err(format!(
-            "reading back: {why}; nothing was dropped, rerun"
-        )));
-    }
-    if io.get(loc, &mname).map_err(|e| rerun(e, &mname))? != note.as_bytes() {
-        return Err(archive_err(format!(
-            "reading back {mname}: it differs from what was written; nothing was dropped, rerun"
-        )));
-    }
-    // Every row decodes to the record whose leaf hash the tree holds, in seq order.
-    let leaves = store.stored_nodes(0, a, b - a)?;
-    let (_, groups) = parquet_file::shape(&name, &back).map_err(archive_err)?;
-    let mut want = a;
-    for g in 0..groups {
-        for (seq, record) in parquet_file::read_group(&name, &back, g).map_err(archive_err)? {
-            let leaf = leaves.get((want - a) as usize);
-            if seq != want || leaf != Some(&leaf_hash(&record)) {
-                return Err(archive_err(format!(
-                    "reading back {name}: the row for seq {want} does not match the log's leaf hash (if a rerun says the same, the log's own record is damaged: run `aiaudit verify`); nothing was dropped"
-                )));
-            }
-            want += 1;
-        }
-    }
-    if want != b {
-        return Err(archive_err(format!(
-            "reading back {name}: it holds {} rows, not {}; nothing was dropped, rerun",
-            want - a,
-            b - a
-        )));
-    }
-    Ok((
-        ArchivedFile {
-            first_seq: a,
-            end_seq: b,
-            event_seq: 0,
-            url: loc.url.clone(),
-            file: name,
-            manifest: note,
-        },
-        len,
-    ))
-}
-
-fn rerun(e: aiaudit_archive::Error, name: &str) -> Error {
-    archive_err(format!(
-        "{e} (at {name}); nothing was dropped from the log: rerun the same `aiaudit archive` command once the archive is reachable"
-    ))
-}

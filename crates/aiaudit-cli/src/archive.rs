@@ -72,7 +72,11 @@ pub fn delete(cli: &Cli, older_than: Duration, force: Option<&str>) -> Result<()
     let closed = logger.close();
     let outcome = result?;
     closed?;
-    match (outcome.files.first(), outcome.files.last(), outcome.event_seq) {
+    match (
+        outcome.files.first(),
+        outcome.files.last(),
+        outcome.event_seq,
+    ) {
         (Some(first), Some(last), Some(seq)) => {
             say!(
                 "deleted the archive of seqs {}..{} ({} records in {} files) under the retention policy; archive event at seq {seq}; their hashes and every proof remain",

@@ -691,10 +691,7 @@ fn a_postgres_log_archives_whole_partitions_and_gives_their_space_back() {
         );
     }
     let bytes_after = schema_bytes(&mut c, schema);
-    assert!(
-        bytes_after < bytes_before,
-        "{bytes_after} ≥ {bytes_before}"
-    );
+    assert!(bytes_after < bytes_before, "{bytes_after} ≥ {bytes_before}");
 
     // Every record reads as before, the archive event at the end; proofs are unchanged.
     let after = pg(&["query", "--format", "jsonl", "--limit", "0"]);
@@ -706,16 +703,20 @@ fn a_postgres_log_archives_whole_partitions_and_gives_their_space_back() {
     assert!(v.contains("archived: seqs 0..2047 in 1 files"), "{v}");
     assert!(pg(&["verify", "--archive"]).contains("every row checked"));
     assert_eq!(
-        pg(&["query", "--user", "user-3", "--format", "jsonl", "--limit", "0"])
-            .lines()
-            .count(),
+        pg(&[
+            "query", "--user", "user-3", "--format", "jsonl", "--limit", "0"
+        ])
+        .lines()
+        .count(),
         600
     );
 
     // The roles only read the archive's tables, and nobody changes them.
     for (sql, why) in [
         (
-            format!("SET ROLE {schema}_writer; INSERT INTO {schema}.archives VALUES (9999999, 10000000, 0, 'x', 'x', 'x')"),
+            format!(
+                "SET ROLE {schema}_writer; INSERT INTO {schema}.archives VALUES (9999999, 10000000, 0, 'x', 'x', 'x')"
+            ),
             "permission denied",
         ),
         (
@@ -762,7 +763,9 @@ fn a_postgres_log_archives_whole_partitions_and_gives_their_space_back() {
     assert!(out.contains("deleted the archive of seqs 0..4095"), "{out}");
     assert!(!arch.join("seq-0-2047.parquet").exists());
     assert!(stderr(&run_pg(dir.path(), &url, &["show", "7"])).contains("were deleted"));
-    assert!(pg(&["verify", "--archive"]).contains("deleted under the retention policy: seqs 0..4095"));
+    assert!(
+        pg(&["verify", "--archive"]).contains("deleted under the retention policy: seqs 0..4095")
+    );
     drop(c);
     common::drop_pg_schema(schema);
 }
@@ -780,7 +783,11 @@ fn archived_files_past_retention_are_deleted_with_the_log_still_whole() {
     // Below six months is refused without a reason, and nothing goes.
     let refused = run(&db, &["delete-archives", "--older-than", "30d"]);
     assert!(!refused.status.success());
-    assert!(stderr(&refused).contains("183 days"), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("183 days"),
+        "{}",
+        stderr(&refused)
+    );
     assert!(parquet.is_file());
 
     let out = ok(&run(
@@ -792,11 +799,16 @@ fn archived_files_past_retention_are_deleted_with_the_log_still_whole() {
     // The deletion is an archive event of its own, at the end.
     let events = ok(&run(
         &db,
-        &["query", "--type", "archive", "--format", "jsonl", "--limit", "0"],
+        &[
+            "query", "--type", "archive", "--format", "jsonl", "--limit", "0",
+        ],
     ));
     let deletion = events.lines().last().expect("deletion event");
     assert!(deletion.contains("\"action\":\"delete\""), "{deletion}");
-    assert!(deletion.contains("\"forced_reason\":\"test\""), "{deletion}");
+    assert!(
+        deletion.contains("\"forced_reason\":\"test\""),
+        "{deletion}"
+    );
     let deletion_seq: serde_json::Value = serde_json::from_str(deletion).expect("json");
     let deletion_seq = deletion_seq["seq"].as_u64().expect("seq");
 
@@ -864,18 +876,31 @@ fn archived_files_past_retention_are_deleted_with_the_log_still_whole() {
     ok(&run(&db, &["verify", "--archive"]));
 
     // A deletion the log's events do not back is found.
+    common::append(&db, 3_600, 3_610, 10);
     let conn = common::open_raw(&db);
-    conn.execute(
-        "UPDATE archive_deletions SET event_seq = 5 WHERE first_seq = 2816",
-        [],
-    )
-    .expect("tamper");
-    drop(conn);
-    let v = run(&db, &["verify"]);
-    assert!(!v.status.success());
-    let said = format!("{}{}", stdout(&v), stderr(&v));
-    assert!(
-        said.contains("recorded as deleted by seq 5, which is not an archive event deleting this file"),
-        "{said}"
-    );
+    let last: i64 = conn
+        .query_row("SELECT max(seq) FROM tail", [], |r| r.get(0))
+        .expect("the newest seq");
+    for (event, why) in [
+        // An event older than the file's archiving, and a readable event that deletes nothing.
+        (
+            5,
+            "recorded as deleted by seq 5, which is not an archive event deleting this file (it was archived",
+        ),
+        (
+            last,
+            &format!(
+                "recorded as deleted by seq {last}, which is not an archive event deleting this file"
+            ),
+        ),
+    ] {
+        conn.execute(
+            "UPDATE archive_deletions SET event_seq = ?1 WHERE first_seq = 2816",
+            [event],
+        )
+        .expect("tamper");
+        let v = run(&db, &["verify"]);
+        let said = format!("{}{}", stdout(&v), stderr(&v));
+        assert!(!v.status.success() && said.contains(why), "{said}");
+    }
 }

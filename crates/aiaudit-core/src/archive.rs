@@ -335,13 +335,19 @@ pub fn deleted(file: &ArchivedFile, event_seq: u64) -> Error {
 /// Checks that the files starting at `first_seqs` may be recorded as deleted: archived files,
 /// not deleted yet, that continue the deleted prefix of `files` (the log's archived files) in
 /// order. The error says why not.
-pub fn check_deletion(files: &[ArchivedFile], first_seqs: &[u64]) -> std::result::Result<(), String> {
+pub fn check_deletion(
+    files: &[ArchivedFile],
+    first_seqs: &[u64],
+) -> std::result::Result<(), String> {
     let mut next = files.iter().take_while(|f| f.deleted_by.is_some()).count();
     for &first in first_seqs {
         match files.get(next) {
             Some(f) if f.first_seq == first && f.deleted_by.is_none() => next += 1,
             _ => {
-                let from = files.get(next).map_or_else(|| "nothing".to_owned(), |f| format!("the file from seq {}", f.first_seq));
+                let from = files.get(next).map_or_else(
+                    || "nothing".to_owned(),
+                    |f| format!("the file from seq {}", f.first_seq),
+                );
                 return Err(format!(
                     "refusing to delete the archived file from seq {first}: deletions must continue the deleted prefix, which {from} continues"
                 ));

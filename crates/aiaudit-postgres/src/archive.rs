@@ -9,7 +9,9 @@
 
 use std::sync::atomic::Ordering;
 
-use aiaudit_core::archive::{ArchivedFile, check_continuation, check_deletion, deleted, unreachable};
+use aiaudit_core::archive::{
+    ArchivedFile, check_continuation, check_deletion, deleted, unreachable,
+};
 use aiaudit_core::layout::BUNDLE_WIDTH;
 use postgres::Row;
 
@@ -73,7 +75,11 @@ impl PostgresStore {
             "{} ORDER BY a.first_seq",
             schema::sql(SELECT_FILES, self.schema())
         );
-        Ok(self.read(|c| c.query(&sql, &[]))?.iter().map(file_of).collect())
+        Ok(self
+            .read(|c| c.query(&sql, &[]))?
+            .iter()
+            .map(file_of)
+            .collect())
     }
 
     /// The records of archived bundle `n`, through the attached archive.
@@ -116,7 +122,8 @@ impl PostgresStore {
             match self.try_drop_files(files) {
                 Err(Error::Postgres { source, .. })
                     if attempt < 4
-                        && source.code() == Some(&postgres::error::SqlState::LOCK_NOT_AVAILABLE) => {}
+                        && source.code()
+                            == Some(&postgres::error::SqlState::LOCK_NOT_AVAILABLE) => {}
                 Err(Error::Postgres { source, .. })
                     if source.code() == Some(&postgres::error::SqlState::LOCK_NOT_AVAILABLE) =>
                 {
@@ -171,8 +178,7 @@ impl PostgresStore {
             .map_err(err)?
             .get(0);
         check_continuation(archived_end as u64, files, bundles as u64).map_err(Error::Archived)?;
-        let insert =
-            format!("INSERT INTO {s}.archives({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)");
+        let insert = format!("INSERT INTO {s}.archives({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)");
         for f in files {
             tx.execute(
                 &insert,
@@ -249,7 +255,8 @@ impl PostgresStore {
             .map(file_of)
             .collect();
         check_deletion(&all, first_seqs).map_err(Error::Archived)?;
-        let insert = format!("INSERT INTO {s}.archive_deletions(first_seq, event_seq) VALUES ($1, $2)");
+        let insert =
+            format!("INSERT INTO {s}.archive_deletions(first_seq, event_seq) VALUES ($1, $2)");
         for &first in first_seqs {
             tx.execute(&insert, &[&(first as i64), &(event_seq as i64)])
                 .map_err(err)?;

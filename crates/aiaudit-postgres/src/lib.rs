@@ -189,11 +189,11 @@ impl PostgresStore {
             })?
             .map(|r| r.get(0));
         if let Some(per) = per {
-            store.partition_bundles = per
-                .parse()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| store.inconsistent(format!("meta.partition_bundles {per:?} is not a number of bundles")))?;
+            store.partition_bundles = per.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                store.inconsistent(format!(
+                    "meta.partition_bundles {per:?} is not a number of bundles"
+                ))
+            })?;
         }
         store.refresh_archive_tables()?;
         // The partition the next bundles go to, so that appends rarely meet a range without one.
@@ -413,7 +413,6 @@ impl Store for PostgresStore {
     ) -> aiaudit_core::Result<()> {
         Ok(self.drop_files(files)?)
     }
-
 
     fn size(&self) -> aiaudit_core::Result<u64> {
         Ok(read::size(self)?)

@@ -141,8 +141,11 @@ mod tests {
             "archive_after = \"365d\"\ndelete_archives_after = \"300d\"\nto = \"file:///tmp/x\"\n",
         )
         .expect_err("before archiving");
-        assert!(e.contains("delete_archives_after") && e.contains("before they are archived"), "{e}");
-                let e = check("archive_after = \"365d\"\n").expect_err("no url");
+        assert!(
+            e.contains("delete_archives_after") && e.contains("before they are archived"),
+            "{e}"
+        );
+        let e = check("archive_after = \"365d\"\n").expect_err("no url");
         assert!(e.contains("retention.to is missing"), "{e}");
         let e = check("archive_after = \"365d\"\nto = \"ftp://x/y\"\n").expect_err("scheme");
         assert!(e.contains("retention.to"), "{e}");

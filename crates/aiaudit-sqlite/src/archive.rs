@@ -2,7 +2,9 @@
 //! empties archived bundles, and reading their records back through an attached
 //! [`ArchiveSource`].
 
-use aiaudit_core::archive::{ArchivedFile, check_continuation, check_deletion, deleted, unreachable};
+use aiaudit_core::archive::{
+    ArchivedFile, check_continuation, check_deletion, deleted, unreachable,
+};
 use aiaudit_core::layout::{BUNDLE_WIDTH, CODEC_ARCHIVED};
 use rusqlite::{Connection, params};
 

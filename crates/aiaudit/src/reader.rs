@@ -6,7 +6,6 @@ use aiaudit_core::{
     ConsistencyBundle, InclusionBundle, LogInfo, NoteVerifier, Query, Store, StoredCheckpoint,
     StoredEntry, consistency_proof, inclusion_proof, root_at,
 };
-use aiaudit_sqlite::SqliteStore;
 use std::path::Path;
 
 use crate::error::{Error, Result};

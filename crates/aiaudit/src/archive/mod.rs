@@ -217,4 +217,3 @@ pub fn archive(
 pub fn manifest_name(name: &str) -> String {
     format!("{}.manifest", name.trim_end_matches(".parquet"))
 }
-

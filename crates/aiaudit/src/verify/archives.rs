@@ -103,7 +103,16 @@ pub(super) fn check(
                     "it is recorded as deleted, but a file before it is not (deletions take the oldest files first)".into(),
                 );
             }
-            if readable(by)
+            // A file is deleted after it was archived, so by a later event.
+            if by <= f.event_seq {
+                range(
+                    v,
+                    format!(
+                        "it is recorded as deleted by seq {by}, which is not an archive event deleting this file (it was archived at seq {})",
+                        f.event_seq
+                    ),
+                );
+            } else if readable(by)
                 && let Some(why) = deletion_problem(store, f, by)?
             {
                 range(v, why);

@@ -671,15 +671,18 @@ fn a_postgres_log_archives_whole_partitions_and_gives_their_space_back() {
     assert!(exists(&mut c, &format!("{schema}.bundles_p000001")));
 
     let arch = dir.path().join("archive");
-    let out = pg(&[
-        "archive",
-        "--older-than",
-        "0s",
-        "--to",
-        &file_url(&arch),
-        "--force",
-        "test",
-    ]);
+    let archive_pg = || {
+        pg(&[
+            "archive",
+            "--older-than",
+            "0s",
+            "--to",
+            &file_url(&arch),
+            "--force",
+            "test",
+        ])
+    };
+    let out = archive_pg();
     // Eleven whole bundles are old enough, but only two whole partitions (bundles 0–7) go.
     assert!(out.contains("archived seqs 0..2047"), "{out}");
     assert!(arch.join("seq-0-2047.parquet").is_file());
@@ -745,15 +748,7 @@ fn a_postgres_log_archives_whole_partitions_and_gives_their_space_back() {
 
     // The next run continues from the end of the prefix, a partition at a time.
     log(3_000, 4_200);
-    let out = pg(&[
-        "archive",
-        "--older-than",
-        "0s",
-        "--to",
-        &file_url(&arch),
-        "--force",
-        "test",
-    ]);
+    let out = archive_pg();
     assert!(out.contains("archived seqs 2048..4095"), "{out}");
     assert!(!exists(&mut c, &format!("{schema}.bundles_p000003")));
     assert!(pg(&["verify", "--archive"]).contains("every row checked"));

@@ -292,6 +292,19 @@ impl AttachedArchive {
     pub fn get(&self) -> Option<std::sync::Arc<dyn ArchiveSource>> {
         self.0.lock().ok().and_then(|a| a.clone())
     }
+
+    /// The records of bundle `bundle` from `file`, which holds it: through the attached
+    /// archive, unless the file was deleted or no archive is attached (errors naming the seqs
+    /// and file).
+    pub fn bundle_records(&self, file: &ArchivedFile, bundle: u64) -> Result<Vec<Vec<u8>>> {
+        if let Some(by) = file.deleted_by {
+            return Err(deleted(file, by));
+        }
+        match self.get() {
+            Some(source) => source.bundle_records(file, bundle),
+            None => Err(unreachable(file, "no archive is attached to this reader")),
+        }
+    }
 }
 
 /// Checks that `files` may be recorded as archived by a store whose archived prefix ends at

@@ -9,9 +9,7 @@
 
 use std::sync::atomic::Ordering;
 
-use aiaudit_core::archive::{
-    ArchivedFile, check_continuation, check_deletion, deleted, unreachable,
-};
+use aiaudit_core::archive::{ArchivedFile, check_continuation, check_deletion};
 use aiaudit_core::layout::BUNDLE_WIDTH;
 use postgres::Row;
 
@@ -98,15 +96,7 @@ impl PostgresStore {
                 "bundle {n} is archived but no archived file holds seq {seq}"
             )));
         };
-        if let Some(by) = file.deleted_by {
-            return Err(Error::Archived(deleted(&file, by).to_string()));
-        }
-        let Some(source) = self.archive.get() else {
-            return Err(Error::Archived(
-                unreachable(&file, "no archive is attached to this reader").to_string(),
-            ));
-        };
-        source
+        self.archive
             .bundle_records(&file, n)
             .map_err(|e| Error::Archived(e.to_string()))
     }

@@ -2,9 +2,7 @@
 //! empties archived bundles, and reading their records back through an attached
 //! [`ArchiveSource`].
 
-use aiaudit_core::archive::{
-    ArchivedFile, check_continuation, check_deletion, deleted, unreachable,
-};
+use aiaudit_core::archive::{ArchivedFile, check_continuation, check_deletion};
 use aiaudit_core::layout::{BUNDLE_WIDTH, CODEC_ARCHIVED};
 use rusqlite::{Connection, params};
 
@@ -77,15 +75,7 @@ impl SqliteStore {
                 "bundle {n} is marked archived but no archived file holds seq {seq}"
             )));
         };
-        if let Some(by) = file.deleted_by {
-            return Err(Error::Archived(deleted(&file, by).to_string()));
-        }
-        let Some(source) = self.archive.get() else {
-            return Err(Error::Archived(
-                unreachable(&file, "no archive is attached to this reader").to_string(),
-            ));
-        };
-        source
+        self.archive
             .bundle_records(&file, n)
             .map_err(|e| Error::Archived(e.to_string()))
     }

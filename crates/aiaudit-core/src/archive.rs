@@ -315,7 +315,8 @@ pub fn check_continuation(
     files: &[ArchivedFile],
     bundles: u64,
 ) -> std::result::Result<(), String> {
-    let width = crate::layout::BUNDLE_WIDTH;
+    // Entry bundles are as wide as tiles (c2sp.org/tlog-tiles).
+    let width = u64::from(crate::tiles::TILE_WIDTH);
     let mut end = archived_end;
     for f in files {
         if f.first_seq != end

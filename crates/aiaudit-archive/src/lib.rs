@@ -28,7 +28,7 @@ mod location;
 pub mod parquet_file;
 mod reader;
 
-pub use io::Io;
+pub use io::{Io, PART, Upload};
 pub use location::Location;
 pub use reader::{ArchiveReader, compare};
 

@@ -1,5 +1,6 @@
 //! `aiaudit export --format openlineage|jsonl`: records for other tools, to standard output or
-//! to a file written whole and then renamed into place (a reader never sees half an export).
+//! to a file written whole and then renamed into place, or to an object uploaded in parts and
+//! completed at the end (a reader never sees half an export).
 
 use aiaudit::lineage::export_openlineage;
 use anyhow::{Context, Result, bail};
@@ -18,12 +19,11 @@ enum Sink {
         out: std::io::BufWriter<std::fs::File>,
     },
     Stdout(std::io::BufWriter<std::io::Stdout>),
-    /// An object, put whole once the export is complete.
+    /// An object, uploaded in parts as the export goes and completed at its end (nothing is
+    /// visible under its name before).
     Object {
         url: String,
-        loc: aiaudit_archive::Location,
-        name: String,
-        bytes: Vec<u8>,
+        upload: aiaudit_archive::Upload,
     },
 }
 
@@ -54,11 +54,11 @@ impl Sink {
             })?;
         let loc =
             aiaudit_archive::Location::for_writing(dir).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let io = aiaudit_archive::Io::new().map_err(|e| anyhow::anyhow!("{e}"))?;
+        let upload = io.upload(&loc, name).map_err(|e| anyhow::anyhow!("{e}"))?;
         Ok(Sink::Object {
             url: url.to_owned(),
-            loc,
-            name: name.to_owned(),
-            bytes: Vec::new(),
+            upload,
         })
     }
 
@@ -66,7 +66,7 @@ impl Sink {
         match self {
             Sink::File { out, .. } => out,
             Sink::Stdout(out) => out,
-            Sink::Object { bytes, .. } => bytes,
+            Sink::Object { upload, .. } => upload,
         }
     }
 
@@ -93,18 +93,12 @@ impl Sink {
                 out.flush()?;
                 Ok(None)
             }
-            Sink::Object {
-                url,
-                loc,
-                name,
-                bytes,
-            } => {
+            Sink::Object { url, upload } => {
                 if failed {
+                    // Dropped unfinished: the upload is aborted.
                     return Ok(None);
                 }
-                let io = aiaudit_archive::Io::new().map_err(|e| anyhow::anyhow!("{e}"))?;
-                io.put(&loc, &name, bytes.into())
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                upload.finish().map_err(|e| anyhow::anyhow!("{e}"))?;
                 Ok(Some(PathBuf::from(url)))
             }
         }

@@ -266,6 +266,42 @@ fn an_s3_archive_on_a_real_s3_api_server() {
     let q = run_s3(&db, MOTO, &["query", "--format", "jsonl", "--limit", "0"]);
     assert!(ok(&q).starts_with(&before));
     assert!(ok(&run_s3(&db, MOTO, &["verify", "--archive"])).contains("every row checked"));
+
+    // An export uploads in parts and completes the object: every record, the archived too.
+    let object = format!("{url}/exports/all.jsonl");
+    ok(&run_s3(
+        &db,
+        MOTO,
+        &["export", "--format", "jsonl", "--to", &object],
+    ));
+    let key = object.trim_start_matches("s3://");
+    let body = get_object(MOTO, key);
+    assert_eq!(
+        body.lines().count(),
+        1_001,
+        "{}",
+        &body[..body.len().min(300)]
+    );
+    assert!(body.contains("\"name\":\"event 7\""));
+}
+
+/// The object at `bucket/key` from the S3-API server, read with a plain GET (moto answers
+/// unsigned requests).
+fn get_object(addr: &str, key: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).expect("S3-API server");
+    write!(
+        s,
+        "GET /{key} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("request");
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).expect("answer");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    answer
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+        .expect("a body")
 }
 
 /// A moto_server of this test's own on `port` (a free one if `None`), so that it can be

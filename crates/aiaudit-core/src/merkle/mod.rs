@@ -7,6 +7,7 @@
 //! (see [`NodeSource`]) and everything else is recomputed in `O(log n)`.
 
 mod builder;
+mod memo;
 mod memory;
 mod prove;
 mod verify;

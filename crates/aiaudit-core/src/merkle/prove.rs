@@ -102,10 +102,11 @@ pub fn inclusion_proof<S: NodeSource + ?Sized>(
             lo += k;
         }
     }
+    let memo = super::memo::TileMemo::new(source, size);
     ranges
         .iter()
         .rev()
-        .map(|&(a, b)| subtree(source, a, b))
+        .map(|&(a, b)| subtree(&memo, a, b))
         .collect()
 }
 
@@ -141,9 +142,10 @@ pub fn consistency_proof<S: NodeSource + ?Sized>(
     if !complete {
         ranges.push((lo, hi));
     }
+    let memo = super::memo::TileMemo::new(source, size2);
     ranges
         .iter()
         .rev()
-        .map(|&(a, b)| subtree(source, a, b))
+        .map(|&(a, b)| subtree(&memo, a, b))
         .collect()
 }

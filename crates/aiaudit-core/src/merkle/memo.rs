@@ -4,7 +4,7 @@
 
 use std::cell::RefCell;
 
-use super::prove::NodeSource;
+use super::source::NodeSource;
 use crate::error::Error;
 use crate::hash::Hash;
 
@@ -12,12 +12,15 @@ use crate::hash::Hash;
 /// so a group of 256 is one read. Any width gives the same nodes; this one the fewest reads.
 const TILE: u64 = 256;
 
+/// `(level, tile)` and the nodes of that tile that exist in the tree.
+type Tile = ((u32, u64), Vec<Hash>);
+
 /// The stored nodes of the tree of `size` leaves, each tile read at most once.
 pub(crate) struct TileMemo<'a, S: ?Sized> {
     source: &'a S,
     size: u64,
-    /// `(level, tile)` and the nodes of that tile that exist in the tree of `size` leaves.
-    tiles: RefCell<Vec<((u32, u64), Vec<Hash>)>>,
+    /// The tiles read so far.
+    tiles: RefCell<Vec<Tile>>,
 }
 
 impl<'a, S: NodeSource + ?Sized> TileMemo<'a, S> {

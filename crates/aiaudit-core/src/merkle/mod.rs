@@ -10,6 +10,7 @@ mod builder;
 mod memo;
 mod memory;
 mod prove;
+mod source;
 mod verify;
 
 pub use builder::{CompactRange, CompletedNode};

@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 import duckdb
+import pytest
 import pyarrow.parquet as pq
 
 import aiaudit
@@ -82,4 +83,18 @@ def test_pyarrow_and_duckdb_count_what_aiaudit_query_counts(tmp_path: Path) -> N
     assert [r["seq"] for r in reader.query(model="fraud", limit=0)] == [json.loads(x)["seq"] for x in fraud]
     report = reader.verify()
     assert report["intact"], report["findings"]
-    assert report["archived"] == [{"first_seq": 0, "end_seq": 2816, "file": "seq-0-2815.parquet", "url": f"file://{archive}"}]
+    file = {"first_seq": 0, "end_seq": 2816, "file": "seq-0-2815.parquet", "url": f"file://{archive}"}
+    assert report["archived"] == [{**file, "deleted_by": None}]
+
+    # At the end of retention the file goes; the reader names the deletion, and the log
+    # still verifies from the hashes it keeps.
+    cli(db, "delete-archives", "--older-than", "0s", "--force", "test")
+    assert not (archive / "seq-0-2815.parquet").exists()
+    reader = aiaudit._native.Reader(str(db))
+    with pytest.raises(aiaudit.AuditError, match="deleted under the retention policy"):
+        reader.get(1234)
+    assert reader.get(2900)["seq"] == 2900
+    report = reader.verify()
+    assert report["intact"], report["findings"]
+    [deleted] = report["archived"]
+    assert deleted["deleted_by"] is not None and deleted["deleted_by"] > 2816

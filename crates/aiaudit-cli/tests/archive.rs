@@ -505,6 +505,31 @@ fn serve_archives_on_its_schedule_and_refuses_a_short_retention() {
         "{event}"
     );
     ok(&run(&db, &["verify", "--archive"]));
+
+    // With delete_archives_after, each run then deletes the archived files past it.
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\ndb = \"r.db\"\n[retention]\narchive_after = \"1s\"\nmin_retention = \"1s\"\nevery = \"1s\"\nforce_reason = \"a test log\"\ndelete_archives_after = \"1s\"\nto = \"{}\"\n",
+            file_url(&arch)
+        ),
+    )
+    .expect("write");
+    let (server, _url) = common::serve_config(&config);
+    let mut deleted = false;
+    for _ in 0..100 {
+        if !arch.join("seq-0-511.parquet").exists() {
+            let v = run(&db, &["verify"]);
+            if stdout(&v).contains("deleted under the retention policy: seqs 0..511") {
+                deleted = true;
+                break;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    common::stop(server);
+    assert!(deleted, "the server did not delete the archive within 10 s");
+    ok(&run(&db, &["verify", "--archive"]));
 }
 
 #[test]

@@ -122,6 +122,15 @@ impl PostgresStore {
                         self.schema()
                     )));
                 }
+                Err(Error::Postgres { source, .. })
+                    if source.code()
+                        == Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE) =>
+                {
+                    return Err(Error::Archived(format!(
+                        "archiving needs the owner of schema {:?} (its roles may only read the archive's tables): {source}; the files are written and nothing was dropped: rerun the same `aiaudit archive` command as the owner",
+                        self.schema()
+                    )));
+                }
                 other => {
                     self.cache.clear();
                     return other;

@@ -678,6 +678,32 @@ fn run_pg(dir: &Path, url: &str, args: &[&str]) -> Output {
         .expect("run aiaudit")
 }
 
+/// Logs events `from..to` (named `event {i}`, user `user-{i % 5}`) to the PostgreSQL log at
+/// `url`, its side files in `dir` (where `run_pg` finds them too).
+fn pg_append(dir: &Path, url: &str, from: u64, to: u64) {
+    // The commands find a PostgreSQL log's secret and subject keys as `<schema>.hmac` and
+    // `<schema>.subjects` in their working directory.
+    let schema = aiaudit_postgres::PgUrl::parse(url).expect("url").schema;
+    let logger = aiaudit::AuditLogger::builder(url)
+        .signing_key_path(dir.join("pg.key"))
+        .hmac_key_path(dir.join(format!("{schema}.hmac")))
+        .subject_keys_path(dir.join(format!("{schema}.subjects")))
+        .batch_size(500)
+        .open()
+        .expect("open the PostgreSQL log");
+    for i in from..to {
+        logger
+            .log(
+                aiaudit::Event::new("model_inference", format!("event {i}"))
+                    .user(format!("user-{}", i % 5))
+                    .model("credit-risk", "1.0")
+                    .detail("i", i),
+            )
+            .expect("log");
+    }
+    logger.close().expect("close");
+}
+
 /// Bytes the schema's tables, indexes and TOAST take.
 fn schema_bytes(c: &mut postgres::Client, schema: &str) -> i64 {
     c.query_one(
@@ -702,27 +728,7 @@ fn a_postgres_log_archives_whole_partitions_and_gives_their_space_back() {
     let dir = tempfile::tempdir().expect("tmp");
     // Partitions of 4 bundles (1,024 records), so that a small log has some to give back.
     let url = format!("{}?schema={schema}&partition_bundles=4", common::pg_base());
-    let log = |from: u64, to: u64| {
-        // Side files in the test's directory, where the commands below find them too.
-        let logger = aiaudit::AuditLogger::builder(&url)
-            .signing_key_path(dir.path().join("pg.key"))
-            .hmac_key_path(dir.path().join("archive_pg.hmac"))
-            .subject_keys_path(dir.path().join("archive_pg.subjects"))
-            .batch_size(500)
-            .open()
-            .expect("open the PostgreSQL log");
-        for i in from..to {
-            logger
-                .log(
-                    aiaudit::Event::new("model_inference", format!("event {i}"))
-                        .user(format!("user-{}", i % 5))
-                        .model("credit-risk", "1.0")
-                        .detail("i", i),
-                )
-                .expect("log");
-        }
-        logger.close().expect("close");
-    };
+    let log = |from: u64, to: u64| pg_append(dir.path(), &url, from, to);
     log(0, 3_000);
     let pg = |args: &[&str]| ok(&run_pg(dir.path(), &url, args));
     let mut c = postgres::Client::connect(&common::pg_base(), postgres::NoTls).expect("connect");
@@ -959,4 +965,75 @@ fn archived_files_past_retention_are_deleted_with_the_log_still_whole() {
         let said = format!("{}{}", stdout(&v), stderr(&v));
         assert!(!v.status.success() && said.contains(why), "{said}");
     }
+}
+
+#[test]
+fn postgres_archive_runs_killed_at_random_points_never_lose_a_record() {
+    let schema = "archive_pg_kill";
+    common::drop_pg_schema(schema);
+    let dir = tempfile::tempdir().expect("tmp");
+    let url = format!("{}?schema={schema}&partition_bundles=4", common::pg_base());
+    pg_append(dir.path(), &url, 0, 2_000);
+    let all = || {
+        ok(&run_pg(
+            dir.path(),
+            &url,
+            &["query", "--format", "jsonl", "--limit", "0"],
+        ))
+    };
+    let before = all();
+    let arch = file_url(&dir.path().join("archive"));
+    let args = [
+        "archive",
+        "--older-than",
+        "0s",
+        "--to",
+        &arch,
+        "--force",
+        "test",
+    ];
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    for round in 0..10 {
+        // A partition's worth more each round, so that every run has one to move.
+        pg_append(
+            dir.path(),
+            &url,
+            10_000 + round * 1_100,
+            11_100 + round * 1_100,
+        );
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let delay = std::time::Duration::from_millis(seed % 500);
+        let mut child = bin()
+            .current_dir(dir.path())
+            .arg("--db")
+            .arg(&url)
+            .arg("--signing-key")
+            .arg(dir.path().join("pg.key"))
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn");
+        std::thread::sleep(delay);
+        let _ = child.kill();
+        let _ = child.wait();
+        // Whatever partition went is in a recorded file; every record reads as it was.
+        let v = run_pg(dir.path(), &url, &["verify", "--archive"]);
+        assert!(
+            v.status.success(),
+            "round {round}: {}{}",
+            stdout(&v),
+            stderr(&v)
+        );
+        assert!(
+            all().starts_with(&before),
+            "round {round}: a record changed"
+        );
+    }
+    ok(&run_pg(dir.path(), &url, &args));
+    ok(&run_pg(dir.path(), &url, &["verify", "--archive"]));
+    assert!(all().starts_with(&before));
+    common::drop_pg_schema(schema);
 }

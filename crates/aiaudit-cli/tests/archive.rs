@@ -738,6 +738,46 @@ fn a_postgres_log_archives_whole_partitions_and_gives_their_space_back() {
     assert!(exists(&mut c, &format!("{schema}.bundles_p000001")));
 
     let arch = dir.path().join("archive");
+    // A writer's login may append but not archive: refused before anything is written.
+    let login = format!("{schema}_login");
+    c.batch_execute(&format!(
+        "DROP ROLE IF EXISTS {login}; CREATE ROLE {login} LOGIN IN ROLE {schema}_writer"
+    ))
+    .expect("a writer's login");
+    let as_writer = url.replacen("://postgres@", &format!("://{login}@"), 1);
+    assert_ne!(
+        as_writer, url,
+        "the test's PostgreSQL URL names the user postgres"
+    );
+    let refused = run_pg(
+        dir.path(),
+        &as_writer,
+        &[
+            "archive",
+            "--older-than",
+            "0s",
+            "--to",
+            &file_url(&arch),
+            "--force",
+            "test",
+        ],
+    );
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("may not archive schema")
+            && stderr(&refused).contains("Nothing was written"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(!arch.join("seq-0-2047.parquet").exists());
+    assert_eq!(
+        pg(&[
+            "query", "--type", "archive", "--limit", "0", "--format", "jsonl"
+        ]),
+        ""
+    );
+    c.batch_execute(&format!("DROP ROLE {login}"))
+        .expect("drop the login");
     let archive_pg = || {
         pg(&[
             "archive",

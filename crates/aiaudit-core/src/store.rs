@@ -414,6 +414,13 @@ pub trait Store: NodeSource + Send {
         ))
     }
 
+    /// Whether this connection may drop archived records ([`Store::drop_archived`]), asked
+    /// before any file is written: `Err` says why not (PostgreSQL: only the schema's owner
+    /// detaches partitions).
+    fn may_archive(&self) -> Result<()> {
+        Ok(())
+    }
+
     /// Records that the archived files starting at `first_seqs` were deleted under the
     /// retention policy by the `archive` event at `event_seq`, in one transaction. They must
     /// continue the deleted prefix of the archived files ([`crate::archive::check_deletion`]).

@@ -64,6 +64,27 @@ impl PostgresStore {
         }
     }
 
+    /// Whether the connected role may archive: detaching partitions of `bundles` and adding
+    /// to the archive's tables take the owner of `bundles` (or a member of its role).
+    pub(crate) fn may_archive(&self) -> Result<(), Error> {
+        let s = self.schema().to_owned();
+        let row = self.read(|c| {
+            c.query_one(
+                "SELECT pg_has_role(current_user, c.relowner, 'USAGE'), current_user::text, \
+                        pg_get_userbyid(c.relowner)::text \
+                 FROM pg_class c WHERE c.oid = to_regclass($1)",
+                &[&format!("{s}.bundles")],
+            )
+        })?;
+        let (owner_ok, user, owner): (bool, String, String) = (row.get(0), row.get(1), row.get(2));
+        if owner_ok {
+            return Ok(());
+        }
+        Err(Error::Archived(format!(
+            "role {user:?} may not archive schema {s:?}: archiving detaches partitions of its bundles, which only their owner {owner:?} (or a member of that role) may do; the writer and reader roles may only read the archive. Nothing was written: run `aiaudit archive` as {owner:?}"
+        )))
+    }
+
     /// Every archived file, by seq.
     pub(crate) fn archived_files(&self) -> Result<Vec<ArchivedFile>, Error> {
         if !self.archive_tables.load(Ordering::SeqCst) {

@@ -398,6 +398,10 @@ impl Store for PostgresStore {
         self.archive.get()
     }
 
+    fn may_archive(&self) -> aiaudit_core::Result<()> {
+        Ok(PostgresStore::may_archive(self)?)
+    }
+
     fn record_deletions(&mut self, first_seqs: &[u64], event_seq: u64) -> aiaudit_core::Result<()> {
         Ok(self.delete_files(first_seqs, event_seq)?)
     }

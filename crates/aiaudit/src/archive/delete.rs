@@ -65,6 +65,7 @@ pub fn delete_archives(logger: &AuditLogger, opts: &DeleteOptions) -> Result<Del
         opts.force_reason.as_deref(),
     )?;
     let mut store = crate::location::open_store(logger.path())?;
+    store.may_archive()?;
     let files = store.archived()?;
     let deleted_end = files
         .iter()

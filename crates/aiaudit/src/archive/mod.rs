@@ -116,6 +116,7 @@ pub fn archive(
     let loc = Location::for_writing(&opts.to).map_err(archive_err)?;
     let io = Io::new().map_err(archive_err)?;
     let mut store = crate::location::open_store(logger.path())?;
+    store.may_archive()?;
     let start = store.archived()?.last().map_or(0, |f| f.end_seq);
     let Some(cp) = store.latest_checkpoint()? else {
         return Ok(ArchiveOutcome::default());

@@ -291,6 +291,19 @@ pub(crate) fn chunk(rng: &mut Rng, from: u64, n: u64) -> Vec<aiaudit::Event> {
 /// Durable ingest through `AuditLogger` into a fresh log: the Merkle tree, the query index and a
 /// signed checkpoint per batch. Timed from the first call until everything is committed; the
 /// clock stops (after a flush, with the writer idle) while the next chunk of events is built.
+/// Logs `events` benchmark predictions through `log`, a chunk of them built at a time.
+pub(crate) fn log_predictions(log: &AuditLogger, rng: &mut Rng, events: u64) -> Result<()> {
+    let mut done = 0;
+    while done < events {
+        let n = CHUNK.min(events - done);
+        for e in chunk(rng, done, n) {
+            log.log(e)?;
+        }
+        done += n;
+    }
+    Ok(())
+}
+
 fn ingest(db: &Path, events: u64, rng: &mut Rng, redaction: bool) -> Result<f64> {
     remove_log(db);
     let mut b = AuditLogger::builder(db).durability(Durability::Async);

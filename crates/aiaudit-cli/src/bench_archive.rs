@@ -10,7 +10,7 @@ use anyhow::{Context, Result, bail};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::bench::{CHUNK, bench_dir, chunk, median, remove_log};
+use crate::bench::{bench_dir, median, remove_log};
 use crate::demo::Rng;
 
 fn file_size(db: &Path) -> u64 {
@@ -55,14 +55,7 @@ pub fn run(events: u64, dir: Option<&Path>, runs: usize) -> Result<()> {
         .durability(Durability::Async)
         .open()?;
     let mut rng = Rng::new(7);
-    let mut done = 0;
-    while done < events {
-        let n = CHUNK.min(events - done);
-        for e in chunk(&mut rng, done, n) {
-            log.log(e)?;
-        }
-        done += n;
-    }
+    crate::bench::log_predictions(&log, &mut rng, events)?;
     log.close()?;
     drop(log);
     let before = file_size(&db);

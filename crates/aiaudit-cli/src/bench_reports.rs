@@ -12,7 +12,7 @@ use anyhow::{Context as _, Result, bail};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::bench::{CHUNK, bench_dir, chunk, median, remove_log};
+use crate::bench::{bench_dir, median, remove_log};
 use crate::demo::Rng;
 
 /// The median of `runs` timings of `f`, in seconds.
@@ -39,14 +39,7 @@ fn build(db: &Path, events: u64) -> Result<f64> {
     for e in crate::demo::pipeline_events() {
         log.log(e)?;
     }
-    let mut done = 0;
-    while done < events {
-        let n = CHUNK.min(events - done);
-        for e in chunk(&mut rng, done, n) {
-            log.log(e)?;
-        }
-        done += n;
-    }
+    crate::bench::log_predictions(&log, &mut rng, events)?;
     log.close()?;
     Ok(t.elapsed().as_secs_f64())
 }

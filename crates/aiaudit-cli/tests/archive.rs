@@ -17,19 +17,24 @@ fn ok(o: &Output) -> String {
     stdout(o)
 }
 
+/// `archive` of everything old enough now, below six months with a reason.
+fn archive_now(to: &str) -> [&str; 7] {
+    [
+        "archive",
+        "--older-than",
+        "0s",
+        "--to",
+        to,
+        "--force",
+        "test",
+    ]
+}
+
+/// `delete-archives` of every archived file, below six months with a reason.
+const DELETE_NOW: [&str; 5] = ["delete-archives", "--older-than", "0s", "--force", "test"];
+
 fn archive(db: &Path, to: &str) -> Output {
-    run(
-        db,
-        &[
-            "archive",
-            "--older-than",
-            "0s",
-            "--to",
-            to,
-            "--force",
-            "test",
-        ],
-    )
+    run(db, &archive_now(to))
 }
 
 fn file_url(dir: &Path) -> String {
@@ -249,19 +254,7 @@ fn an_s3_archive_on_a_real_s3_api_server() {
             .and_then(|n| n.to_str())
             .expect("name")
     );
-    let out = run_s3(
-        &db,
-        MOTO,
-        &[
-            "archive",
-            "--older-than",
-            "0s",
-            "--to",
-            &url,
-            "--force",
-            "test",
-        ],
-    );
+    let out = run_s3(&db, MOTO, &archive_now(&url));
     assert!(ok(&out).contains("archived seqs 0..767"));
     let q = run_s3(&db, MOTO, &["query", "--format", "jsonl", "--limit", "0"]);
     assert!(ok(&q).starts_with(&before));
@@ -345,19 +338,7 @@ fn an_object_store_that_stops_drops_nothing_and_a_rerun_finishes() {
     let before = query_all(&db);
     moto.kill().expect("kill");
     moto.wait().expect("wait");
-    let out = run_s3(
-        &db,
-        &addr,
-        &[
-            "archive",
-            "--older-than",
-            "0s",
-            "--to",
-            "s3://bkt/x",
-            "--force",
-            "test",
-        ],
-    );
+    let out = run_s3(&db, &addr, &archive_now("s3://bkt/x"));
     assert!(!out.status.success());
     let err = stderr(&out);
     assert!(
@@ -371,19 +352,7 @@ fn an_object_store_that_stops_drops_nothing_and_a_rerun_finishes() {
     // The same server back (on the same port, empty): the rerun finishes.
     let port = addr.rsplit(':').next().and_then(|p| p.parse().ok());
     let (mut moto, _) = private_moto(port);
-    let out = run_s3(
-        &db,
-        &addr,
-        &[
-            "archive",
-            "--older-than",
-            "0s",
-            "--to",
-            "s3://bkt/x",
-            "--force",
-            "test",
-        ],
-    );
+    let out = run_s3(&db, &addr, &archive_now("s3://bkt/x"));
     assert!(ok(&out).contains("archived seqs 0..511"));
     assert!(
         ok(&run_s3(
@@ -416,15 +385,7 @@ fn archive_runs_killed_at_random_points_never_lose_a_record() {
         let mut child = bin()
             .arg("--db")
             .arg(&db)
-            .args([
-                "archive",
-                "--older-than",
-                "0s",
-                "--to",
-                &url,
-                "--force",
-                "test",
-            ])
+            .args(archive_now(&url))
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -749,19 +710,7 @@ fn a_postgres_log_archives_whole_partitions_and_gives_their_space_back() {
         as_writer, url,
         "the test's PostgreSQL URL names the user postgres"
     );
-    let refused = run_pg(
-        dir.path(),
-        &as_writer,
-        &[
-            "archive",
-            "--older-than",
-            "0s",
-            "--to",
-            &file_url(&arch),
-            "--force",
-            "test",
-        ],
-    );
+    let refused = run_pg(dir.path(), &as_writer, &archive_now(&file_url(&arch)));
     assert!(!refused.status.success());
     assert!(
         stderr(&refused).contains("may not archive schema")
@@ -778,17 +727,7 @@ fn a_postgres_log_archives_whole_partitions_and_gives_their_space_back() {
     );
     c.batch_execute(&format!("DROP ROLE {login}"))
         .expect("drop the login");
-    let archive_pg = || {
-        pg(&[
-            "archive",
-            "--older-than",
-            "0s",
-            "--to",
-            &file_url(&arch),
-            "--force",
-            "test",
-        ])
-    };
+    let archive_pg = || pg(&archive_now(&file_url(&arch)));
     let out = archive_pg();
     // Eleven whole bundles are old enough, but only two whole partitions (bundles 0–7) go.
     assert!(out.contains("archived seqs 0..2047"), "{out}");
@@ -861,7 +800,7 @@ fn a_postgres_log_archives_whole_partitions_and_gives_their_space_back() {
     assert!(pg(&["verify", "--archive"]).contains("every row checked"));
 
     // Deleting past retention works the same on PostgreSQL.
-    let out = pg(&["delete-archives", "--older-than", "0s", "--force", "test"]);
+    let out = pg(&DELETE_NOW);
     assert!(out.contains("deleted the archive of seqs 0..4095"), "{out}");
     assert!(!arch.join("seq-0-2047.parquet").exists());
     assert!(stderr(&run_pg(dir.path(), &url, &["show", "7"])).contains("were deleted"));
@@ -892,10 +831,7 @@ fn archived_files_past_retention_are_deleted_with_the_log_still_whole() {
     );
     assert!(parquet.is_file());
 
-    let out = ok(&run(
-        &db,
-        &["delete-archives", "--older-than", "0s", "--force", "test"],
-    ));
+    let out = ok(&run(&db, &DELETE_NOW));
     assert!(out.contains("deleted the archive of seqs 0..2815"), "{out}");
     assert!(!parquet.exists() && !arch.join("seq-0-2815.manifest").exists());
     // The deletion is an archive event of its own, at the end.
@@ -943,13 +879,7 @@ fn archived_files_past_retention_are_deleted_with_the_log_still_whole() {
         "{v}"
     );
     ok(&run(&db, &["verify", "--archive"]));
-    assert!(
-        ok(&run(
-            &db,
-            &["delete-archives", "--older-than", "0s", "--force", "test"]
-        ))
-        .contains("nothing to delete")
-    );
+    assert!(ok(&run(&db, &DELETE_NOW)).contains("nothing to delete"));
 
     // Objects that cannot be removed are named; the deletion stands, and a rerun removes them.
     common::append(&db, 3_000, 3_600, 500);
@@ -957,10 +887,7 @@ fn archived_files_past_retention_are_deleted_with_the_log_still_whole() {
     let manifest = arch.join("seq-2816-3583.manifest");
     std::fs::remove_file(&manifest).expect("rm");
     std::fs::create_dir_all(manifest.join("blocker")).expect("a directory in its place");
-    let stuck = run(
-        &db,
-        &["delete-archives", "--older-than", "0s", "--force", "test"],
-    );
+    let stuck = run(&db, &DELETE_NOW);
     assert!(!stuck.status.success());
     assert!(
         stderr(&stuck).contains("could not be removed") && stderr(&stuck).contains("rerun"),
@@ -970,10 +897,7 @@ fn archived_files_past_retention_are_deleted_with_the_log_still_whole() {
     assert!(stderr(&run(&db, &["show", "3000"])).contains("were deleted"));
     std::fs::remove_dir_all(&manifest).expect("rm");
     std::fs::write(&manifest, "left over").expect("write");
-    ok(&run(
-        &db,
-        &["delete-archives", "--older-than", "0s", "--force", "test"],
-    ));
+    ok(&run(&db, &DELETE_NOW));
     assert!(!manifest.exists());
     ok(&run(&db, &["verify", "--archive"]));
 
@@ -1023,15 +947,7 @@ fn postgres_archive_runs_killed_at_random_points_never_lose_a_record() {
     };
     let before = all();
     let arch = file_url(&dir.path().join("archive"));
-    let args = [
-        "archive",
-        "--older-than",
-        "0s",
-        "--to",
-        &arch,
-        "--force",
-        "test",
-    ];
+    let args = archive_now(&arch);
     let mut seed = 0x2545_f491_4f6c_dd1du64;
     for round in 0..10 {
         // A partition's worth more each round, so that every run has one to move.

@@ -346,6 +346,16 @@ pub fn deleted(file: &ArchivedFile, event_seq: u64) -> Error {
     ))
 }
 
+/// Where the deleted prefix of `files` (a log's archived files, in seq order) ends: the
+/// records below it are gone from the archive too.
+pub fn deleted_end(files: &[ArchivedFile]) -> u64 {
+    files
+        .iter()
+        .take_while(|f| f.deleted_by.is_some())
+        .last()
+        .map_or(0, |f| f.end_seq)
+}
+
 /// Checks that the files starting at `first_seqs` may be recorded as deleted: archived files,
 /// not deleted yet, that continue the deleted prefix of `files` (the log's archived files) in
 /// order. The error says why not.

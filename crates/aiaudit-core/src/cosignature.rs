@@ -27,7 +27,10 @@ use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use std::fmt;
 
 use crate::error::{Error, Result};
-use crate::note::{check_name, split_note, split_typed_key, typed_key_id};
+use crate::note::{
+    check_key_id, check_name, random_seed, split_note, split_private_key, split_typed_key,
+    typed_key_id,
+};
 
 /// The signature type byte of `cosignature/v1` with Ed25519.
 pub const ALG_COSIGNATURE_V1: u8 = 0x04;
@@ -56,9 +59,7 @@ impl CosignatureSigner {
     /// A fresh random key named `name` (a witness's name, such as `witness.example/w1`).
     pub fn generate(name: &str) -> Result<Self> {
         check_name(name)?;
-        let mut seed = [0u8; 32];
-        getrandom::fill(&mut seed).map_err(|e| Error::Key(format!("no randomness: {e}")))?;
-        Ok(Self::from_seed(name, seed))
+        Ok(Self::from_seed(name, random_seed()?))
     }
 
     fn from_seed(name: &str, seed: [u8; 32]) -> Self {
@@ -73,21 +74,9 @@ impl CosignatureSigner {
 
     /// Parses `PRIVATE+KEY+name+keyid+base64(0x04 ‖ seed)`.
     pub fn parse(s: &str) -> Result<Self> {
-        let rest = s
-            .trim()
-            .strip_prefix("PRIVATE+KEY+")
-            .ok_or_else(|| Error::Key("a signing key starts with PRIVATE+KEY+".into()))?;
-        let (name, id, seed) = split_typed_key(rest, ALG_COSIGNATURE_V1, WHAT)?;
-        let seed: [u8; 32] = seed
-            .try_into()
-            .map_err(|_| Error::Key("seed is not 32 bytes".into()))?;
+        let (name, id, seed) = split_private_key(s, ALG_COSIGNATURE_V1, WHAT)?;
         let signer = Self::from_seed(name, seed);
-        if signer.id != id {
-            return Err(Error::Key(format!(
-                "key id {id:08x} does not match the key (expected {:08x})",
-                signer.id
-            )));
-        }
+        check_key_id(id, signer.id)?;
         Ok(signer)
     }
 

@@ -44,8 +44,46 @@ pub(crate) fn typed_key_id(name: &str, alg: u8, public: &[u8; 32]) -> u32 {
 }
 
 /// Splits `name+hex+b64` at the first two `+` (base64 may itself contain `+`).
+/// What an Ed25519 key's bytes must be.
+const ED25519_KEY: &str = "an Ed25519 key (0x01 ‖ 32 bytes)";
+
 fn split_key(s: &str) -> Result<(&str, u32, Vec<u8>)> {
-    split_typed_key(s, ALG_ED25519, "an Ed25519 key (0x01 ‖ 32 bytes)")
+    split_typed_key(s, ALG_ED25519, ED25519_KEY)
+}
+
+/// 32 bytes from the operating system's random source: a new key's seed.
+pub(crate) fn random_seed() -> Result<[u8; 32]> {
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|e| Error::Key(format!("no randomness: {e}")))?;
+    Ok(seed)
+}
+
+/// Splits a private key string `PRIVATE+KEY+name+hex+b64(alg ‖ seed)` of type `alg` into its
+/// name, key id and seed.
+pub(crate) fn split_private_key<'a>(
+    s: &'a str,
+    alg: u8,
+    what: &str,
+) -> Result<(&'a str, u32, [u8; 32])> {
+    let rest = s
+        .trim()
+        .strip_prefix("PRIVATE+KEY+")
+        .ok_or_else(|| Error::Key("a signing key starts with PRIVATE+KEY+".into()))?;
+    let (name, id, seed) = split_typed_key(rest, alg, what)?;
+    let seed: [u8; 32] = seed
+        .try_into()
+        .map_err(|_| Error::Key("seed is not 32 bytes".into()))?;
+    Ok((name, id, seed))
+}
+
+/// Refuses a parsed private key whose stated id is not its own.
+pub(crate) fn check_key_id(stated: u32, actual: u32) -> Result<()> {
+    if stated != actual {
+        return Err(Error::Key(format!(
+            "key id {stated:08x} does not match the key (expected {actual:08x})"
+        )));
+    }
+    Ok(())
 }
 
 /// Splits `name+hex+b64(alg ‖ 32 bytes)`, refusing another type as not `what`.
@@ -131,9 +169,7 @@ impl NoteSigner {
     /// A fresh random key named `name` (from the operating system's random source).
     pub fn generate(name: &str) -> Result<Self> {
         check_name(name)?;
-        let mut seed = [0u8; 32];
-        getrandom::fill(&mut seed).map_err(|e| Error::Key(format!("no randomness: {e}")))?;
-        Ok(Self::from_seed(name, seed))
+        Ok(Self::from_seed(name, random_seed()?))
     }
 
     fn from_seed(name: &str, seed: [u8; 32]) -> Self {
@@ -169,21 +205,9 @@ impl NoteSigner {
 
     /// Parses `PRIVATE+KEY+name+keyid+base64(0x01 ‖ seed)`.
     pub fn parse(s: &str) -> Result<Self> {
-        let rest = s
-            .trim()
-            .strip_prefix("PRIVATE+KEY+")
-            .ok_or_else(|| Error::Key("a signing key starts with PRIVATE+KEY+".into()))?;
-        let (name, id, seed) = split_key(rest)?;
-        let seed: [u8; 32] = seed
-            .try_into()
-            .map_err(|_| Error::Key("seed is not 32 bytes".into()))?;
+        let (name, id, seed) = split_private_key(s, ALG_ED25519, ED25519_KEY)?;
         let signer = Self::from_seed(name, seed);
-        if signer.id != id {
-            return Err(Error::Key(format!(
-                "key id {id:08x} does not match the key (expected {:08x})",
-                signer.id
-            )));
-        }
+        check_key_id(id, signer.id)?;
         Ok(signer)
     }
 

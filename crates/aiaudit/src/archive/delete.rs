@@ -67,11 +67,7 @@ pub fn delete_archives(logger: &AuditLogger, opts: &DeleteOptions) -> Result<Del
     let mut store = crate::location::open_store(logger.path())?;
     store.may_archive()?;
     let files = store.archived()?;
-    let deleted_end = files
-        .iter()
-        .take_while(|f| f.deleted_by.is_some())
-        .last()
-        .map_or(0, |f| f.end_seq);
+    let deleted_end = aiaudit_core::archive::deleted_end(&files);
     let archived_end = files.last().map_or(0, |f| f.end_seq);
     let cutoff = aiaudit_core::timefmt::now_ns()
         .saturating_sub(i64::try_from(opts.older_than.as_nanos()).unwrap_or(i64::MAX));

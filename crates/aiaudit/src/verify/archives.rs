@@ -20,11 +20,7 @@ pub(super) fn check(
     fetch: bool,
 ) -> aiaudit_core::Result<()> {
     let archived_end = files.last().map_or(0, |f| f.end_seq);
-    let deleted_end = files
-        .iter()
-        .take_while(|f| f.deleted_by.is_some())
-        .last()
-        .map_or(0, |f| f.end_seq);
+    let deleted_end = aiaudit_core::archive::deleted_end(files);
     // An event can be read where its records are: in the store, or with `fetch` in a file
     // that was not deleted.
     let readable = |seq: u64| seq >= archived_end || (fetch && seq >= deleted_end);

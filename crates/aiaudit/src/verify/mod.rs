@@ -174,11 +174,7 @@ pub fn verify_store(
     let files = store.archived()?;
     let archived_end = files.last().map_or(0, |f| f.end_seq);
     // Deleted files (a prefix of the archived ones) have no records left to read.
-    let deleted_end = files
-        .iter()
-        .take_while(|f| f.deleted_by.is_some())
-        .last()
-        .map_or(0, |f| f.end_seq);
+    let deleted_end = aiaudit_core::archive::deleted_end(&files);
     archives::check(&mut v, store, &all_keys, &files, opts.archive)?;
     let unread = if opts.archive {
         deleted_end

@@ -73,9 +73,11 @@ impl SqliteStore {
             });
         }
         let conn = Connection::open(&real).map_err(|e| classify(path, e))?;
-        // Large pages halve the per-row cost of appending ~500-byte records (measured with the
-        // `append_speed` example); set before the first table exists.
-        conn.pragma_update(None, "page_size", 16_384)
+        // 8 KiB pages: a full tile (8,192 bytes of hashes) overflows into one page instead of
+        // taking a 16 KiB page of its own, and a bundle's last overflow page wastes half as
+        // much (docs/performance.md, "Page size"). Files made with 16 KiB pages keep them.
+        // Set before the first table exists.
+        conn.pragma_update(None, "page_size", 8_192)
             .map_err(|e| classify(path, e))?;
         let mut store = SqliteStore {
             conn,
@@ -542,5 +544,28 @@ impl Store for SqliteStore {
         f: &mut dyn FnMut(u64, &[u8]) -> aiaudit_core::Result<bool>,
     ) -> aiaudit_core::Result<()> {
         summaries::each(self, from, to, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// New files get the page size the layout was measured with (a full tile then fits one
+    /// overflow page instead of half-filling a page of its own).
+    #[test]
+    fn new_logs_use_8_kib_pages() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let info = LogInfo {
+            origin: "example.com/log".into(),
+            verifier_key: "k".into(),
+            created_ns: 0,
+        };
+        let store = SqliteStore::create(&dir.path().join("a.db"), &info).expect("create");
+        let page: i64 = store
+            .conn
+            .query_row("PRAGMA page_size", [], |r| r.get(0))
+            .expect("page_size");
+        assert_eq!(page, 8192);
     }
 }

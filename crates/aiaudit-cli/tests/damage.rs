@@ -81,10 +81,11 @@ fn record_offsets(db: &Path, bytes: &[u8], seq: u64) -> Vec<usize> {
     found
 }
 
-/// Offsets in `bytes` of every copy of a piece of `value`. A value larger than a page's room
-/// is stored in pieces (its start on the row's page, the rest in overflow pages of page size
-/// − 4 bytes each), so a 64-byte window from its middle, or failing that from elsewhere, stands
-/// for it: compressed records and hashes do not repeat by chance.
+/// Offsets in `bytes` of every copy of `value`, or of pieces of it. A value larger than a
+/// page's room is stored in pieces (its start on the row's page, the rest in overflow pages of
+/// page size − 4 bytes each), so 64-byte windows from five places of it stand for it, and the
+/// hits of all of them are taken: the live copy is among them unless every window straddles a
+/// page boundary. Compressed records and hashes do not repeat by chance.
 fn copies(bytes: &[u8], value: &[u8]) -> Vec<usize> {
     const W: usize = 64;
     let find = |w: &[u8]| -> Vec<usize> {
@@ -98,12 +99,14 @@ fn copies(bytes: &[u8], value: &[u8]) -> Vec<usize> {
     if value.len() <= W {
         return find(value);
     }
-    let n = value.len();
-    [n / 2 - W / 2, n / 4, 3 * n / 4 - W, 0, n - W]
+    let last = value.len() - W;
+    let mut found: Vec<usize> = [0, last / 4, last / 2, 3 * last / 4, last]
         .into_iter()
-        .map(|start| find(&value[start..start + W]))
-        .find(|found| !found.is_empty())
-        .unwrap_or_default()
+        .flat_map(|start| find(&value[start..start + W]))
+        .collect();
+    found.sort_unstable();
+    found.dedup();
+    found
 }
 
 /// The error is one line and names no cause twice.

@@ -209,7 +209,7 @@ pub fn verify_store(
         match item {
             scan::Item::Piece(p) => v.summary_piece(p),
             scan::Item::Entry((e, leaf, problems)) => {
-                v.process(*e, leaf, problems)?;
+                v.process(e, leaf, problems)?;
                 if v.entries() % 65_536 == 0 {
                     progress(v.entries(), total);
                 }

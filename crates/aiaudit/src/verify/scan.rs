@@ -13,9 +13,8 @@ const SCAN_CHUNK: usize = 2048;
 const WORKERS: usize = 2;
 
 /// An entry (its leaf data dropped, its query fields derived), its recomputed leaf hash, and
-/// what is wrong with it alone. Entries travel boxed: an entry is a few hundred bytes, handed on
-/// five times between the reading thread, a worker and the checks, and each move copied it.
-pub(super) type Checked = (Box<StoredEntry>, Hash, Vec<String>);
+/// what is wrong with it alone.
+pub(super) type Checked = (StoredEntry, Hash, Vec<String>);
 
 /// What comes back, in seq order: summary pieces of a chunk's records, then its entries.
 // Items are handed over one at a time and never stored, so their size costs nothing.
@@ -31,7 +30,7 @@ pub(super) enum Item {
 type Done = (Vec<Piece>, Vec<Checked>);
 
 /// A checking thread's input (dropped to stop it) and output.
-type Worker = (Option<SyncSender<Vec<Box<StoredEntry>>>>, Receiver<Done>);
+type Worker = (Option<SyncSender<Vec<StoredEntry>>>, Receiver<Done>);
 
 /// The summary piece `seq`'s record belongs to (a new one at a bundle's start or a chunk's),
 /// or `None` for a record not below `covered`.
@@ -53,9 +52,7 @@ fn piece_of(pieces: &mut Vec<Piece>, seq: u64, covered: u64) -> Option<&mut Piec
 }
 
 /// Checks a chunk of entries; the records below `covered` also make summary pieces.
-// Boxed on purpose: see [`Checked`].
-#[allow(clippy::vec_box)]
-fn check_chunk(chunk: Vec<Box<StoredEntry>>, covered: u64) -> Done {
+fn check_chunk(chunk: Vec<StoredEntry>, covered: u64) -> Done {
     let mut pieces = Vec::new();
     let checked = chunk
         .into_iter()
@@ -70,7 +67,7 @@ fn check_chunk(chunk: Vec<Box<StoredEntry>>, covered: u64) -> Done {
 /// Checks one entry against its own record — the leaf hash, the record's own seq and time
 /// against the row's — derives its query fields for the index check, and adds it to its
 /// summary `piece` (which an unreadable record spoils) from the same parse.
-fn check_record(mut e: Box<StoredEntry>, piece: Option<&mut Piece>) -> Checked {
+fn check_record(mut e: StoredEntry, piece: Option<&mut Piece>) -> Checked {
     let leaf = leaf_hash(&e.data);
     let mut problems = Vec::new();
     // Stores give empty leaf data for a record they hold but cannot read (a bundle that does
@@ -136,7 +133,7 @@ pub(super) fn checked_entries(
         // Chunk k goes to worker k % WORKERS and comes back from it, so results stay in order.
         let mut workers: Vec<Worker> = Vec::with_capacity(WORKERS);
         for _ in 0..WORKERS {
-            let (to_worker, work) = sync_channel::<Vec<Box<StoredEntry>>>(2);
+            let (to_worker, work) = sync_channel::<Vec<StoredEntry>>(2);
             let (to_main, done) = sync_channel::<Done>(2);
             scope.spawn(move || {
                 for chunk in work {
@@ -160,7 +157,7 @@ pub(super) fn checked_entries(
             }
             Ok(())
         };
-        let send = |chunk: Vec<Box<StoredEntry>>,
+        let send = |chunk: Vec<StoredEntry>,
                     sent: &mut usize,
                     workers: &[Worker]|
          -> aiaudit_core::Result<()> {
@@ -171,7 +168,7 @@ pub(super) fn checked_entries(
         };
         let mut chunk = Vec::with_capacity(SCAN_CHUNK);
         store.scan(from, &mut |e| {
-            chunk.push(Box::new(e));
+            chunk.push(e);
             if chunk.len() == SCAN_CHUNK {
                 send(
                     std::mem::replace(&mut chunk, Vec::with_capacity(SCAN_CHUNK)),
